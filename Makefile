@@ -1,0 +1,36 @@
+# One place that knows how to set the project up. The virtualenv lives outside the clone, keyed on the
+# requirements, so a fresh clone (CI) reuses it and a change of requirements builds a new one.
+PYTHON ?= python3
+# Only the dependency lists count, so editing other parts of pyproject.toml keeps the venv.
+KEY := $(shell { sed -n '/^dependencies/,/^\[project.scripts\]/p' pyproject.toml; cat .ci/constraints.txt; } | sha256sum | cut -c1-16)
+VENV ?= $(or $(FCN_STUDIO_VENV),$(HOME)/.cache/fcn-studio/venv-$(KEY))
+BIN := $(VENV)/bin
+export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
+
+.PHONY: setup run test lint bench
+
+.DEFAULT_GOAL := setup
+
+$(VENV)/.ready:
+	rm -rf "$(VENV)"
+	$(PYTHON) -m venv "$(VENV)"
+	"$(BIN)/python" -m pip install -q --upgrade pip setuptools wheel
+	"$(BIN)/python" -m pip install -q -c .ci/constraints.txt -e '.[dev]'
+	touch "$@"
+
+# The editable install points at the clone that made the venv; re-point it at this one (no downloads).
+setup: $(VENV)/.ready
+	"$(BIN)/python" -m pip install -q --no-deps --no-build-isolation -e .
+
+run: setup
+	"$(BIN)/fcn-studio" $(ARGS)
+
+lint: setup
+	"$(BIN)/ruff" check fcn_studio tests benchmarks
+	cd "$(CURDIR)" && "$(BIN)/lint-imports"
+
+test: lint
+	QT_QPA_PLATFORM=offscreen "$(BIN)/python" -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	"$(BIN)/fcn-studio" bench $(ARGS)

@@ -1,0 +1,3 @@
+from fcn_studio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""The one image loader: every mode to RGB uint8 by a documented rule, with errors that name the file.
+
+Rules, applied in this order:
+- EXIF orientation is applied, so pixels match what viewers show (and what a mask drawn on it means).
+- Multi-frame files (TIFF stacks, GIF, APNG) give their first frame.
+- Transparency (RGBA, LA, PA, P with a transparent colour) is composited onto white, as viewers show it.
+- 16-bit, 32-bit integer and float images (I;16, I, F) are stretched linearly from the image's own
+  minimum to its maximum onto 0..255 (a constant image becomes 0), so 12-bit microscopy and 16-bit
+  scans are visible rather than black; grey becomes RGB by repeating the channel.
+- CMYK and YCbCr go through Pillow's conversion to RGB.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm")
+DEFAULT_MAX_PIXELS = 150_000_000
+
+
+class ImageLoadError(ValueError):
+    """An image that cannot be used; the message names the file and says why."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def max_pixels() -> int:
+    try:
+        return int(os.environ.get("FCN_STUDIO_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+
+
+def is_image_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def iter_image_files(paths, recursive: bool = True):
+    """Files as given, folders expanded (sorted, hidden entries skipped) to the image files inside."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for f in sorted(p.glob(pattern)):
+                rel = f.relative_to(p).parts
+                if f.is_file() and is_image_file(f) and not any(part.startswith(".") for part in rel):
+                    yield f
+        else:
+            yield p
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as displayed (EXIF rotation included), reading only the header."""
+    with _open(Path(path)) as img:
+        w, h = img.size
+        orientation = img.getexif().get(0x0112, 1)
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def load_image(path: str | Path, limit: int | None = None) -> np.ndarray:
+    """Returns an H x W x 3 uint8 RGB array (C-contiguous)."""
+    path = Path(path)
+    limit = max_pixels() if limit is None else limit
+    with _open(path) as img:
+        w, h = img.size
+        if w * h > limit:
+            raise ImageLoadError(path, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, more than the limit of "
+                                       f"{limit / 1e6:.0f} (set FCN_STUDIO_MAX_PIXELS to allow larger)")
+        if w == 0 or h == 0:
+            raise ImageLoadError(path, "the image is empty (0 pixels)")
+        try:
+            img.seek(0)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return to_rgb(img)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ImageLoadError(path, f"cannot decode: {exc}") from exc
+
+
+def to_rgb(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode == "PA":
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "RGBa", "La"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+    if mode.startswith("I") or mode == "F":
+        arr = np.asarray(img).astype(np.float64)
+        if arr.ndim == 3:
+            arr = arr[..., 0]
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+        grey = np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+    if mode != "RGB":
+        img = img.convert("RGB")
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+
+
+def _open(path: Path) -> Image.Image:
+    if not path.exists():
+        raise ImageLoadError(path, "no such file")
+    if path.is_dir():
+        raise ImageLoadError(path, "is a folder, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(path, f"too large to open safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageLoadError(path, "not an image Pillow can read (unknown or corrupt format)") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(path, f"cannot open: {exc}") from exc

@@ -1,0 +1,118 @@
+"""The predictor: owns a model on a device and turns RGB images into label maps and confidences.
+
+GPU paths use channels-last memory and autocast half precision; every path runs under
+`inference_mode`. Images whose pixel count exceeds `max_pixels` are predicted in overlapping tiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fcn_studio.inference.device import pick_device
+from fcn_studio.inference.tiling import plan_tiles
+from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint
+from fcn_studio.model.fcn import FCN
+from fcn_studio.model.input_spec import InputSpec
+
+
+@dataclass
+class Prediction:
+    labels: np.ndarray  # H x W uint8 class indices
+    confidence: np.ndarray  # H x W float32, the max softmax probability
+
+    def uncertainty(self, quantile: float = 0.05) -> float:
+        """How much the image needs a human: 1 minus a low quantile of the confidence."""
+        return float(1.0 - np.quantile(self.confidence, quantile))
+
+
+class Predictor:
+    def __init__(self, model: FCN, spec: InputSpec, device: str | torch.device | None = None,
+                 half: bool | None = None, channels_last: bool | None = None,
+                 max_pixels: int | None = None, tile: int | None = None, overlap: int = 384) -> None:
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        on_gpu = self.device.type in ("cuda", "mps")
+        self.half = on_gpu if half is None else half
+        self.channels_last = on_gpu if channels_last is None else channels_last
+        self.max_pixels = max_pixels or (8_000_000 if on_gpu else 4_000_000)
+        self.tile = tile or (2048 if on_gpu else 1536)
+        self.overlap = overlap
+        self.spec = spec
+        self.model = model.to(self.device).eval()
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        order = [2, 1, 0] if spec.channel_order == "BGR" else [0, 1, 2]
+        self._order = torch.tensor(order, device=self.device)
+        self._scale = torch.tensor([spec.scale / s for s in spec.std], device=self.device).view(1, 3, 1, 1)
+        self._shift = torch.tensor([m / s for m, s in zip(spec.mean, spec.std, strict=True)],
+                                   device=self.device).view(1, 3, 1, 1)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | None = None,
+                        **kwargs) -> tuple[Predictor, CheckpointInfo]:
+        model, info = load_checkpoint(path)
+        return cls(model, info.input, device=device, **kwargs), info
+
+    @property
+    def num_classes(self) -> int:
+        return self.model.config.num_classes
+
+    def predict(self, image: np.ndarray) -> Prediction:
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[np.ndarray], batch_size: int = 4) -> list[Prediction]:
+        """Same-size images share a forward pass (up to batch_size); large ones are tiled."""
+        results: list[Prediction | None] = [None] * len(images)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, img in enumerate(images):
+            _check_image(img)
+            h, w = img.shape[:2]
+            if h * w > self.max_pixels:
+                results[i] = self._predict_tiled(img)
+            else:
+                groups.setdefault((h, w), []).append(i)
+        for indices in groups.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start : start + batch_size]
+                labels, conf = self._forward(np.stack([images[i] for i in chunk]))
+                for j, i in enumerate(chunk):
+                    results[i] = Prediction(labels[j], conf[j])
+        return results  # type: ignore[return-value]
+
+    def _predict_tiled(self, image: np.ndarray) -> Prediction:
+        h, w = image.shape[:2]
+        labels = np.empty((h, w), np.uint8)
+        conf = np.empty((h, w), np.float32)
+        for t in plan_tiles(h, w, self.tile, self.overlap):
+            tl, tc = self._forward(image[None, t.y0 : t.y1, t.x0 : t.x1])
+            sy, sx = slice(t.oy0 - t.y0, t.oy1 - t.y0), slice(t.ox0 - t.x0, t.ox1 - t.x0)
+            labels[t.oy0 : t.oy1, t.ox0 : t.ox1] = tl[0][sy, sx]
+            conf[t.oy0 : t.oy1, t.ox0 : t.ox1] = tc[0][sy, sx]
+        return Prediction(labels, conf)
+
+    def logits(self, batch: np.ndarray) -> torch.Tensor:
+        """N x C x H x W scores for an N x H x W x 3 uint8 batch (float32, on the device)."""
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
+            x = x.permute(0, 3, 1, 2).index_select(1, self._order).float()
+            x = x * self._scale - self._shift
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.half):
+                out = self.model(x)
+            return out.float()
+
+    def _forward(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            prob = torch.softmax(self.logits(batch), dim=1)
+            conf, labels = prob.max(dim=1)
+            return labels.to(torch.uint8).cpu().numpy(), conf.cpu().numpy()
+
+
+def _check_image(img: np.ndarray) -> None:
+    if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3):
+        shape = getattr(img, "shape", None)
+        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {type(img).__name__} {shape}")

@@ -1,0 +1,130 @@
+"""Converts the FCN weights people have into our checkpoint format.
+
+- The widely used PyTorch port of the Caffe FCN models (keys conv1_1 ... fc6, fc7, score_fr,
+  score_pool4, score_pool3, upscore2, upscore_pool4, upscore8 / upscore16 / upscore): kept in the
+  `classic` alignment with Caffe's input convention, so it gives the port's numbers.
+- torchvision classification state dicts (vgg16, resnet18/34/50, mobilenet_v2/v3) and the encoder of
+  torchvision segmentation models: they become the encoder of a fresh FCN, matched key by key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from fcn_studio.core.labels import VOC_CLASSES, LabelSet
+from fcn_studio.model.checkpoint import CheckpointInfo, new_provenance
+from fcn_studio.model.fcn import FCN, FCNConfig
+from fcn_studio.model.input_spec import CAFFE_VGG, IMAGENET
+from fcn_studio.model.pretrained import match_and_load
+from fcn_studio.model.state_dict_io import read_state_dict
+
+# The port's conv names and their positions in torchvision's VGG16 `features`.
+VGG_CONV_INDEX = {
+    "conv1_1": 0, "conv1_2": 2, "conv2_1": 5, "conv2_2": 7, "conv3_1": 10, "conv3_2": 12, "conv3_3": 14,
+    "conv4_1": 17, "conv4_2": 19, "conv4_3": 21, "conv5_1": 24, "conv5_2": 26, "conv5_3": 28,
+}
+HEAD_LAYERS = ("score_fr", "score_pool4", "score_pool3", "upscore2", "upscore_pool4", "upscore8",
+               "upscore16", "upscore")
+
+
+class ConversionError(ValueError):
+    pass
+
+
+def convert_file(src: str | Path, labels: LabelSet | None = None, at_once: bool = False,
+                 arch: str = "fcn8s") -> tuple[FCN, CheckpointInfo, str]:
+    """Returns the model, its metadata and a one-paragraph report for the user."""
+    src = Path(src)
+    sd = read_state_dict(src)
+    if "conv1_1.weight" in sd and "score_fr.weight" in sd:
+        return convert_caffe_port(sd, src, labels, at_once)
+    return convert_torchvision(sd, src, labels, arch)
+
+
+def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet | None,
+                       at_once: bool) -> tuple[FCN, CheckpointInfo, str]:
+    if "upscore8.weight" in sd:
+        arch = "fcn8s"
+    elif "upscore16.weight" in sd:
+        arch = "fcn16s"
+    elif "upscore.weight" in sd:
+        arch = "fcn32s"
+    else:
+        raise ConversionError(f"{src}: FCN keys but no upscore8/upscore16/upscore layer")
+    n = sd["score_fr.weight"].shape[0]
+    labels = _labels_for(n, labels, src)
+    config = FCNConfig(arch=arch, backbone="vgg16", num_classes=n, alignment="classic",
+                       fc_channels=sd["fc6.weight"].shape[0],
+                       pool4_scale=0.01 if at_once and arch == "fcn8s" else 1.0,
+                       pool3_scale=0.0001 if at_once and arch == "fcn8s" else 1.0)
+    mapped = {}
+    for key, value in sd.items():
+        layer, _, kind = key.rpartition(".")
+        if layer in VGG_CONV_INDEX:
+            mapped[f"backbone.features.{VGG_CONV_INDEX[layer]}.{kind}"] = value
+        elif layer in ("fc6", "fc7"):
+            mapped[f"backbone.{layer}.{kind}"] = value
+        elif layer in HEAD_LAYERS:
+            mapped[key] = value
+        else:
+            raise ConversionError(f"{src}: unexpected key {key!r} for an FCN port checkpoint")
+    model = FCN(config)
+    result = model.load_state_dict(mapped, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ConversionError(f"{src}: does not fit {arch}: missing {result.missing_keys[:5]}, "
+                              f"unexpected {result.unexpected_keys[:5]}")
+    info = CheckpointInfo(config, labels, CAFFE_VGG, new_provenance(
+        f"converted from {src.name} (PyTorch port of the Caffe FCN release)", converted_from=str(src)))
+    report = (f"{src.name}: {arch.upper()} (VGG16, {n} classes), all {len(mapped)} tensors converted; "
+              f"classic alignment, Caffe input (BGR, 0..255, mean subtracted)"
+              + ("; at-once skip scaling 0.01 / 0.0001" if config.pool4_scale != 1 else ""))
+    return model.eval(), info, report
+
+
+def detect_torchvision_backbone(sd: dict[str, torch.Tensor]) -> str | None:
+    keys = {k.removeprefix("backbone.") for k in sd}
+    if "features.28.weight" in keys and "features.0.weight" in keys and "features.1.weight" not in keys:
+        return "vgg16"
+    if "layer4.0.conv1.weight" in keys:
+        blocks = {int(m.group(1)) for k in keys if (m := re.match(r"layer3\.(\d+)\.", k))}
+        bottleneck = "layer1.0.conv3.weight" in keys
+        return {(2, False): "resnet18", (6, False): "resnet34", (6, True): "resnet50"}.get(
+            (len(blocks), bottleneck))
+    for key, name in (("features.18.0.weight", "mobilenet_v2"), ("features.16.0.weight", "mobilenet_v3_large"),
+                      ("features.12.0.weight", "mobilenet_v3_small")):
+        if key in keys and (name != "mobilenet_v3_small" or "features.16.0.weight" not in keys):
+            return name
+    return None
+
+
+def convert_torchvision(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet | None,
+                        arch: str) -> tuple[FCN, CheckpointInfo, str]:
+    backbone = detect_torchvision_backbone(sd)
+    if backbone is None:
+        raise ConversionError(
+            f"{src}: not a checkpoint we can convert: neither the FCN port's keys (conv1_1 ... score_fr) "
+            f"nor a torchvision vgg16 / resnet18/34/50 / mobilenet_v2/v3 state dict")
+    labels = labels or LabelSet.voc()
+    config = FCNConfig(arch=arch, backbone=backbone, num_classes=len(labels), alignment="fast")
+    model = FCN(config)
+    encoder_sd = {k.removeprefix("backbone."): v for k, v in sd.items()
+                  if not k.startswith(("classifier.", "aux_classifier.")) or backbone == "vgg16"}
+    load = match_and_load(model.backbone, encoder_sd, src.name)
+    if not load.loaded:
+        raise ConversionError(f"{src}: no tensor fits a {backbone} encoder")
+    info = CheckpointInfo(config, labels, IMAGENET, new_provenance(
+        f"{backbone} encoder from {src.name}; FCN head newly initialised", converted_from=str(src),
+        backbone_weights=load.summary()))
+    return model.eval(), info, f"{backbone}: {load.summary()}; the {arch.upper()} head starts fresh"
+
+
+def _labels_for(n: int, labels: LabelSet | None, src: Path) -> LabelSet:
+    if labels is not None:
+        if len(labels) != n:
+            raise ConversionError(f"{src}: the model has {n} classes but the label set has {len(labels)}")
+        return labels
+    if n == len(VOC_CLASSES):
+        return LabelSet.voc()
+    return LabelSet(tuple(f"class_{i}" for i in range(n)))

@@ -1,0 +1,33 @@
+"""New models as a user asks for them: architecture, backbone, label set, and ImageNet weights when
+they can be had (a clear note, not a hang, when they cannot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fcn_studio.core.labels import LabelSet
+from fcn_studio.model.checkpoint import CheckpointInfo, new_provenance
+from fcn_studio.model.fcn import FCN, FCNConfig
+from fcn_studio.model.input_spec import IMAGENET
+from fcn_studio.model.pretrained import load_encoder_weights, load_imagenet
+
+DEFAULT_ARCH = "fcn8s"
+DEFAULT_BACKBONE = "mobilenet_v3_large"  # fast enough to fine-tune interactively on a laptop CPU
+
+
+def new_model(arch: str = DEFAULT_ARCH, backbone: str = DEFAULT_BACKBONE, labels: LabelSet | None = None,
+              alignment: str = "fast", weights: str | Path | None = "imagenet",
+              **config) -> tuple[FCN, CheckpointInfo, str]:
+    """`weights`: "imagenet" (torchvision's cache), a state-dict path, or None for random init."""
+    labels = labels or LabelSet.voc()
+    cfg = FCNConfig(arch=arch, backbone=backbone, num_classes=len(labels), alignment=alignment, **config)
+    model = FCN(cfg)
+    if weights is None:
+        note = "encoder randomly initialised"
+    elif str(weights) == "imagenet":
+        note = load_imagenet(model.backbone, backbone).summary()
+    else:
+        note = load_encoder_weights(model.backbone, weights).summary()
+    info = CheckpointInfo(cfg, labels, IMAGENET, new_provenance(
+        f"new {arch} on {backbone}", backbone_weights=note))
+    return model.eval(), info, note

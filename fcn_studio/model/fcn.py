@@ -1,0 +1,123 @@
+"""FCN-32s, FCN-16s and FCN-8s (Long, Shelhamer & Darrell) on any encoder with stride-8/16/32 features.
+
+Layer names follow the Caffe release (score_fr, score_pool4, score_pool3, upscore2, upscore_pool4,
+upscore8, upscore16, upscore) so the two alignments share one state dict and converted weights map
+one to one. The output is exactly H x W for every input H x W."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fcn_studio.model.backbones import build_encoder
+from fcn_studio.model.bilinear import init_bilinear_
+
+ARCHS = ("fcn32s", "fcn16s", "fcn8s")
+ALIGNMENTS = ("fast", "classic")
+# Crop offsets of the Caffe release for its 100-pixel padded VGG16 (voc-fcn{32,16,8}s/net.py).
+CLASSIC_OFFSETS = {"score_pool4": 5, "score_pool3": 9, "fcn8s": 31, "fcn16s": 27, "fcn32s": 19}
+STRIDE = 32
+
+
+@dataclass(frozen=True)
+class FCNConfig:
+    arch: str = "fcn8s"
+    backbone: str = "resnet18"
+    num_classes: int = 21
+    alignment: str = "fast"
+    fc_channels: int = 4096  # VGG16's fc6/fc7 width; ignored by the light backbones
+    pool4_scale: float = 1.0  # 0.01 and 0.0001 in the "at-once" FCN-8s of the release
+    pool3_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        if self.alignment not in ALIGNMENTS:
+            raise ValueError(f"unknown alignment {self.alignment!r}; choose fast or classic")
+        if not 1 <= self.num_classes <= 255:
+            raise ValueError(f"num_classes must be 1..255, got {self.num_classes}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FCNConfig:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+class FCN(nn.Module):
+    def __init__(self, config: FCNConfig) -> None:
+        super().__init__()
+        self.config = config
+        n = config.num_classes
+        self.backbone = build_encoder(config.backbone, config.alignment, config.fc_channels)
+        c8, c16, c32 = self.backbone.channels
+        fast = config.alignment == "fast"
+        self.score_fr = nn.Conv2d(c32, n, 1)
+        if config.arch == "fcn32s":
+            self.upscore = nn.ConvTranspose2d(n, n, 64, stride=32, padding=16 if fast else 0, bias=False)
+        else:
+            self.score_pool4 = nn.Conv2d(c16, n, 1)
+            self.upscore2 = nn.ConvTranspose2d(n, n, 4, stride=2, padding=1 if fast else 0, bias=False)
+        if config.arch == "fcn16s":
+            self.upscore16 = nn.ConvTranspose2d(n, n, 32, stride=16, padding=8 if fast else 0, bias=False)
+        if config.arch == "fcn8s":
+            self.score_pool3 = nn.Conv2d(c8, n, 1)
+            self.upscore_pool4 = nn.ConvTranspose2d(n, n, 4, stride=2, padding=1 if fast else 0, bias=False)
+            self.upscore8 = nn.ConvTranspose2d(n, n, 16, stride=8, padding=4 if fast else 0, bias=False)
+        for m in self.modules():
+            if isinstance(m, nn.ConvTranspose2d):
+                init_bilinear_(m)
+        for name in ("score_fr", "score_pool4", "score_pool3"):
+            layer = getattr(self, name, None)
+            if layer is not None:  # zero-initialised class scoring, as in the release
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if self.config.alignment == "classic":
+            return self._forward_classic(x, h, w)
+        pad_h, pad_w = (-h) % STRIDE, (-w) % STRIDE
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h))
+        pool3, pool4, top = self.backbone(x)
+        score = self.score_fr(top)
+        if self.config.arch == "fcn32s":
+            return self.upscore(score)[..., :h, :w]
+        score = self.upscore2(score) + self.score_pool4(pool4 * self.config.pool4_scale)
+        if self.config.arch == "fcn16s":
+            return self.upscore16(score)[..., :h, :w]
+        score = self.upscore_pool4(score) + self.score_pool3(pool3 * self.config.pool3_scale)
+        return self.upscore8(score)[..., :h, :w]
+
+    def _forward_classic(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        pool3, pool4, top = self.backbone(x)
+        score = self.score_fr(top)
+        arch = self.config.arch
+        if arch == "fcn32s":
+            return _crop(self.upscore(score), CLASSIC_OFFSETS[arch], h, w)
+        up = self.upscore2(score)
+        skip = _crop(self.score_pool4(pool4 * self.config.pool4_scale), CLASSIC_OFFSETS["score_pool4"],
+                     *up.shape[-2:])
+        score = up + skip
+        if arch == "fcn16s":
+            return _crop(self.upscore16(score), CLASSIC_OFFSETS[arch], h, w)
+        up = self.upscore_pool4(score)
+        skip = _crop(self.score_pool3(pool3 * self.config.pool3_scale), CLASSIC_OFFSETS["score_pool3"],
+                     *up.shape[-2:])
+        return _crop(self.upscore8(up + skip), CLASSIC_OFFSETS[arch], h, w)
+
+
+def _crop(t: torch.Tensor, offset: int, h: int, w: int) -> torch.Tensor:
+    return t[..., offset : offset + h, offset : offset + w]
+
+
+def build_fcn(arch: str = "fcn8s", backbone: str = "resnet18", num_classes: int = 21,
+              alignment: str = "fast", **kwargs) -> FCN:
+    return FCN(FCNConfig(arch=arch, backbone=backbone, num_classes=num_classes, alignment=alignment,
+                         **kwargs))
