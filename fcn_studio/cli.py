@@ -1,1 +1,215 @@
-def main(argv=None):\n    return 0
+"""`fcn-studio`: with no arguments the desktop app; subcommands for scripts and servers.
+Thin by design: parse, call the layers below, print, choose the exit status. Heavy imports (torch)
+happen inside the commands so `--help` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from fcn_studio import __version__
+
+COMMANDS = ("model", "predict", "eval", "bench")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        return launch_gui(argv)  # `fcn-studio [PATH...]`: images, folders or a project
+    args = build_parser().parse_args(argv)
+    if not getattr(args, "func", None):
+        return launch_gui([])
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:  # our errors name the file and say why
+        print(f"fcn-studio: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def launch_gui(paths: list[str]) -> int:
+    try:
+        from fcn_studio.ui.app import run_app  # noqa: PLC0415 (Qt only when the GUI is wanted)
+    except ImportError:
+        build_parser().print_help()
+        print("\nThe desktop window is not part of this build yet; the commands above all work.",
+              file=sys.stderr)
+        return 0
+    return run_app(paths)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fcn-studio", description="Semantic segmentation datasets with an "
+                                "FCN in the loop. Without a command, opens the desktop app.")
+    p.add_argument("--version", action="version", version=f"fcn-studio {__version__}")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    model = sub.add_parser("model", help="make, convert and inspect checkpoints").add_subparsers(
+        title="model commands", metavar="ACTION", required=True)
+    new = model.add_parser("new", help="a fresh model (bilinear up-convolutions, ImageNet encoder if cached)")
+    new.add_argument("--arch", default="fcn8s", choices=("fcn8s", "fcn16s", "fcn32s"))
+    new.add_argument("--backbone", default="mobilenet_v3_large")
+    new.add_argument("--classes", default="voc", help="`voc` or a file of class names (one per line)")
+    new.add_argument("--alignment", default="fast", choices=("fast", "classic"))
+    new.add_argument("--weights", default="imagenet",
+                     help="`imagenet` (torchvision's cache), `none`, or a state-dict file for the encoder")
+    new.add_argument("--out", required=True, type=Path)
+    new.set_defaults(func=cmd_model_new)
+
+    conv = model.add_parser("convert", help="FCN port / torchvision weights to our safetensors format")
+    conv.add_argument("src", type=Path)
+    conv.add_argument("dst", type=Path)
+    conv.add_argument("--classes", help="`voc` or a file of class names, if not VOC's 21")
+    conv.add_argument("--at-once", action="store_true",
+                      help="the checkpoint is the at-once FCN-8s (pool4 x 0.01, pool3 x 0.0001)")
+    conv.add_argument("--arch", default="fcn8s", choices=("fcn8s", "fcn16s", "fcn32s"),
+                      help="head to put on a converted torchvision encoder")
+    conv.set_defaults(func=cmd_model_convert)
+
+    info = model.add_parser("info", help="print a checkpoint's metadata")
+    info.add_argument("ckpt", type=Path)
+    info.add_argument("--json", action="store_true", help="print the raw JSON")
+    info.set_defaults(func=cmd_model_info)
+
+    pred = sub.add_parser("predict", help="label images and folders to palette PNGs")
+    pred.add_argument("inputs", nargs="+", type=Path, help="image files and folders (recursive)")
+    pred.add_argument("--model", required=True, type=Path)
+    pred.add_argument("--out", required=True, type=Path)
+    pred.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps")
+    pred.add_argument("--overlay", action="store_true", help="also write <stem>_overlay.jpg")
+    pred.add_argument("--confidence", action="store_true", help="also write <stem>_confidence.png")
+    pred.add_argument("--opacity", type=float, default=0.5)
+    pred.add_argument("--tile", type=int, help="tile side for large images (pixels)")
+    pred.set_defaults(func=cmd_predict)
+
+    ev = sub.add_parser("eval", help="pixel acc., mean acc., mean IU, f.w. IU on image/mask folders")
+    ev.add_argument("--model", required=True, type=Path)
+    ev.add_argument("--images", required=True, type=Path)
+    ev.add_argument("--masks", required=True, type=Path, help="palette PNGs named like the images")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--json", type=Path, help="write the scores as JSON")
+    ev.set_defaults(func=cmd_eval)
+
+    bench = sub.add_parser("bench", help="speed of the models on this machine, with baselines")
+    bench.add_argument("--size", type=int, nargs="+", default=[500], help="H [W] (default 500)")
+    bench.add_argument("--batch", type=int, default=1)
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--device", default="auto")
+    bench.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto")
+    bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
+                       "torchvision-fcn_resnet50 (default: all)")
+    bench.set_defaults(func=cmd_bench)
+    return p
+
+
+def cmd_model_new(args) -> int:
+    from fcn_studio.core.labels import LabelSet
+    from fcn_studio.model.checkpoint import save_checkpoint
+    from fcn_studio.model.factory import new_model
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    model, info, note = new_model(args.arch, args.backbone, LabelSet.parse(args.classes), args.alignment,
+                                  weights)
+    save_checkpoint(args.out, model, info)
+    print(f"{args.out}: {args.arch} on {args.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
+    return 0
+
+
+def cmd_model_convert(args) -> int:
+    from fcn_studio.core.labels import LabelSet
+    from fcn_studio.model.checkpoint import save_checkpoint
+    from fcn_studio.model.convert import convert_file
+
+    labels = LabelSet.parse(args.classes) if args.classes else None
+    model, info, report = convert_file(args.src, labels, at_once=args.at_once, arch=args.arch)
+    save_checkpoint(args.dst, model, info)
+    print(f"{args.dst}: {report}")
+    return 0
+
+
+def cmd_model_info(args) -> int:
+    from fcn_studio.model.checkpoint import read_info
+
+    info = read_info(args.ckpt)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+        return 0
+    c, spec, prov = info.config, info.input, info.provenance
+    lines = [
+        f"checkpoint   {args.ckpt}",
+        f"model        {c.arch} on {c.backbone}, {c.alignment} alignment"
+        + (f", fc {c.fc_channels}" if c.backbone == "vgg16" else ""),
+        f"classes      {len(info.labels)} (ignore index {info.labels.ignore_index}): {', '.join(info.labels.names)}",
+        f"input        {spec.channel_order}, x{spec.scale:g}, mean {list(spec.mean)}, std {list(spec.std)}",
+        f"source       {prov.get('source', '?')}",
+        f"created      {prov.get('created', '?')} by {prov.get('created_by', '?')}",
+        f"trained on   {prov.get('trained_images', 0)} images",
+    ]
+    if prov.get("backbone_weights"):
+        lines.append(f"encoder      {prov['backbone_weights']}")
+    for k, v in (prov.get("metrics") or {}).items():
+        lines.append(f"metric       {k} = {v}")
+    print("\n".join(lines))
+    return 0
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", disable=None, file=sys.stderr)
+
+
+def cmd_predict(args) -> int:
+    from fcn_studio.inference.batch_predict import collect_inputs, predict_files
+    from fcn_studio.inference.predictor import Predictor
+
+    predictor, info = Predictor.from_checkpoint(args.model, device=args.device, tile=args.tile)
+    total = len(collect_inputs(args.inputs))
+    with _progress(total, "predict") as bar:
+        result = predict_files(predictor, info.labels, args.inputs, args.out, overlay=args.overlay,
+                               confidence=args.confidence, opacity=args.opacity,
+                               progress=lambda _p: bar.update())
+    for path, why in result.failed:
+        print(f"{path}: {why}", file=sys.stderr)
+    print(f"{len(result.written)} written to {args.out}, {len(result.failed)} failed")
+    return 1 if result.failed or not result.written else 0
+
+
+def cmd_eval(args) -> int:
+    from fcn_studio.core.metrics import format_scores
+    from fcn_studio.inference.evaluate import evaluate_folders, pair_images_and_masks
+    from fcn_studio.inference.predictor import Predictor
+
+    predictor, info = Predictor.from_checkpoint(args.model, device=args.device)
+    pairs, _ = pair_images_and_masks(args.images, args.masks)
+    with _progress(len(pairs), "eval") as bar:
+        result = evaluate_folders(predictor, info.labels, args.images, args.masks,
+                                  progress=lambda _p: bar.update())
+    for path, why in result.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    if not result.images:
+        print("fcn-studio: error: no image could be evaluated", file=sys.stderr)
+        return 1
+    print(f"{result.images} images, {result.scores.pixels} labelled pixels")
+    print(format_scores(result.scores, info.labels.names))
+    if args.json:
+        from fcn_studio.core.atomic import atomic_write_bytes
+
+        data = {"model": str(args.model), "images": result.images,
+                "skipped": [[str(p), w] for p, w in result.skipped], **result.scores.to_dict(info.labels.names)}
+        atomic_write_bytes(args.json, json.dumps(data, indent=2).encode())
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from fcn_studio.inference.benchmark import DEFAULT_MODELS, run_benchmark
+
+    size = (args.size[0], args.size[-1])
+    half = {"auto": None, "fp32": False, "fp16": True}[args.precision]
+    run_benchmark(args.models or DEFAULT_MODELS, size=size, batch=args.batch, repeat=args.repeat,
+                  device=args.device, half=half)
+    return 0

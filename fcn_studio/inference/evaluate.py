@@ -1,0 +1,47 @@
+"""Evaluates a model on image/mask folders with the paper's metrics, from one dataset histogram."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fcn_studio.core.image_io import ImageLoadError, is_image_file, load_image
+from fcn_studio.core.labels import LabelSet
+from fcn_studio.core.mask_io import MaskError, read_mask
+from fcn_studio.core.metrics import ConfusionMatrix, Scores
+from fcn_studio.inference.predictor import Predictor
+
+
+@dataclass
+class EvalResult:
+    scores: Scores
+    images: int
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def pair_images_and_masks(images: Path, masks: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+    """Pairs `images/a/b.jpg` with `masks/a/b.png`; images without a mask are reported, not fatal."""
+    pairs, missing = [], []
+    for img in sorted(p for p in Path(images).rglob("*") if p.is_file() and is_image_file(p)):
+        mask = Path(masks) / img.relative_to(images).with_suffix(".png")
+        (pairs.append((img, mask)) if mask.is_file() else missing.append((img, f"no mask {mask}")))
+    return pairs, missing
+
+
+def evaluate_folders(predictor: Predictor, labels: LabelSet, images: Path, masks: Path,
+                     progress: Callable[[Path], None] | None = None) -> EvalResult:
+    pairs, skipped = pair_images_and_masks(images, masks)
+    cm = ConfusionMatrix(len(labels))
+    done = 0
+    for img_path, mask_path in pairs:
+        try:
+            image = load_image(img_path)
+            truth = read_mask(mask_path, shape=image.shape[:2], labels=labels)
+            cm.update(truth, predictor.predict(image).labels)
+            done += 1
+        except (ImageLoadError, MaskError) as exc:
+            skipped.append((img_path, str(exc)))
+        if progress:
+            progress(img_path)
+    return EvalResult(cm.scores(), done, skipped)
