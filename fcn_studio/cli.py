@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=3)
     bench.add_argument("--device", default="auto")
     bench.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto")
+    bench.add_argument("--nchw", action="store_true", help="plain NCHW memory instead of channels-last")
     bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
                        "torchvision-fcn_resnet50 (default: all)")
     bench.set_defaults(func=cmd_bench)
@@ -211,5 +212,5 @@ def cmd_bench(args) -> int:
     size = (args.size[0], args.size[-1])
     half = {"auto": None, "fp32": False, "fp16": True}[args.precision]
     run_benchmark(args.models or DEFAULT_MODELS, size=size, batch=args.batch, repeat=args.repeat,
-                  device=args.device, half=half)
+                  device=args.device, half=half, channels_last=not args.nchw)
     return 0
