@@ -26,7 +26,7 @@ run: setup
 	"$(BIN)/fcn-studio" $(ARGS)
 
 lint: setup
-	"$(BIN)/ruff" check fcn_studio tests benchmarks
+	"$(BIN)/ruff" check .
 	cd "$(CURDIR)" && "$(BIN)/lint-imports"
 
 test: lint
