@@ -126,3 +126,14 @@ def test_module_entry_point_and_console_script_agree(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "m.safetensors").is_file()
+
+
+def test_model_new_takes_a_file_of_class_names(tmp_path, capsys):
+    names = tmp_path / "classes.txt"
+    names.write_text("background\nweed\ncrop\n")
+    out = tmp_path / "m.safetensors"
+    assert main(["model", "new", "--arch", "fcn16s", "--backbone", "resnet18", "--classes", str(names),
+                 "--weights", "none", "--out", str(out)]) == 0
+    model, info = load_checkpoint(out)
+    assert info.labels.names == ("background", "weed", "crop") and model.score_fr.out_channels == 3
+    assert info.config.arch == "fcn16s"

@@ -43,17 +43,14 @@ def is_image_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def iter_image_files(paths, recursive: bool = True):
-    """Files as given, folders expanded (sorted, hidden entries skipped) to the image files inside."""
-    for p in map(Path, paths):
-        if p.is_dir():
-            pattern = "**/*" if recursive else "*"
-            for f in sorted(p.glob(pattern)):
-                rel = f.relative_to(p).parts
-                if f.is_file() and is_image_file(f) and not any(part.startswith(".") for part in rel):
-                    yield f
-        else:
-            yield p
+def find_images(folder: str | Path) -> list[Path]:
+    """Every image file below `folder`, sorted, skipping hidden files and folders (.git, .thumbnails)."""
+    folder = Path(folder)
+    found = []
+    for f in folder.rglob("*"):
+        if f.is_file() and is_image_file(f) and not any(p.startswith(".") for p in f.relative_to(folder).parts):
+            found.append(f)
+    return sorted(found)
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from fcn_studio.core.atomic import atomic_path
-from fcn_studio.core.image_io import ImageLoadError, is_image_file, load_image
+from fcn_studio.core.image_io import ImageLoadError, find_images, load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import write_mask
 from fcn_studio.core.overlay import blend_overlay
@@ -32,10 +32,7 @@ def collect_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path]]:
     for raw in inputs:
         p = Path(raw)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p)
-                if f.is_file() and is_image_file(f) and not any(s.startswith(".") for s in rel.parts):
-                    pairs.append((f, rel.with_suffix("")))
+            pairs.extend((f, f.relative_to(p).with_suffix("")) for f in find_images(p))
         else:
             pairs.append((p, Path(p.stem)))
     return pairs

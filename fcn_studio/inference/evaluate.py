@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fcn_studio.core.image_io import ImageLoadError, is_image_file, load_image
+from fcn_studio.core.image_io import ImageLoadError, find_images, load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import MaskError, read_mask
 from fcn_studio.core.metrics import ConfusionMatrix, Scores
@@ -23,7 +23,7 @@ class EvalResult:
 def pair_images_and_masks(images: Path, masks: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
     """Pairs `images/a/b.jpg` with `masks/a/b.png`; images without a mask are reported, not fatal."""
     pairs, missing = [], []
-    for img in sorted(p for p in Path(images).rglob("*") if p.is_file() and is_image_file(p)):
+    for img in find_images(images):
         mask = Path(masks) / img.relative_to(images).with_suffix(".png")
         (pairs.append((img, mask)) if mask.is_file() else missing.append((img, f"no mask {mask}")))
     return pairs, missing
