@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fcn_studio import __version__
 
-COMMANDS = ("model", "predict", "eval", "bench")
+COMMANDS = ("model", "project", "predict", "eval", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("ckpt", type=Path)
     info.add_argument("--json", action="store_true", help="print the raw JSON")
     info.set_defaults(func=cmd_model_info)
+
+    proj = sub.add_parser("project", help="create projects and add images").add_subparsers(
+        title="project commands", metavar="ACTION", required=True)
+    pnew = proj.add_parser("new", help="a new project folder (project.sqlite + masks/)")
+    pnew.add_argument("dir", type=Path)
+    pnew.add_argument("--classes", default="voc", help="`voc` or a file of class names, or a checkpoint's")
+    pnew.set_defaults(func=cmd_project_new)
+    padd = proj.add_parser("add", help="add image files and folders (recursively) to a project")
+    padd.add_argument("dir", type=Path)
+    padd.add_argument("paths", nargs="+", type=Path)
+    padd.set_defaults(func=cmd_project_add)
 
     pred = sub.add_parser("predict", help="label images and folders to palette PNGs")
     pred.add_argument("inputs", nargs="+", type=Path, help="image files and folders (recursive)")
@@ -156,6 +167,38 @@ def cmd_model_info(args) -> int:
         lines.append(f"metric       {k} = {v}")
     print("\n".join(lines))
     return 0
+
+
+def _labels_from_spec(spec: str):
+    """`voc`, a names file, or a checkpoint whose label set the project should share."""
+    from fcn_studio.core.labels import LabelSet
+
+    if spec.endswith(".safetensors"):
+        from fcn_studio.model.checkpoint import read_info
+
+        return read_info(spec).labels
+    return LabelSet.parse(spec)
+
+
+def cmd_project_new(args) -> int:
+    from fcn_studio.project.project import Project
+
+    project = Project.create(args.dir, _labels_from_spec(args.classes))
+    print(f"{args.dir}: new project with {len(project.labels)} classes")
+    project.close()
+    return 0
+
+
+def cmd_project_add(args) -> int:
+    from fcn_studio.project.project import Project
+
+    project = Project.open(args.dir)
+    result = project.add_images(args.paths)
+    for path, why in result.skipped or []:
+        print(f"{path}: {why}", file=sys.stderr)
+    print(f"{result.added} added, {result.already} already in the project; {sum(project.counts().values())} in all")
+    project.close()
+    return 1 if result.skipped else 0
 
 
 def _progress(total: int, desc: str):

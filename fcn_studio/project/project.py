@@ -1,0 +1,352 @@
+"""A labelling project on disk: `project.sqlite` (images and their state, label set, model, history)
+beside `masks/`. Images stay where the user keeps them; paths are stored relative to the project
+when that is short, so a moved data folder keeps working. Every change is one transaction; each
+thread gets its own connection, so workers can save predictions while the GUI reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fcn_studio.core.atomic import atomic_path
+from fcn_studio.core.image_io import find_images, is_image_file
+from fcn_studio.core.labels import LabelSet
+from fcn_studio.core.mask_io import read_mask, write_mask
+from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
+
+DB_NAME = "project.sqlite"
+MASKS = "masks"
+CACHE = ".cache"
+
+
+class ProjectError(RuntimeError):
+    """A project that cannot be opened or changed as asked; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    path: str  # as stored: relative to the project root, or absolute
+    state: str
+    width: int | None
+    height: int | None
+    uncertainty: float | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+@dataclass
+class AddResult:
+    added: int = 0
+    already: int = 0
+    skipped: list[tuple[str, str]] | None = None
+
+
+class Project:
+    def __init__(self, root: Path, temporary: bool = False) -> None:
+        self.root = Path(root).resolve()
+        self.temporary = temporary
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._labels: LabelSet | None = None
+        migrate(self.db)
+        self._finish_label_change()
+
+    # -- opening ------------------------------------------------------------------------------
+    @staticmethod
+    def is_project(path: str | Path) -> bool:
+        return (Path(path) / DB_NAME).is_file()
+
+    @classmethod
+    def create(cls, root: str | Path, labels: LabelSet | None = None) -> Project:
+        root = Path(root)
+        if cls.is_project(root):
+            raise ProjectError(f"{root} is already a project")
+        try:
+            (root / MASKS).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"cannot create a project in {root}: {exc.strerror or exc}") from exc
+        project = cls(root)
+        project._set_meta("labels", json.dumps((labels or LabelSet.voc()).to_dict()), "create project")
+        return project
+
+    @classmethod
+    def open(cls, root: str | Path) -> Project:
+        root = Path(root)
+        if root.name == DB_NAME:
+            root = root.parent
+        if not cls.is_project(root):
+            raise ProjectError(f"{root} is not a project (no {DB_NAME})")
+        try:
+            return cls(root)
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{root / DB_NAME}: cannot read the project database ({exc})") from exc
+
+    @classmethod
+    def temporary_session(cls, labels: LabelSet | None = None) -> Project:
+        """For a loose folder the user did not make a project: nothing is written beside the images."""
+        project = cls.create(Path(tempfile.mkdtemp(prefix="fcn-studio-session-")), labels)
+        project.temporary = True
+        return project
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.root / DB_NAME, isolation_level=None, timeout=10)
+            except sqlite3.OperationalError as exc:
+                raise ProjectError(f"{self.root / DB_NAME}: cannot open ({exc})") from exc
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass  # made in a thread that is gone; sqlite closes it with the thread
+            self._connections.clear()
+        self._local = threading.local()
+        if self.temporary:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- metadata -----------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str | None, action: str, detail: str | None = None) -> None:
+        with self.transaction() as db:
+            if value is None:
+                db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                           "SET value = excluded.value", (key, value))
+            db.execute("INSERT INTO history (action, detail) VALUES (?, ?)", (action, detail))
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def labels(self) -> LabelSet:
+        if self._labels is None:
+            raw = self._meta("labels")
+            self._labels = LabelSet.from_dict(json.loads(raw)) if raw else LabelSet.voc()
+        return self._labels
+
+    @property
+    def model_path(self) -> Path | None:
+        raw = self._meta("model")
+        return None if raw is None else self._absolute(raw)
+
+    def set_model_path(self, path: str | Path | None) -> None:
+        stored = None if path is None else self._stored(Path(path))
+        self._set_meta("model", stored, "set model", stored)
+
+    # -- images -------------------------------------------------------------------------------
+    def _stored(self, path: Path) -> str:
+        """Relative to the project when that takes at most two '..', else absolute (POSIX style)."""
+        path = Path(path).resolve()
+        if not self.temporary:
+            try:
+                rel = Path(os.path.relpath(path, self.root))
+                if rel.parts.count("..") <= 2:
+                    return rel.as_posix()
+            except ValueError:
+                pass  # another drive on Windows
+        return path.as_posix()
+
+    def _absolute(self, stored: str) -> Path:
+        p = Path(stored)
+        return p if p.is_absolute() else (self.root / p).resolve()
+
+    def image_path(self, record: ImageRecord | int) -> Path:
+        rec = self.image(record) if isinstance(record, int) else record
+        return self._absolute(rec.path)
+
+    def add_images(self, paths: Iterable[str | Path]) -> AddResult:
+        """Files and folders (recursively); duplicates are counted, not added twice. Images are not
+        opened here, so adding ten thousand takes a moment; their sizes fill in when first loaded."""
+        result = AddResult(skipped=[])
+        files: list[Path] = []
+        for raw in paths:
+            p = Path(raw)
+            if p.is_dir():
+                files.extend(find_images(p))
+            elif p.is_file() and is_image_file(p):
+                files.append(p)
+            else:
+                result.skipped.append((str(p), "not an image file or folder" if p.exists() else "no such file"))
+        with self.transaction() as db:
+            for f in files:
+                cur = db.execute("INSERT OR IGNORE INTO images (path) VALUES (?)", (self._stored(f),))
+                if cur.rowcount:
+                    result.added += 1
+                else:
+                    result.already += 1
+            db.execute("INSERT INTO history (action, detail) VALUES ('add images', ?)", (f"{result.added} added",))
+        return result
+
+    def images(self, state: str | None = None) -> list[ImageRecord]:
+        sql = "SELECT id, path, state, width, height, uncertainty FROM images"
+        args: tuple = ()
+        if state is not None:
+            sql += " WHERE state = ?"
+            args = (state,)
+        return [ImageRecord(*row) for row in self.db.execute(sql + " ORDER BY path", args)]
+
+    def image(self, image_id: int) -> ImageRecord:
+        row = self.db.execute("SELECT id, path, state, width, height, uncertainty FROM images WHERE id = ?",
+                              (image_id,)).fetchone()
+        if row is None:
+            raise ProjectError(f"no image with id {image_id} in {self.root}")
+        return ImageRecord(*row)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATES, 0)
+        counts.update(self.db.execute("SELECT state, COUNT(*) FROM images GROUP BY state").fetchall())
+        return counts
+
+    def set_size(self, image_id: int, width: int, height: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE images SET width = ?, height = ? WHERE id = ?", (width, height, image_id))
+
+    def set_state(self, image_id: int, state: str) -> None:
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
+        with self.transaction() as db:
+            db.execute("UPDATE images SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+                       "WHERE id = ?", (state, image_id))
+            db.execute("INSERT INTO history (image_id, action, detail) VALUES (?, 'state', ?)", (image_id, state))
+
+    def most_uncertain(self, limit: int | None = None) -> list[ImageRecord]:
+        """Images nobody corrected yet, the ones the model is least sure of first; never-predicted
+        images come after, since the model has not looked at them."""
+        sql = ("SELECT id, path, state, width, height, uncertainty FROM images WHERE state IN ('new', 'predicted') "
+               "ORDER BY uncertainty IS NULL, uncertainty DESC, path")
+        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        return [ImageRecord(*r) for r in rows]
+
+    # -- masks --------------------------------------------------------------------------------
+    def mask_path(self, image_id: int) -> Path:
+        return self.root / MASKS / f"{image_id:06d}.png"
+
+    def confidence_path(self, image_id: int) -> Path:
+        return self.root / CACHE / "confidence" / f"{image_id:06d}.png"
+
+    def load_mask(self, image_id: int, shape: tuple[int, int] | None = None) -> np.ndarray | None:
+        path = self.mask_path(image_id)
+        return read_mask(path, shape=shape, labels=self.labels) if path.is_file() else None
+
+    def load_confidence(self, image_id: int, shape: tuple[int, int] | None = None) -> np.ndarray | None:
+        path = self.confidence_path(image_id)
+        if not path.is_file():
+            return None
+        try:
+            with Image.open(path) as img:
+                conf = np.asarray(img, dtype=np.float32) / 255.0
+        except OSError:
+            return None  # a cache: if it is damaged, it is simply gone
+        return conf if shape is None or conf.shape == tuple(shape) else None
+
+    def save_mask(self, image_id: int, mask: np.ndarray, state: str = "corrected") -> None:
+        """A person's mask: written atomically, then the state changes in the same breath."""
+        write_mask(self.mask_path(image_id), mask, self.labels)
+        self.set_state(image_id, state)
+
+    def save_prediction(self, image_id: int, labels: np.ndarray, confidence: np.ndarray,
+                        uncertainty: float) -> bool:
+        """Stores a prediction unless a person has corrected or reviewed the image; returns whether
+        it was stored. The check and the state change share one transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT state FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None or row[0] in HUMAN_STATES:
+                return False
+            write_mask(self.mask_path(image_id), labels, self.labels)
+            db.execute("UPDATE images SET state = 'predicted', uncertainty = ?, "
+                       "updated = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (uncertainty, image_id))
+        conf = np.clip(confidence * 255 + 0.5, 0, 255).astype(np.uint8)
+        try:
+            with atomic_path(self.confidence_path(image_id)) as tmp:
+                Image.fromarray(conf).save(tmp, format="PNG", compress_level=1)
+        except OSError:
+            pass  # the confidence map is a cache; the mask and state above are what matter
+        return True
+
+    # -- label set changes --------------------------------------------------------------------
+    def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None = None) -> int:
+        """Replaces the label set; `mapping` (old index -> new index, or 255 for ignore) rewrites every
+        mask. New masks are written beside the old ones first and a journal is committed, so a crash
+        at any point finishes the change on the next open instead of mixing old and new indices."""
+        lut = np.arange(256, dtype=np.uint8)
+        for old, new in (mapping or {}).items():
+            lut[old] = new
+        pending = []
+        if mapping:
+            for rec in self.images():
+                src = self.mask_path(rec.id)
+                if src.is_file():
+                    tmp = src.with_suffix(".relabel.png")
+                    write_mask(tmp, lut[read_mask(src, labels=self.labels)], labels)
+                    pending.append([str(tmp), str(src)])
+        journal = json.dumps({"labels": labels.to_dict(), "files": pending})
+        self._set_meta("pending_label_change", journal, "change labels", ", ".join(labels.names))
+        self._finish_label_change()
+        return len(pending)
+
+    def _finish_label_change(self) -> None:
+        raw = self._meta("pending_label_change")
+        if raw is None:
+            return
+        change = json.loads(raw)
+        for tmp, final in change["files"]:
+            if Path(tmp).exists():
+                os.replace(tmp, final)
+        with self.transaction() as db:
+            db.execute("UPDATE meta SET value = ? WHERE key = 'labels'", (json.dumps(change["labels"]),))
+            db.execute("DELETE FROM meta WHERE key = 'pending_label_change'")
+        self._labels = None
+
+    # -- history and models -------------------------------------------------------------------
+    def history(self, limit: int = 100) -> list[tuple[str, int | None, str, str | None]]:
+        return self.db.execute("SELECT time, image_id, action, detail FROM history ORDER BY id DESC LIMIT ?",
+                               (limit,)).fetchall()
+
+    def record_model_run(self, checkpoint: str | Path, metrics: dict | None = None, note: str = "") -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO model_runs (checkpoint, metrics, note) VALUES (?, ?, ?)",
+                             (self._stored(Path(checkpoint)), json.dumps(metrics or {}), note))
+            return int(cur.lastrowid)
