@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from fcn_studio import __version__
+from fcn_studio.model_choices import ARCHS, BACKBONES
 
 COMMANDS = ("model", "project", "predict", "eval", "bench")
 
@@ -51,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("model", help="make, convert and inspect checkpoints").add_subparsers(
         title="model commands", metavar="ACTION", required=True)
     new = model.add_parser("new", help="a fresh model (bilinear up-convolutions, ImageNet encoder if cached)")
-    new.add_argument("--arch", default="fcn8s", choices=("fcn8s", "fcn16s", "fcn32s"))
-    new.add_argument("--backbone", default="mobilenet_v3_large")
+    new.add_argument("--arch", default="fcn8s", choices=ARCHS)
+    new.add_argument("--backbone", default="mobilenet_v3_large", choices=BACKBONES)
     new.add_argument("--classes", default="voc", help="`voc` or a file of class names (one per line)")
     new.add_argument("--alignment", default="fast", choices=("fast", "classic"))
     new.add_argument("--weights", default="imagenet",
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--classes", help="`voc` or a file of class names, if not VOC's 21")
     conv.add_argument("--at-once", action="store_true",
                       help="the checkpoint is the at-once FCN-8s (pool4 x 0.01, pool3 x 0.0001)")
-    conv.add_argument("--arch", default="fcn8s", choices=("fcn8s", "fcn16s", "fcn32s"),
+    conv.add_argument("--arch", default="fcn8s", choices=ARCHS,
                       help="head to put on a converted torchvision encoder")
     conv.set_defaults(func=cmd_model_convert)
 

@@ -107,8 +107,9 @@ def test_errors_are_one_clear_line_and_a_nonzero_status(tmp_path, capsys):
     assert main(["model", "info", str(bogus)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fcn-studio: error:") and "bogus.safetensors" in err and "pickle" in err
-    assert main(["model", "new", "--backbone", "alexnet", "--out", str(tmp_path / "x.safetensors")]) == 2
-    assert "unknown backbone" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["model", "new", "--backbone", "alexnet", "--out", str(tmp_path / "x.safetensors")])
+    assert exit_info.value.code == 2 and "invalid choice: 'alexnet'" in capsys.readouterr().err
 
 
 def test_bench_prints_a_table_with_the_baseline(capsys):

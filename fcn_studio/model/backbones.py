@@ -8,10 +8,9 @@ import torchvision
 from torch import nn
 
 from fcn_studio.model.vgg import VGG16Encoder
+from fcn_studio.model_choices import BACKBONES
 
-LIGHT_BACKBONES = ("resnet18", "resnet34", "resnet50", "mobilenet_v2", "mobilenet_v3_large",
-                   "mobilenet_v3_small")
-BACKBONES = ("vgg16", *LIGHT_BACKBONES)
+LIGHT_BACKBONES = tuple(b for b in BACKBONES if b != "vgg16")
 
 
 class ResNetEncoder(nn.Module):

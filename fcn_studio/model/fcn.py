@@ -14,8 +14,8 @@ from torch import nn
 
 from fcn_studio.model.backbones import build_encoder
 from fcn_studio.model.bilinear import init_bilinear_
+from fcn_studio.model_choices import ARCHS
 
-ARCHS = ("fcn32s", "fcn16s", "fcn8s")
 ALIGNMENTS = ("fast", "classic")
 # Crop offsets of the Caffe release for its 100-pixel padded VGG16 (voc-fcn{32,16,8}s/net.py).
 CLASSIC_OFFSETS = {"score_pool4": 5, "score_pool3": 9, "fcn8s": 31, "fcn16s": 27, "fcn32s": 19}

@@ -1,0 +1,26 @@
+"""Starts the desktop app: logging, the exception dialog, the main window, and what was asked to open."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from fcn_studio.ui.errors import install_excepthook, setup_logging
+
+
+def run_app(paths: list[str]) -> int:
+    log_file = setup_logging()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("FCN Studio")
+    app.setOrganizationName("FCN Studio")
+    install_excepthook()
+    from fcn_studio.ui.main_window import MainWindow  # noqa: PLC0415 (after QApplication exists)
+
+    window = MainWindow()
+    window.show()
+    window.status.showMessage(f"Log: {log_file}", 5000)
+    if paths:
+        window.open_paths([Path(p) for p in paths])
+    return app.exec()

@@ -1,0 +1,121 @@
+"""The class panel: each class with its colour and a visibility toggle ("show only" on the context
+menu and by double-click), the overlay opacity, the overlay on/off, and the view mode."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fcn_studio.core.labels import LabelSet
+
+MODES = (("fill", "Classes (filled)"), ("outline", "Classes (outlines)"), ("confidence", "Model confidence"))
+
+
+def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(QColor(*rgb))
+    return QIcon(pix)
+
+
+class ClassPanel(QWidget):
+    visibility_changed = Signal(list)  # list[bool], one per class
+    opacity_changed = Signal(float)
+    overlay_toggled = Signal(bool)
+    mode_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.list.itemChanged.connect(lambda _item: self._emit_visibility())
+        self.list.itemDoubleClicked.connect(lambda item: self.show_only(self.list.row(item)))
+        self.overlay_box = QCheckBox("Show overlay")
+        self.overlay_box.setChecked(True)
+        self.overlay_box.toggled.connect(self.overlay_toggled)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
+        self.mode = QComboBox()
+        for key, text in MODES:
+            self.mode.addItem(text, key)
+        self.mode.currentIndexChanged.connect(lambda _i: self.mode_changed.emit(self.mode.currentData()))
+        all_btn, none_btn = QPushButton("All"), QPushButton("None")
+        all_btn.clicked.connect(lambda: self.set_all(True))
+        none_btn.clicked.connect(lambda: self.set_all(False))
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.overlay_box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Opacity"))
+        row.addWidget(self.opacity)
+        layout.addLayout(row)
+        layout.addWidget(self.mode)
+        layout.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(all_btn)
+        buttons.addWidget(none_btn)
+        layout.addLayout(buttons)
+        hint = QLabel("Double-click a class to show only it.")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+
+    def set_labels(self, labels: LabelSet) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        for i, (name, rgb) in enumerate(zip(labels.names, labels.colors, strict=True)):
+            item = QListWidgetItem(swatch(rgb), f"{i}  {name}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self._emit_visibility()
+
+    def visibility(self) -> list[bool]:
+        return [self.list.item(i).checkState() == Qt.CheckState.Checked for i in range(self.list.count())]
+
+    def set_visibility(self, visible: list[bool]) -> None:
+        self.list.blockSignals(True)
+        for i, v in enumerate(visible):
+            self.list.item(i).setCheckState(Qt.CheckState.Checked if v else Qt.CheckState.Unchecked)
+        self.list.blockSignals(False)
+        self._emit_visibility()
+
+    def set_all(self, visible: bool) -> None:
+        self.set_visibility([visible] * self.list.count())
+
+    def show_only(self, row: int) -> None:
+        self.set_visibility([i == row for i in range(self.list.count())])
+
+    def toggle(self, row: int) -> None:
+        vis = self.visibility()
+        if 0 <= row < len(vis):
+            vis[row] = not vis[row]
+            self.set_visibility(vis)
+
+    def _emit_visibility(self) -> None:
+        self.visibility_changed.emit(self.visibility())
+
+    def _context_menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        menu = QMenu(self)
+        if item is not None:
+            row = self.list.row(item)
+            menu.addAction("Show only this class", lambda: self.show_only(row))
+        menu.addAction("Show all classes", lambda: self.set_all(True))
+        menu.addAction("Hide all classes", lambda: self.set_all(False))
+        menu.exec(self.list.mapToGlobal(pos))

@@ -1,0 +1,277 @@
+"""The image list: thumbnails made off the GUI thread and cached, a state badge per image, a filter
+by state and name, and keyboard navigation. The model holds plain records; only rows that are on
+screen ask for thumbnails, so ten thousand images list at once and fill in as they come."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QRect,
+    QRunnable,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fcn_studio.core.thumbnails import make_thumbnail
+from fcn_studio.project.project import ImageRecord
+
+THUMB = 64
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+STATE_ROLE = Qt.ItemDataRole.UserRole + 2
+STATE_COLOURS = {"new": QColor(130, 130, 130), "predicted": QColor(230, 160, 20),
+                 "corrected": QColor(40, 140, 230), "reviewed": QColor(40, 170, 80)}
+FILTERS = (("all", "All images"), ("unlabelled", "Not yet corrected"), ("new", "New"),
+           ("predicted", "Predicted"), ("corrected", "Corrected"), ("reviewed", "Reviewed"))
+
+
+class _ThumbSignals(QObject):
+    ready = Signal(int, QImage)
+    failed = Signal(int, str)
+
+
+class _ThumbJob(QRunnable):
+    def __init__(self, image_id: int, path: Path, signals: _ThumbSignals) -> None:
+        super().__init__()
+        self.image_id, self.path, self.signals = image_id, path, signals
+
+    def run(self) -> None:
+        try:
+            rgb = np.ascontiguousarray(make_thumbnail(self.path, THUMB))
+        except (OSError, ValueError) as exc:
+            self.signals.failed.emit(self.image_id, str(exc))
+            return
+        h, w = rgb.shape[:2]
+        self.signals.ready.emit(self.image_id, QImage(rgb.data, w, h, w * 3, QImage.Format.Format_RGB888).copy())
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.records: list[ImageRecord] = []
+        self.paths: dict[int, Path] = {}
+        self.errors: dict[int, str] = {}
+        self.row_of: dict[int, int] = {}
+        self._thumbs: OrderedDict[int, QPixmap] = OrderedDict()
+        self._asked: set[int] = set()
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self._signals = _ThumbSignals()
+        self._signals.ready.connect(self._thumb_ready)
+        self._signals.failed.connect(self._thumb_failed)
+
+    def set_records(self, records: list[ImageRecord], paths: dict[int, Path]) -> None:
+        self.pool.clear()
+        self.beginResetModel()
+        self.records = list(records)
+        self.paths = paths
+        self.row_of = {r.id: i for i, r in enumerate(self.records)}
+        self._thumbs.clear()
+        self._asked.clear()
+        self.errors.clear()
+        self.endResetModel()
+
+    def update_record(self, record: ImageRecord) -> None:
+        row = self.row_of.get(record.id)
+        if row is not None:
+            self.records[row] = record
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
+
+    def record(self, image_id: int) -> ImageRecord | None:
+        row = self.row_of.get(image_id)
+        return None if row is None else self.records[row]
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        rec = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rec.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnail(rec.id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            error = self.errors.get(rec.id)
+            return f"{self.paths.get(rec.id, rec.path)}\n{rec.state}" + (f"\n{error}" if error else "")
+        if role == ID_ROLE:
+            return rec.id
+        if role == STATE_ROLE:
+            return rec.state
+        return None
+
+    def _thumbnail(self, image_id: int) -> QPixmap | None:
+        pix = self._thumbs.get(image_id)
+        if pix is not None:
+            self._thumbs.move_to_end(image_id)
+            return pix
+        if image_id not in self._asked and image_id in self.paths:
+            self._asked.add(image_id)
+            self.pool.start(_ThumbJob(image_id, self.paths[image_id], self._signals))
+        return None
+
+    def _thumb_ready(self, image_id: int, image: QImage) -> None:
+        self._thumbs[image_id] = QPixmap.fromImage(image)
+        while len(self._thumbs) > 2000:
+            old, _ = self._thumbs.popitem(last=False)
+            self._asked.discard(old)
+        row = self.row_of.get(image_id)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def _thumb_failed(self, image_id: int, message: str) -> None:
+        self.errors[image_id] = message
+
+
+class StateFilter(QSortFilterProxyModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = "all"
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
+        rec = self.sourceModel().records[row]
+        if self.state == "unlabelled" and rec.state in ("corrected", "reviewed"):
+            return False
+        if self.state not in ("all", "unlabelled") and rec.state != self.state:
+            return False
+        text = self.filterRegularExpression().pattern()
+        return not text or text.lower() in rec.path.lower()
+
+
+class ThumbDelegate(QStyledItemDelegate):
+    """Thumbnail, name, and a coloured state badge."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802
+        return QSize(200, THUMB + 8)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        r = option.rect
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        thumb_rect = QRect(r.left() + 4, r.top() + 4, THUMB, THUMB)
+        if isinstance(pix, QPixmap):
+            scaled = pix.size().scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(thumb_rect.center())
+            painter.drawPixmap(target, pix)
+        else:
+            painter.fillRect(thumb_rect, QColor(70, 70, 70))
+        state = index.data(STATE_ROLE) or "new"
+        badge = QRect(r.left() + THUMB + 12, r.top() + THUMB - 14, 74, 16)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(STATE_COLOURS.get(state, QColor("gray")))
+        painter.drawRoundedRect(badge, 7, 7)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, state)
+        selected = option.state & QStyle.StateFlag.State_Selected
+        painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
+        text_rect = QRect(r.left() + THUMB + 12, r.top() + 6, r.width() - THUMB - 16, 20)
+        name = painter.fontMetrics().elidedText(index.data(), Qt.TextElideMode.ElideMiddle, text_rect.width())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        painter.restore()
+
+
+class ImageListPanel(QWidget):
+    current_changed = Signal(int)  # image id
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = ImageListModel(self)
+        self.proxy = StateFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.view = QListView()
+        self.view.setModel(self.proxy)
+        self.view.setItemDelegate(ThumbDelegate(self.view))
+        self.view.setUniformItemSizes(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.selectionModel().currentChanged.connect(self._current)
+        self.state_box = QComboBox()
+        for key, text in FILTERS:
+            self.state_box.addItem(text, key)
+        self.state_box.currentIndexChanged.connect(lambda _i: self.proxy.set_state(self.state_box.currentData()))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by name")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        top = QHBoxLayout()
+        top.addWidget(self.state_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.search)
+        layout.addWidget(self.view, 1)
+
+    def set_records(self, records: list[ImageRecord], paths: dict[int, Path]) -> None:
+        self.model.set_records(records, paths)
+
+    def current_id(self) -> int | None:
+        idx = self.view.currentIndex()
+        return idx.data(ID_ROLE) if idx.isValid() else None
+
+    def select(self, image_id: int) -> bool:
+        row = self.model.row_of.get(image_id)
+        if row is None:
+            return False
+        idx = self.proxy.mapFromSource(self.model.index(row))
+        if not idx.isValid():  # filtered out: show everything so the image can be selected
+            self.state_box.setCurrentIndex(0)
+            self.search.clear()
+            idx = self.proxy.mapFromSource(self.model.index(row))
+        self.view.setCurrentIndex(idx)
+        self.view.scrollTo(idx)
+        return True
+
+    def step(self, delta: int) -> bool:
+        n = self.proxy.rowCount()
+        if n == 0:
+            return False
+        row = self.view.currentIndex().row()
+        new = 0 if row < 0 else row + delta
+        if not 0 <= new < n:
+            return False
+        self.view.setCurrentIndex(self.proxy.index(new, 0))
+        return True
+
+    def next_unlabelled(self) -> bool:
+        n = self.proxy.rowCount()
+        start = self.view.currentIndex().row()
+        for k in range(1, n + 1):
+            idx = self.proxy.index((start + k) % n, 0)
+            if idx.data(STATE_ROLE) in ("new", "predicted"):
+                self.view.setCurrentIndex(idx)
+                return True
+        return False
+
+    def _current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.current_changed.emit(current.data(ID_ROLE))

@@ -1,0 +1,434 @@
+"""The main window: composes the image list, the canvas, the class panel and the status bar, and
+carries the flow between them (open, switch image, predict, predict all). Slow work goes to the
+inference worker or the thread pool; this class only reacts to their signals."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+
+from fcn_studio.core.image_io import load_image
+from fcn_studio.core.labels import LabelSet
+from fcn_studio.project.project import Project, ProjectError
+from fcn_studio.ui.canvas import CanvasView
+from fcn_studio.ui.class_panel import ClassPanel
+from fcn_studio.ui.errors import show_error
+from fcn_studio.ui.image_list import ImageListPanel
+from fcn_studio.ui.inference_worker import InferenceWorker
+from fcn_studio.ui.menus import build_menus
+from fcn_studio.ui.overlay_state import OverlayState
+from fcn_studio.ui.qimage import rgb_buffer
+from fcn_studio.ui.status import StatusBar
+from fcn_studio.ui.tasks import run_in_background
+
+log = logging.getLogger(__name__)
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or QSettings("FCN Studio", "FCN Studio")
+        self.project: Project | None = None
+        self.current_id: int | None = None
+        self.current_rgb: np.ndarray | None = None
+        self._load_token = 0
+        self.overlay = OverlayState()
+        self.overlay_shown = True
+
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self.canvas)
+        self.image_list = ImageListPanel()
+        self.class_panel = ClassPanel()
+        self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.worker = InferenceWorker(self)
+        self.actions: dict[str, QAction] = {}
+        build_menus(self)
+
+        self.image_list.current_changed.connect(self.show_image)
+        self.class_panel.visibility_changed.connect(self._visibility_changed)
+        self.class_panel.opacity_changed.connect(self._opacity_changed)
+        self.class_panel.overlay_toggled.connect(self.set_overlay_shown)
+        self.class_panel.mode_changed.connect(self._mode_changed)
+        self.canvas.hovered.connect(self._hovered)
+        self.canvas.zoom_changed.connect(self.status.set_zoom)
+        self.worker.model_ready.connect(self._model_ready)
+        self.worker.model_failed.connect(lambda msg, det: show_error(self, "Cannot load the model", msg, det))
+        self.worker.predicted.connect(self._predicted)
+        self.worker.prediction_failed.connect(self._prediction_failed)
+        self.worker.batch_progress.connect(self.status.batch.progress)
+        self.worker.batch_finished.connect(self._batch_finished)
+        self.status.batch.cancel_requested.connect(self.worker.cancel_batch)
+        self.worker.start()
+
+        self.setAcceptDrops(True)
+        self.class_panel.set_labels(self.overlay.labels)
+        self._restore_settings()
+        self._update_title()
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+
+    # -- questions (tests replace this) ---------------------------------------------------------------
+    def ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- opening -------------------------------------------------------------------------------------
+    def open_paths(self, paths: list[str | Path]) -> None:
+        """Whatever the user hands over (command line, drop, menu): a project, a checkpoint, images or
+        folders."""
+        paths = [Path(p) for p in paths]
+        if not paths:
+            return
+        checkpoints = [p for p in paths if p.suffix == ".safetensors"]
+        for ckpt in checkpoints:
+            self.load_model(ckpt)
+        paths = [p for p in paths if p not in checkpoints]
+        if len(paths) == 1 and (Project.is_project(paths[0]) or paths[0].name == "project.sqlite"):
+            self.open_project(paths[0])
+            return
+        if not paths:
+            return
+        if self.project is not None and not self.project.temporary:
+            self.add_images(paths)
+            return
+        folder = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+        if folder is not None and self.ask("Make a project?",
+                                           f"Make {folder} a project?\n\nFCN Studio will write project.sqlite "
+                                           f"and a masks/ folder there, so your corrections are saved. "
+                                           f"Otherwise the images open for this session only."):
+            self.new_project(folder, paths)
+            return
+        self._set_project(Project.temporary_session())
+        self.add_images(paths)
+        self._ensure_model()
+
+    def open_project(self, path: str | Path) -> None:
+        try:
+            project = Project.open(path)
+        except (ProjectError, RuntimeError, OSError) as exc:
+            show_error(self, "Cannot open the project", str(exc))
+            return
+        self._set_project(project)
+        self._remember_recent(project.root)
+        self._ensure_model()
+
+    def new_project(self, folder: str | Path, add: list[Path] | None = None, labels: LabelSet | None = None) -> None:
+        try:
+            project = Project.create(folder, labels)
+        except (ProjectError, OSError) as exc:
+            show_error(self, "Cannot create the project", str(exc))
+            return
+        self._set_project(project)
+        self._remember_recent(project.root)
+        if add:
+            self.add_images(add)
+        self._ensure_model()
+
+    def add_images(self, paths: list[Path]) -> None:
+        if self.project is None:
+            self._set_project(Project.temporary_session())
+        project = self.project
+
+        def done(result) -> None:
+            if project is not self.project:
+                return
+            self._refresh_list()
+            skipped = "".join(f"\n{p}: {why}" for p, why in (result.skipped or [])[:10])
+            self.status.showMessage(f"{result.added} images added, {result.already} already there", 8000)
+            if skipped:
+                show_error(self, "Some files were not added", f"These could not be added:{skipped}")
+            if self.current_id is None:
+                self.image_list.step(1)
+
+        run_in_background(lambda: project.add_images(paths), done,
+                          lambda msg, det: show_error(self, "Cannot add images", msg, det))
+
+    def _set_project(self, project: Project) -> None:
+        if self.worker.batch_running:
+            self.worker.cancel_batch()
+        old = self.project
+        self.project = project
+        self.worker.set_project(project)
+        if old is not None:
+            old.close()
+        self.current_id = None
+        self.current_rgb = None
+        self.overlay.set_labels(project.labels)
+        self.class_panel.set_labels(project.labels)
+        self.canvas.show_message("Choose an image on the left.")
+        self._refresh_list()
+        self._update_title()
+
+    def _refresh_list(self) -> None:
+        if self.project is None:
+            return
+        records = self.project.images()
+        paths = {r.id: self.project.image_path(r) for r in records}
+        self.image_list.set_records(records, paths)
+        if self.current_id is not None:
+            self.image_list.select(self.current_id)
+
+    def _update_title(self) -> None:
+        parts = ["FCN Studio"]
+        if self.project is not None and not self.project.temporary:
+            parts.append(self.project.name)
+        if self.current_id is not None and self.project is not None:
+            rec = self.image_list.model.record(self.current_id)
+            if rec is not None:
+                parts.append(rec.name)
+        self.setWindowTitle(" - ".join(parts))
+
+    # -- the model ------------------------------------------------------------------------------------
+    def _ensure_model(self) -> None:
+        """A project without a model gets the default one (FCN-8s on MobileNetV3, ImageNet-initialised
+        when those weights are cached), made in the background."""
+        project = self.project
+        if project is None:
+            return
+        if project.model_path is not None and project.model_path.is_file():
+            self.worker.load_model(project.model_path, self._device())
+            return
+        target = project.root / "models" / "default.safetensors"
+
+        def make():
+            from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415 (torch off the GUI path)
+            from fcn_studio.model.factory import new_model  # noqa: PLC0415
+
+            model, info, note = new_model(labels=project.labels)
+            save_checkpoint(target, model, info)
+            return note
+
+        def done(note) -> None:
+            project.set_model_path(target)
+            if project is self.project:
+                self.status.showMessage(f"New default model: {note}", 10000)
+                self.worker.load_model(target, self._device())
+
+        self.status.model.setText("making the default model...")
+        run_in_background(make, done, lambda msg, det: show_error(self, "Cannot make a model", msg, det))
+
+    def load_model(self, path: str | Path) -> None:
+        path = Path(path)
+        if self.project is not None:
+            self.project.set_model_path(path)
+        self.status.model.setText(f"loading {path.name}...")
+        self.worker.load_model(path, self._device())
+
+    def _device(self) -> str | None:
+        value = self.settings.value("device", "auto")
+        return None if value in (None, "", "auto") else str(value)
+
+    def _model_ready(self, name: str, device: str, labels: LabelSet) -> None:
+        self.status.model.setText(name)
+        self.status.device.setText(device)
+        project = self.project
+        if project is not None and labels.names != project.labels.names:
+            humans = project.counts()["corrected"] + project.counts()["reviewed"]
+            if humans == 0 or self.ask("Use the model's classes?",
+                                       f"The model knows {len(labels)} classes ({', '.join(labels.names[:6])}...), "
+                                       f"the project {len(project.labels)}. Use the model's classes? Pixels of "
+                                       f"classes the model does not have become unlabelled."):
+                mapping = {i: (labels.names.index(n) if n in labels.names else 255)
+                           for i, n in enumerate(project.labels.names)}
+                project.change_labels(labels, mapping)
+                self.overlay.set_labels(labels)
+                self.class_panel.set_labels(labels)
+        if self.current_id is not None and self.overlay.mask is None and self.current_rgb is not None:
+            self.worker.request(self.current_id, self.current_rgb)
+
+    # -- showing an image -----------------------------------------------------------------------------
+    def show_image(self, image_id: int) -> None:
+        """Decodes off the GUI thread; a result for an image the user has already left is dropped."""
+        if self.project is None:
+            return
+        self._load_token += 1
+        token = self._load_token
+        project = self.project
+        if self.current_id is not None and self.current_id != image_id:
+            self.worker.cancel_request(self.current_id)
+        self.current_id = image_id
+        self._update_title()
+        record = project.image(image_id)
+        path = project.image_path(record)
+
+        def load():
+            rgb = load_image(path)
+            shape = rgb.shape[:2]
+            return rgb, rgb_buffer(rgb), project.load_mask(image_id, shape), project.load_confidence(image_id, shape)
+
+        def done(result) -> None:
+            if token != self._load_token:
+                return
+            rgb, buffer, mask, confidence = result
+            self.current_rgb = rgb
+            self.canvas.set_image(buffer)
+            self.status.set_size(rgb.shape[1], rgb.shape[0])
+            self.overlay.set_image_data(mask, confidence)
+            self._render_overlay()
+            if mask is None and self.worker.predictor is not None:
+                self.worker.request(image_id, rgb)
+
+        def failed(message: str, details: str) -> None:
+            if token != self._load_token:
+                return
+            self.current_rgb = None
+            self.overlay.set_image_data(None, None)
+            self.canvas.show_message(f"Cannot show this image.\n{message}")
+            self.image_list.model.errors[image_id] = message
+            self.status.showMessage(message, 10000)
+            log.warning("cannot show %s: %s", path, message)
+
+        run_in_background(load, done, failed)
+
+    def _render_overlay(self) -> None:
+        self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
+
+    def _predicted(self, image_id: int, labels: np.ndarray, confidence: np.ndarray, stored: bool) -> None:
+        if self.project is None:
+            return
+        try:
+            self.image_list.model.update_record(self.project.image(image_id))
+        except ProjectError:
+            return
+        if image_id == self.current_id and self.current_rgb is not None:
+            if stored or self.overlay.mask is None:
+                self.overlay.set_image_data(labels if stored else self.overlay.mask, confidence)
+                self._render_overlay()
+
+    def _prediction_failed(self, image_id: int, message: str) -> None:
+        self.image_list.model.errors[image_id] = message
+        self.status.showMessage(f"Prediction failed: {message}", 10000)
+        log.warning("prediction of image %s failed: %s", image_id, message)
+        if self.worker.batch_running:
+            return
+        if image_id == self.current_id and "no model" not in message:
+            show_error(self, "Prediction failed", message)
+
+    # -- predict all and ranking ------------------------------------------------------------------
+    def predict_all(self) -> None:
+        if self.project is None or self.worker.predictor is None:
+            show_error(self, "Predict all", "Open a project and load a model first.")
+            return
+        ids = [r.id for r in self.project.images() if r.state in ("new", "predicted")]
+        if not ids:
+            self.status.showMessage("Every image has been corrected by a person; nothing to predict.", 8000)
+            return
+        self.status.batch.start(len(ids))
+        self.worker.predict_all(ids)
+
+    def _batch_finished(self, done: int, total: int, cancelled: bool, failures: int) -> None:
+        self.status.batch.hide()
+        word = "cancelled after" if cancelled else "finished:"
+        self.status.showMessage(f"Predict all {word} {done} of {total} images"
+                                + (f", {failures} failed (see the list's tooltips)" if failures else ""), 15000)
+
+    def next_to_label(self) -> None:
+        """Jumps to the uncorrected image the model is least sure of."""
+        if self.project is None:
+            return
+        for rec in self.project.most_uncertain():
+            if rec.id != self.current_id:
+                self.image_list.select(rec.id)
+                return
+        self.status.showMessage("No image is waiting for a person.", 5000)
+
+    # -- overlay controls -------------------------------------------------------------------------
+    def _visibility_changed(self, visible: list[bool]) -> None:
+        self.overlay.visible = visible
+        self._render_overlay()
+
+    def _opacity_changed(self, opacity: float) -> None:
+        self.canvas.set_overlay_opacity(opacity)
+        self.settings.setValue("opacity", opacity)
+
+    def _mode_changed(self, mode: str) -> None:
+        self.overlay.mode = mode
+        self._render_overlay()
+
+    def set_overlay_shown(self, shown: bool) -> None:
+        self.overlay_shown = shown
+        if self.class_panel.overlay_box.isChecked() != shown:
+            self.class_panel.overlay_box.setChecked(shown)
+        self._render_overlay()
+
+    def _hovered(self, x: int, y: int) -> None:
+        self.status.hover.setText("" if x < 0 else f"({x}, {y})  {self.overlay.describe(x, y)}")
+
+    # -- settings, drops, closing -----------------------------------------------------------------
+    def _remember_recent(self, root: Path) -> None:
+        recent = [str(root)] + [p for p in self.recent_projects() if p != str(root)]
+        self.settings.setValue("recent_projects", recent[:MAX_RECENT])
+
+    def recent_projects(self) -> list[str]:
+        value = self.settings.value("recent_projects", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+        opacity = float(self.settings.value("opacity", 0.5))
+        self.class_panel.opacity.setValue(int(round(opacity * 100)))
+        self.canvas.set_overlay_opacity(opacity)
+
+    def choose_folder(self, title: str) -> str:
+        start = str(self.settings.value("last_folder", str(Path.home())))
+        folder = QFileDialog.getExistingDirectory(self, title, start)
+        if folder:
+            self.settings.setValue("last_folder", folder)
+        return folder
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        self.open_paths(paths)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.sync()
+        self.worker.stop()
+        if self.project is not None:
+            self.project.close()
+        super().closeEvent(event)
+
+    def edit_labels(self) -> None:
+        from fcn_studio.ui.dialogs import LabelEditor  # noqa: PLC0415
+
+        if self.project is None:
+            return
+        dialog = LabelEditor(self.project.labels, self)
+        if dialog.exec() != LabelEditor.DialogCode.Accepted:
+            return
+        try:
+            labels = dialog.result_labels()
+            self.project.change_labels(labels, dialog.mapping())
+        except (ValueError, OSError) as exc:
+            show_error(self, "Cannot change the classes", str(exc))
+            return
+        self.overlay.set_labels(labels)
+        self.class_panel.set_labels(labels)
+        if self.current_id is not None:
+            self.show_image(self.current_id)

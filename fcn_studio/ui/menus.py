@@ -1,0 +1,153 @@
+"""Menus and keyboard shortcuts of the main window, kept apart so the window stays about flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog
+
+from fcn_studio.ui.errors import log_dir, show_error
+from fcn_studio.ui.tasks import run_in_background
+
+if TYPE_CHECKING:
+    from fcn_studio.ui.main_window import MainWindow
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif *.ppm *.pgm)"
+
+
+def build_menus(w: MainWindow) -> None:
+    bar = w.menuBar()
+
+    def act(menu, key: str, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, w)
+        if shortcut:
+            action.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, list) else [shortcut])])
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        w.actions[key] = action
+        return action
+
+    file = bar.addMenu("&File")
+    act(file, "new_project", "&New Project...", lambda: _new_project(w), QKeySequence.StandardKey.New)
+    act(file, "open_project", "&Open Project...", lambda: _open_project(w), QKeySequence.StandardKey.Open)
+    act(file, "open_images", "Open &Images...", lambda: _open_images(w))
+    act(file, "add_images", "&Add Images...", lambda: _add_images(w))
+    act(file, "add_folder", "Add &Folder...", lambda: _add_folder(w))
+    recent = file.addMenu("&Recent Projects")
+    recent.aboutToShow.connect(lambda: _fill_recent(w, recent))
+    file.addSeparator()
+    act(file, "quit", "&Quit", w.close, QKeySequence.StandardKey.Quit)
+
+    go = bar.addMenu("&Go")
+    act(go, "next", "&Next Image", lambda: w.image_list.step(1), ["D", "PgDown"])
+    act(go, "previous", "&Previous Image", lambda: w.image_list.step(-1), ["A", "PgUp"])
+    act(go, "next_unlabelled", "Next &Unlabelled", w.image_list.next_unlabelled, "U")
+    act(go, "next_to_label", "Next Image to &Label (least certain)", w.next_to_label, "N")
+
+    view = bar.addMenu("&View")
+    act(view, "fit", "&Fit to Window", w.canvas.fit, ["Ctrl+0", "F"])
+    act(view, "one_to_one", "&Actual Pixels (1:1)", w.canvas.one_to_one, "Ctrl+1")
+    act(view, "zoom_in", "Zoom &In", lambda: w.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+    act(view, "zoom_out", "Zoom &Out", lambda: w.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
+    act(view, "toggle_overlay", "Toggle &Overlay", lambda: w.set_overlay_shown(not w.overlay_shown), "O")
+    act(view, "edit_labels", "Edit &Classes...", w.edit_labels)
+
+    model = bar.addMenu("&Model")
+    act(model, "load_model", "&Load Checkpoint...", lambda: _load_model(w))
+    act(model, "new_model", "&New Model...", lambda: _new_model(w))
+    act(model, "predict_all", "&Predict All", w.predict_all, "Ctrl+P")
+    act(model, "cancel_batch", "&Cancel Predict All", w.worker.cancel_batch)
+
+    helpm = bar.addMenu("&Help")
+    act(helpm, "sample", "Create &Sample Project...", lambda: _sample_project(w))
+    act(helpm, "log", "Where Is the &Log?", lambda: w.status.showMessage(f"Log files: {log_dir()}", 15000))
+
+
+def _new_project(w: MainWindow) -> None:
+    folder = w.choose_folder("Folder for the new project")
+    if folder:
+        w.new_project(folder)
+
+
+def _open_project(w: MainWindow) -> None:
+    folder = w.choose_folder("Open a project folder")
+    if folder:
+        w.open_project(folder)
+
+
+def _open_images(w: MainWindow) -> None:
+    files, _ = QFileDialog.getOpenFileNames(w, "Open images", str(w.settings.value("last_folder", "")), IMAGE_FILTER)
+    if files:
+        w.open_paths(files)
+
+
+def _add_images(w: MainWindow) -> None:
+    files, _ = QFileDialog.getOpenFileNames(w, "Add images", str(w.settings.value("last_folder", "")), IMAGE_FILTER)
+    if files:
+        w.add_images([Path(f) for f in files])
+
+
+def _add_folder(w: MainWindow) -> None:
+    folder = w.choose_folder("Add a folder of images (recursively)")
+    if folder:
+        w.add_images([Path(folder)])
+
+
+def _fill_recent(w: MainWindow, menu) -> None:
+    menu.clear()
+    for path in w.recent_projects():
+        menu.addAction(path, lambda p=path: w.open_project(p))
+    if menu.isEmpty():
+        menu.addAction("(none yet)").setEnabled(False)
+
+
+def _load_model(w: MainWindow) -> None:
+    path, _ = QFileDialog.getOpenFileName(w, "Load a checkpoint", str(w.settings.value("last_folder", "")),
+                                          "FCN Studio checkpoints (*.safetensors)")
+    if path:
+        w.load_model(path)
+
+
+def _new_model(w: MainWindow) -> None:
+    from fcn_studio.ui.dialogs import NewModelDialog  # noqa: PLC0415
+
+    if w.project is None:
+        show_error(w, "New model", "Open or create a project first: the model takes its classes from it.")
+        return
+    dialog = NewModelDialog(w)
+    if dialog.exec() != NewModelDialog.DialogCode.Accepted:
+        return
+    arch, backbone = dialog.arch.currentText(), dialog.backbone.currentText()
+    project = w.project
+    target = project.root / "models" / f"{arch}_{backbone}.safetensors"
+
+    def make():
+        from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415
+        from fcn_studio.model.factory import new_model  # noqa: PLC0415
+
+        model, info, note = new_model(arch, backbone, project.labels)
+        save_checkpoint(target, model, info)
+        return note
+
+    run_in_background(make, lambda note: (w.status.showMessage(note, 10000), w.load_model(target)),
+                      lambda msg, det: show_error(w, "Cannot make the model", msg, det))
+
+
+def _sample_project(w: MainWindow) -> None:
+    folder = w.choose_folder("Where to put the sample project")
+    if folder:
+        create_sample_project(w, Path(folder) / "fcn-studio-sample")
+
+
+def create_sample_project(w: MainWindow, root: Path) -> None:
+    """Generated images (license-clean) with their true masks in ground_truth/ for `fcn-studio eval`."""
+    from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_images  # noqa: PLC0415
+
+    def make():
+        write_sample_images(root / "images", 16, with_masks_in=root / "ground_truth")
+        return root
+
+    run_in_background(make, lambda r: w.new_project(r, [r / "images"], SAMPLE_LABELS),
+                      lambda msg, det: show_error(w, "Cannot create the sample project", msg, det))
