@@ -33,13 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def launch_gui(paths: list[str]) -> int:
-    try:
-        from fcn_studio.ui.app import run_app  # noqa: PLC0415 (Qt only when the GUI is wanted)
-    except ImportError:
-        build_parser().print_help()
-        print("\nThe desktop window is not part of this build yet; the commands above all work.",
-              file=sys.stderr)
-        return 0
+    from fcn_studio.ui.app import run_app  # noqa: PLC0415 (Qt only when the GUI is wanted)
+
     return run_app(paths)
 
 

@@ -63,6 +63,7 @@ class Project:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._labels: LabelSet | None = None
+        self.closed = False
         migrate(self.db)
         self._finish_label_change()
 
@@ -105,6 +106,8 @@ class Project:
 
     @property
     def db(self) -> sqlite3.Connection:
+        if self.closed:
+            raise ProjectError(f"the project {self.root} is closed")
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
@@ -131,6 +134,7 @@ class Project:
         db.execute("COMMIT")
 
     def close(self) -> None:
+        self.closed = True
         with self._lock:
             for conn in self._connections:
                 try:

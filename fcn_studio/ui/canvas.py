@@ -62,6 +62,7 @@ class CanvasView(QGraphicsView):
         self.message = "Open images, a folder or a project (File menu), or drop them here."
         self._pan_from: QPointF | None = None
         self._space = False
+        self._fitted = True  # keep fitting on resize until the user zooms by hand
 
     # -- content ----------------------------------------------------------------------------------
     def set_image(self, buffer: ImageBuffer | None, fit: bool = True) -> None:
@@ -95,6 +96,7 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, zoom: float) -> None:
+        self._fitted = False
         zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
         self.setTransform(QTransform.fromScale(zoom, zoom))
         self.zoom_changed.emit(zoom)
@@ -103,7 +105,13 @@ class CanvasView(QGraphicsView):
         if self.image_item.buffer is None:
             return
         self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = True
         self.zoom_changed.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
 
     def one_to_one(self) -> None:
         self.set_zoom(1.0)

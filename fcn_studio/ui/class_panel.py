@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from fcn_studio.core.labels import LabelSet
 
+BACKGROUND_NAMES = ("background", "bg")
 MODES = (("fill", "Classes (filled)"), ("outline", "Classes (outlines)"), ("confidence", "Model confidence"))
 
 
@@ -80,7 +81,9 @@ class ClassPanel(QWidget):
         for i, (name, rgb) in enumerate(zip(labels.names, labels.colors, strict=True)):
             item = QListWidgetItem(swatch(rgb), f"{i}  {name}")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            # Background starts hidden (as in labelme) so the photo is not under a dark veil.
+            hidden = name.lower().strip("_") in BACKGROUND_NAMES
+            item.setCheckState(Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)
             self.list.addItem(item)
         self.list.blockSignals(False)
         self._emit_visibility()

@@ -153,8 +153,13 @@ class StateFilter(QSortFilterProxyModel):
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
     def set_state(self, state: str) -> None:
-        self.state = state
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            self.state = state
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.state = state
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
         rec = self.sourceModel().records[row]

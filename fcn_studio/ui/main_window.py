@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QThreadPool
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self._load_token = 0
         self.overlay = OverlayState()
         self.overlay_shown = True
+        self.closed = False
 
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
@@ -79,6 +80,18 @@ class MainWindow(QMainWindow):
         dock.setObjectName(f"dock_{title}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+
+    def background(self, fn, on_done, on_failed=None) -> None:
+        """Runs `fn` in the pool; its callbacks are dropped once the window has closed."""
+        def done(result) -> None:
+            if not self.closed:
+                on_done(result)
+
+        def failed(message: str, details: str) -> None:
+            if not self.closed:
+                (on_failed or (lambda m, d: show_error(self, "Something went wrong", m, d)))(message, details)
+
+        run_in_background(fn, done, failed)
 
     # -- questions (tests replace this) ---------------------------------------------------------------
     def ask(self, title: str, text: str) -> bool:
@@ -150,11 +163,9 @@ class MainWindow(QMainWindow):
             self.status.showMessage(f"{result.added} images added, {result.already} already there", 8000)
             if skipped:
                 show_error(self, "Some files were not added", f"These could not be added:{skipped}")
-            if self.current_id is None:
-                self.image_list.step(1)
 
-        run_in_background(lambda: project.add_images(paths), done,
-                          lambda msg, det: show_error(self, "Cannot add images", msg, det))
+        self.background(lambda: project.add_images(paths), done,
+                        lambda msg, det: show_error(self, "Cannot add images", msg, det))
 
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
@@ -180,6 +191,8 @@ class MainWindow(QMainWindow):
         self.image_list.set_records(records, paths)
         if self.current_id is not None:
             self.image_list.select(self.current_id)
+        elif records:
+            self.image_list.step(1)  # an opened project shows its first image, not an empty canvas
 
     def _update_title(self) -> None:
         parts = ["FCN Studio"]
@@ -209,16 +222,20 @@ class MainWindow(QMainWindow):
 
             model, info, note = new_model(labels=project.labels)
             save_checkpoint(target, model, info)
+            project.set_model_path(target)  # registered even if the user has moved on meanwhile
             return note
 
         def done(note) -> None:
-            project.set_model_path(target)
             if project is self.project:
                 self.status.showMessage(f"New default model: {note}", 10000)
                 self.worker.load_model(target, self._device())
 
         self.status.model.setText("making the default model...")
-        run_in_background(make, done, lambda msg, det: show_error(self, "Cannot make a model", msg, det))
+        def failed(message: str, details: str) -> None:
+            if project is self.project:
+                show_error(self, "Cannot make a model", message, details)
+
+        self.background(make, done, failed)
 
     def load_model(self, path: str | Path) -> None:
         path = Path(path)
@@ -291,7 +308,7 @@ class MainWindow(QMainWindow):
             self.status.showMessage(message, 10000)
             log.warning("cannot show %s: %s", path, message)
 
-        run_in_background(load, done, failed)
+        self.background(load, done, failed)
 
     def _render_overlay(self) -> None:
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
@@ -406,10 +423,12 @@ class MainWindow(QMainWindow):
         self.open_paths(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        self.closed = True
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
         self.worker.stop()
+        QThreadPool.globalInstance().waitForDone(10_000)  # let a decode or a model save finish
         if self.project is not None:
             self.project.close()
         super().closeEvent(event)

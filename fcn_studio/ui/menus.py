@@ -9,7 +9,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from fcn_studio.ui.errors import log_dir, show_error
-from fcn_studio.ui.tasks import run_in_background
 
 if TYPE_CHECKING:
     from fcn_studio.ui.main_window import MainWindow
@@ -131,8 +130,8 @@ def _new_model(w: MainWindow) -> None:
         save_checkpoint(target, model, info)
         return note
 
-    run_in_background(make, lambda note: (w.status.showMessage(note, 10000), w.load_model(target)),
-                      lambda msg, det: show_error(w, "Cannot make the model", msg, det))
+    w.background(make, lambda note: (w.status.showMessage(note, 10000), w.load_model(target)),
+                 lambda msg, det: show_error(w, "Cannot make the model", msg, det))
 
 
 def _sample_project(w: MainWindow) -> None:
@@ -149,5 +148,5 @@ def create_sample_project(w: MainWindow, root: Path) -> None:
         write_sample_images(root / "images", 16, with_masks_in=root / "ground_truth")
         return root
 
-    run_in_background(make, lambda r: w.new_project(r, [r / "images"], SAMPLE_LABELS),
-                      lambda msg, det: show_error(w, "Cannot create the sample project", msg, det))
+    w.background(make, lambda r: w.new_project(r, [r / "images"], SAMPLE_LABELS),
+                 lambda msg, det: show_error(w, "Cannot create the sample project", msg, det))

@@ -22,11 +22,14 @@ class Task(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self.fn()
-        except Exception as exc:  # noqa: BLE001 - reported to the GUI, which shows and logs it
-            self.signals.failed.emit(str(exc), traceback.format_exc())
-            return
-        self.signals.done.emit(result)
+            try:
+                result = self.fn()
+            except Exception as exc:  # noqa: BLE001 - reported to the GUI, which shows and logs it
+                self.signals.failed.emit(str(exc), traceback.format_exc())
+                return
+            self.signals.done.emit(result)
+        except RuntimeError:
+            pass  # the application is gone (its objects deleted at exit): nobody is left to tell
 
 
 _alive: set[Task] = set()  # PySide must not collect a task while the pool runs it
