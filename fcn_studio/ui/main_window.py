@@ -244,6 +244,11 @@ class MainWindow(QMainWindow):
         self.status.model.setText(f"loading {path.name}...")
         self.worker.load_model(path, self._device())
 
+    def set_device(self, device: str) -> None:
+        self.settings.setValue("device", device)
+        if self.project is not None and self.project.model_path is not None:
+            self.load_model(self.project.model_path)
+
     def _device(self) -> str | None:
         value = self.settings.value("device", "auto")
         return None if value in (None, "", "auto") else str(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from fcn_studio.ui.errors import log_dir, show_error
@@ -58,10 +58,25 @@ def build_menus(w: MainWindow) -> None:
     act(model, "new_model", "&New Model...", lambda: _new_model(w))
     act(model, "predict_all", "&Predict All", w.predict_all, "Ctrl+P")
     act(model, "cancel_batch", "&Cancel Predict All", w.worker.cancel_batch)
+    _device_menu(w, model.addMenu("&Device"))
 
     helpm = bar.addMenu("&Help")
     act(helpm, "sample", "Create &Sample Project...", lambda: _sample_project(w))
     act(helpm, "log", "Where Is the &Log?", lambda: w.status.showMessage(f"Log files: {log_dir()}", 15000))
+
+
+def _device_menu(w: MainWindow, menu) -> None:
+    """Auto (CUDA, then MPS, then CPU) or a fixed device; remembered, and the model moves at once."""
+    group = QActionGroup(w)
+    current = str(w.settings.value("device", "auto"))
+    for key, text in (("auto", "Automatic (GPU if there is one)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"),
+                      ("mps", "Apple GPU (MPS)")):
+        action = QAction(text, w, checkable=True)
+        action.setChecked(key == current)
+        action.triggered.connect(lambda _c=False, k=key: w.set_device(k))
+        group.addAction(action)
+        menu.addAction(action)
+        w.actions[f"device_{key}"] = action
 
 
 def _new_project(w: MainWindow) -> None:

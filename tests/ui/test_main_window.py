@@ -220,3 +220,50 @@ def test_mask_on_disk_of_the_wrong_size_is_reported(qtbot, window, tmp_path, pho
     window.open_paths([project_dir])
     qtbot.waitUntil(lambda: "Cannot show this image" in window.canvas.message, timeout=10_000)
     assert "5x5" in window.canvas.message
+
+
+def test_help_menu_sample_project_can_be_labelled_right_away(qtbot, window, tmp_path):
+    from fcn_studio.ui.menus import create_sample_project
+
+    create_sample_project(window, tmp_path / "sample")
+    qtbot.waitUntil(lambda: _rows(window) == 16, timeout=20_000)
+    assert (tmp_path / "sample" / "ground_truth").is_dir()
+    assert window.class_panel.list.count() == 4 and "sample" in window.windowTitle()
+    qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=60_000)
+    assert Project.open(tmp_path / "sample").model_path.name == "default.safetensors"
+
+
+def test_uncaught_exceptions_are_logged_not_fatal(window, tmp_path, monkeypatch):
+    import logging
+    import sys
+
+    from fcn_studio.ui.errors import install_excepthook
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("fcn_studio").addHandler(handler)
+    old = sys.excepthook
+    install_excepthook()
+    try:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = old
+        logging.getLogger("fcn_studio").removeHandler(handler)
+    assert any("boom" in r.getMessage() for r in records)
+    assert window.isVisible()
+
+
+def test_device_choice_is_remembered_and_applied(qtbot, window, tmp_path, photo_folder, tiny_checkpoint):
+    window.open_paths([_project_with_mask(tmp_path, photo_folder, model=tiny_checkpoint)])
+    qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=20_000)
+    with qtbot.waitSignal(window.worker.model_ready, timeout=20_000) as blocker:
+        window.actions["device_cpu"].trigger()
+    assert "CPU" in blocker.args[1] and window.settings.value("device") == "cpu"
+    if not __import__("torch").cuda.is_available():
+        with qtbot.waitSignal(window.worker.model_failed, timeout=20_000) as failed:
+            window.actions["device_cuda"].trigger()
+        assert "CUDA is not available" in failed.args[0]
