@@ -43,14 +43,21 @@ def is_image_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
-def find_images(folder: str | Path) -> list[Path]:
-    """Every image file below `folder`, sorted, skipping hidden files and folders (.git, .thumbnails)."""
-    folder = Path(folder)
+def find_image_files(folder: str | Path) -> list[str]:
+    """Every image file below `folder` as sorted path strings (`folder` joined with the relative part),
+    skipping hidden files and folders (.git, .thumbnails). Strings and os.walk, not pathlib, because
+    a folder of ten thousand images must list in well under a second."""
     found = []
-    for f in folder.rglob("*"):
-        if f.is_file() and is_image_file(f) and not any(p.startswith(".") for p in f.relative_to(folder).parts):
-            found.append(f)
-    return sorted(found)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found.extend(os.path.join(dirpath, f) for f in filenames
+                     if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
+    found.sort()
+    return found
+
+
+def find_images(folder: str | Path) -> list[Path]:
+    return [Path(f) for f in find_image_files(folder)]
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from fcn_studio.core.atomic import atomic_path
-from fcn_studio.core.image_io import find_images, is_image_file
+from fcn_studio.core.image_io import find_image_files, is_image_file
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import read_mask, write_mask
 from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
@@ -58,6 +58,7 @@ class AddResult:
 class Project:
     def __init__(self, root: Path, temporary: bool = False) -> None:
         self.root = Path(root).resolve()
+        self._root_str = str(self.root)
         self.temporary = temporary
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -181,21 +182,23 @@ class Project:
         self._set_meta("model", stored, "set model", stored)
 
     # -- images -------------------------------------------------------------------------------
-    def _stored(self, path: Path) -> str:
-        """Relative to the project when that takes at most two '..', else absolute (POSIX style)."""
-        path = Path(path).resolve()
+    def _stored(self, path: str | Path, resolved: bool = False) -> str:
+        """Relative to the project when that takes at most two '..', else absolute (POSIX style).
+        String operations only once the path is resolved: adding ten thousand files must be quick."""
+        path = str(path) if resolved else str(Path(path).resolve())
         if not self.temporary:
             try:
-                rel = Path(os.path.relpath(path, self.root))
-                if rel.parts.count("..") <= 2:
-                    return rel.as_posix()
+                rel = os.path.relpath(path, self._root_str)
+                if rel.replace(os.sep, "/").split("/").count("..") <= 2:
+                    return rel.replace(os.sep, "/")
             except ValueError:
                 pass  # another drive on Windows
-        return path.as_posix()
+        return Path(path).as_posix()
 
     def _absolute(self, stored: str) -> Path:
-        p = Path(stored)
-        return p if p.is_absolute() else (self.root / p).resolve()
+        if os.path.isabs(stored):
+            return Path(stored)
+        return Path(os.path.normpath(os.path.join(self._root_str, stored)))
 
     def image_path(self, record: ImageRecord | int) -> Path:
         rec = self.image(record) if isinstance(record, int) else record
@@ -205,18 +208,18 @@ class Project:
         """Files and folders (recursively); duplicates are counted, not added twice. Images are not
         opened here, so adding ten thousand takes a moment; their sizes fill in when first loaded."""
         result = AddResult(skipped=[])
-        files: list[Path] = []
+        files: list[str] = []  # resolved
         for raw in paths:
             p = Path(raw)
             if p.is_dir():
-                files.extend(find_images(p))
+                files.extend(find_image_files(p.resolve()))
             elif p.is_file() and is_image_file(p):
-                files.append(p)
+                files.append(str(p.resolve()))
             else:
                 result.skipped.append((str(p), "not an image file or folder" if p.exists() else "no such file"))
         with self.transaction() as db:
             for f in files:
-                cur = db.execute("INSERT OR IGNORE INTO images (path) VALUES (?)", (self._stored(f),))
+                cur = db.execute("INSERT OR IGNORE INTO images (path) VALUES (?)", (self._stored(f, resolved=True),))
                 if cur.rowcount:
                     result.added += 1
                 else:

@@ -10,12 +10,21 @@ from PySide6.QtWidgets import QApplication
 from fcn_studio.ui.errors import install_excepthook, setup_logging
 
 
+def warm_up_torch() -> None:
+    """Imports PyTorch before the window shows. Imported later from a worker, its C extension holds
+    the GIL for a quarter of a second at a time and the window freezes; at start-up it only delays
+    the first frame."""
+    import fcn_studio.inference.predictor  # noqa: F401, PLC0415
+    import fcn_studio.model.factory  # noqa: F401, PLC0415
+
+
 def run_app(paths: list[str]) -> int:
     log_file = setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FCN Studio")
     app.setOrganizationName("FCN Studio")
     install_excepthook()
+    warm_up_torch()
     from fcn_studio.ui.main_window import MainWindow  # noqa: PLC0415 (after QApplication exists)
 
     window = MainWindow()
