@@ -190,7 +190,7 @@ def cmd_project_add(args) -> int:
 
     project = Project.open(args.dir)
     result = project.add_images(args.paths)
-    for path, why in result.skipped or []:
+    for path, why in result.skipped:
         print(f"{path}: {why}", file=sys.stderr)
     print(f"{result.added} added, {result.already} already in the project; {sum(project.counts().values())} in all")
     project.close()

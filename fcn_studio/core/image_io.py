@@ -62,7 +62,7 @@ def find_images(folder: str | Path) -> list[Path]:
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) as displayed (EXIF rotation included), reading only the header."""
-    with _open(Path(path)) as img:
+    with open_image_file(Path(path)) as img:
         w, h = img.size
         orientation = img.getexif().get(0x0112, 1)
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
@@ -72,7 +72,7 @@ def load_image(path: str | Path, limit: int | None = None) -> np.ndarray:
     """Returns an H x W x 3 uint8 RGB array (C-contiguous)."""
     path = Path(path)
     limit = max_pixels() if limit is None else limit
-    with _open(path) as img:
+    with open_image_file(path) as img:
         w, h = img.size
         if w * h > limit:
             raise ImageLoadError(path, f"{w}x{h} is {w * h / 1e6:.0f} megapixels, more than the limit of "
@@ -114,7 +114,7 @@ def to_rgb(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
 
 
-def _open(path: Path) -> Image.Image:
+def open_image_file(path: Path) -> Image.Image:
     if not path.exists():
         raise ImageLoadError(path, "no such file")
     if path.is_dir():

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from fcn_studio.core.atomic import atomic_path
-from fcn_studio.core.image_io import ImageLoadError, _open, to_rgb
+from fcn_studio.core.image_io import ImageLoadError, open_image_file, to_rgb
 
 
 def default_cache_dir() -> Path:
@@ -40,7 +40,7 @@ def make_thumbnail(path: str | Path, size: int = 96, cache_dir: Path | None = No
                 return np.asarray(img.convert("RGB"))
         except OSError:
             pass  # damaged cache entry: make it again
-    with _open(path) as img:
+    with open_image_file(path) as img:
         try:
             img.draft("RGB", (size * 2, size * 2))
             img.seek(0)

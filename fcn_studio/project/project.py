@@ -13,7 +13,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ class ImageRecord:
 class AddResult:
     added: int = 0
     already: int = 0
-    skipped: list[tuple[str, str]] | None = None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Project:
@@ -207,7 +207,7 @@ class Project:
     def add_images(self, paths: Iterable[str | Path]) -> AddResult:
         """Files and folders (recursively); duplicates are counted, not added twice. Images are not
         opened here, so adding ten thousand takes a moment; their sizes fill in when first loaded."""
-        result = AddResult(skipped=[])
+        result = AddResult()
         files: list[str] = []  # resolved
         for raw in paths:
             p = Path(raw)

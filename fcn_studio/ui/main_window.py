@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
             if project is not self.project:
                 return
             self._refresh_list()
-            skipped = "".join(f"\n{p}: {why}" for p, why in (result.skipped or [])[:10])
+            skipped = "".join(f"\n{p}: {why}" for p, why in result.skipped[:10])
             self.status.showMessage(f"{result.added} images added, {result.already} already there", 8000)
             if skipped:
                 show_error(self, "Some files were not added", f"These could not be added:{skipped}")
