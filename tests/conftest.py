@@ -18,3 +18,39 @@ def smooth_image(h: int, w: int) -> np.ndarray:
     g = 128 + 100 * np.cos(yy / 31.0)
     b = 128 + 100 * np.sin((xx + yy) / 47.0)
     return np.stack([r, g, b], -1).astype(np.uint8)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real, tiny filesystem (tmpfs, 2 MB) to fill up; skipped where mounting is not allowed."""
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.fixture
+def read_only():
+    """read_only(folder) makes a real folder read-only (a read-only bind mount of itself) until the
+    test ends; skipped where mounting is not allowed. Unlike chmod, it binds root too."""
+    import subprocess
+
+    mounted = []
+
+    def make(folder) -> None:
+        folder = str(folder)
+        if subprocess.run(["mount", "--bind", folder, folder], capture_output=True).returncode != 0:
+            pytest.skip("bind mounts need root")
+        mounted.append(folder)
+        subprocess.run(["mount", "-o", "remount,bind,ro", folder], check=True, capture_output=True)
+
+    yield make
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", folder], capture_output=True)

@@ -67,6 +67,7 @@ class Project:
         self.closed = False
         migrate(self.db)
         self._finish_label_change()
+        self._sweep_interrupted_writes()
 
     # -- opening ------------------------------------------------------------------------------
     @staticmethod
@@ -289,9 +290,12 @@ class Project:
             return None  # a cache: if it is damaged, it is simply gone
         return conf if shape is None or conf.shape == tuple(shape) else None
 
-    def save_mask(self, image_id: int, mask: np.ndarray, state: str = "corrected") -> None:
-        """A person's mask: written atomically, then the state changes in the same breath."""
+    def save_mask(self, image_id: int, mask: np.ndarray, state: str | None = "corrected") -> None:
+        """A person's mask: written atomically, then the state changes. `state=None` means "corrected,
+        unless a person already marked it reviewed" (what an edit by the reviewer keeps)."""
         write_mask(self.mask_path(image_id), mask, self.labels)
+        if state is None:
+            state = "reviewed" if self.image(image_id).state == "reviewed" else "corrected"
         self.set_state(image_id, state)
 
     def save_prediction(self, image_id: int, labels: np.ndarray, confidence: np.ndarray,
@@ -346,6 +350,15 @@ class Project:
             db.execute("UPDATE meta SET value = ? WHERE key = 'labels'", (json.dumps(change["labels"]),))
             db.execute("DELETE FROM meta WHERE key = 'pending_label_change'")
         self._labels = None
+
+    def _sweep_interrupted_writes(self) -> None:
+        """A process killed mid-save leaves its temporary file (never a half-written mask: the rename
+        did not happen); remove such leftovers when the project opens again."""
+        for tmp in (self.root / MASKS).glob(".*.tmp"):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
 
     # -- history and models -------------------------------------------------------------------
     def history(self, limit: int = 100) -> list[tuple[str, int | None, str, str | None]]:

@@ -1,0 +1,149 @@
+"""A mask being edited. Every change goes through `begin()` / `apply()` / `end()`: the first time an
+operation touches a tile, the tile is copied, so the undo step holds only touched tiles, and each
+change reports the rectangle it touched so the overlay and the screen update only there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fcn_studio.core.editing.undo import TILE, Edit, UndoBudget, UndoStack
+
+Rect = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive)
+
+
+class Preserve:
+    """Which pixels a tool may change: all, only unlabelled (255), or only one class."""
+
+    def __init__(self, mode: str = "off", cls: int = 0) -> None:
+        if mode not in ("off", "unlabelled", "class"):
+            raise ValueError(f"preserve mode must be off, unlabelled or class, not {mode!r}")
+        self.mode, self.cls = mode, cls
+
+    def allowed(self, current: np.ndarray) -> np.ndarray | None:
+        """A boolean mask of changeable pixels, or None when all are."""
+        if self.mode == "unlabelled":
+            return current == 255
+        if self.mode == "class":
+            return current == self.cls
+        return None
+
+
+class MaskEditor:
+    def __init__(self, mask: np.ndarray, budget: UndoBudget | None = None,
+                 on_change: Callable[[Rect], None] | None = None) -> None:
+        if mask.ndim != 2 or mask.dtype != np.uint8:
+            raise ValueError(f"a mask is H x W uint8, got {mask.shape} {mask.dtype}")
+        self.mask = mask
+        self.stack = UndoStack(budget)
+        self.on_change = on_change
+        self.version = 0  # bumps on every change; the autosaver compares it with what is on disk
+        self._edit: Edit | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.mask.shape
+
+    # -- recording ----------------------------------------------------------------------------------
+    def begin(self, name: str) -> None:
+        if self._edit is not None:
+            self.end()
+        self._edit = Edit(name)
+
+    def end(self) -> Edit | None:
+        """Closes the operation; an operation that changed nothing leaves no undo step."""
+        edit, self._edit = self._edit, None
+        if edit is None:
+            return None
+        changed = {}
+        for key, (before, _) in edit.tiles.items():
+            after = self._tile_view(*key).copy()
+            if not np.array_equal(before, after):
+                changed[key] = (before, after)
+        edit.tiles = changed
+        if not changed and edit.state_after is None:
+            return None
+        self.stack.push(edit)
+        return edit
+
+    @property
+    def in_operation(self) -> bool:
+        return self._edit is not None
+
+    def _tile_view(self, ty: int, tx: int) -> np.ndarray:
+        return self.mask[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE]
+
+    def _remember(self, rect: Rect) -> None:
+        y0, x0, y1, x1 = rect
+        edit = self._edit
+        assert edit is not None, "apply() outside begin()/end()"
+        for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
+            for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
+                if (ty, tx) not in edit.tiles:
+                    edit.tiles[(ty, tx)] = (self._tile_view(ty, tx).copy(), None)
+
+    # -- changing pixels ----------------------------------------------------------------------------
+    def clip(self, rect: Rect) -> Rect | None:
+        h, w = self.mask.shape
+        y0, x0, y1, x1 = max(0, rect[0]), max(0, rect[1]), min(h, rect[2]), min(w, rect[3])
+        return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
+
+    def apply(self, rect: Rect, footprint: np.ndarray | None, value: int | np.ndarray,
+              preserve: Preserve | None = None) -> bool:
+        """Sets `value` where `footprint` (bool, the size of `rect`) is true inside `rect`, honouring
+        `preserve`. `value` may be an array the size of `rect` (to paste predictions). Returns whether
+        a pixel could have changed."""
+        clipped = self.clip(rect)
+        if clipped is None:
+            return False
+        if clipped != rect:  # crop footprint and value to the part inside the image
+            oy, ox = clipped[0] - rect[0], clipped[1] - rect[1]
+            sl = (slice(oy, oy + clipped[2] - clipped[0]), slice(ox, ox + clipped[3] - clipped[1]))
+            footprint = None if footprint is None else footprint[sl]
+            value = value[sl] if isinstance(value, np.ndarray) else value
+            rect = clipped
+        self._remember(rect)
+        y0, x0, y1, x1 = rect
+        region = self.mask[y0:y1, x0:x1]
+        where = footprint
+        allowed = (preserve or Preserve()).allowed(region)
+        if allowed is not None:
+            where = allowed if where is None else (where & allowed)
+        if where is None:
+            region[...] = value
+        elif isinstance(value, np.ndarray):
+            region[where] = value[where]
+        else:
+            region[where] = value
+        self.version += 1
+        if self.on_change:
+            self.on_change(rect)
+        return True
+
+    # -- undo ---------------------------------------------------------------------------------------
+    def undo(self) -> Edit | None:
+        return self._replay(self.stack.pop_undo(), 0)
+
+    def redo(self) -> Edit | None:
+        return self._replay(self.stack.pop_redo(), 1)
+
+    def _replay(self, edit: Edit | None, which: int) -> Edit | None:
+        if edit is None:
+            return None
+        if self._edit is not None:
+            self.end()
+        for (ty, tx), pair in edit.tiles.items():
+            self._tile_view(ty, tx)[...] = pair[which]
+        if edit.tiles:
+            self.version += 1
+            rect = self.clip(edit.rect())
+            if rect and self.on_change:
+                self.on_change(rect)
+        return edit
+
+    def record_state(self, before: str, after: str) -> None:
+        """A state change (corrected -> reviewed) as an undo step of its own."""
+        if self._edit is not None:
+            self.end()
+        self.stack.push(Edit(f"mark {after}", state_before=before, state_after=after))

@@ -1,0 +1,105 @@
+import time
+
+import numpy as np
+import pytest
+
+from fcn_studio.core.mask_io import read_mask
+from fcn_studio.project.autosave import AutoSaver
+from fcn_studio.project.project import Project
+
+
+@pytest.fixture
+def project(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "img").mkdir()
+    for i in range(2):
+        Image.new("RGB", (40, 30)).save(tmp_path / "img" / f"{i}.png")
+    p = Project.create(tmp_path / "p")
+    p.add_images([tmp_path / "img"])
+    yield p
+    p.close()
+
+
+def test_the_newest_version_is_saved_once_after_a_pause(project):
+    saved = []
+    saver = AutoSaver(project, delay=0.2, on_saved=lambda i, v: saved.append((i, v)))
+    rec = project.images()[0]
+    mask = np.zeros((30, 40), np.uint8)
+    for v in range(1, 6):
+        mask[0, v] = v
+        saver.schedule(rec.id, mask, v)
+    time.sleep(0.6)
+    assert saved == [(rec.id, 5)]
+    assert read_mask(project.mask_path(rec.id))[0, 5] == 5
+    assert project.image(rec.id).state == "corrected"
+    saver.close()
+
+
+def test_reviewed_stays_reviewed_when_edited(project):
+    rec = project.images()[0]
+    project.set_state(rec.id, "reviewed")
+    saver = AutoSaver(project, delay=0)
+    saver.schedule(rec.id, np.ones((30, 40), np.uint8), 1)
+    assert saver.close()
+    assert project.image(rec.id).state == "reviewed"
+
+
+def test_flush_saves_everything_now(project):
+    saver = AutoSaver(project, delay=60)
+    ids = [r.id for r in project.images()]
+    for i in ids:
+        saver.schedule(i, np.full((30, 40), i, np.uint8), 1)
+    assert saver.pending() == set(ids)
+    assert saver.flush(5)
+    assert all(read_mask(project.mask_path(i))[0, 0] == i for i in ids)
+    saver.close()
+
+
+def _project_on(folder, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "img").mkdir(exist_ok=True)
+    Image.new("RGB", (400, 300)).save(tmp_path / "img" / "a.png")
+    p = Project.create(folder / "p")
+    p.add_images([tmp_path / "img"])
+    return p
+
+
+def test_a_full_disk_is_reported_and_the_image_never_marked_saved(small_disk, tmp_path):
+    folder = small_disk
+    project = _project_on(folder, tmp_path)
+    rec = project.images()[0]
+    failed, saved = [], []
+    saver = AutoSaver(project, delay=0, on_saved=lambda i, v: saved.append(i),
+                      on_failed=lambda i, v, m: failed.append(m))
+    with open(folder / "filler", "wb") as fh:  # fill the disk to the last byte
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+        except OSError:
+            pass
+    noise = np.random.default_rng(0).integers(0, 20, (300, 400)).astype(np.uint8)  # does not compress
+    saver.schedule(rec.id, noise, 1)
+    saver.flush(5)
+    assert failed and "disk is full" in failed[0] and not saved
+    assert not project.mask_path(rec.id).exists()
+    assert not list((project.root / "masks").glob("*.tmp"))  # no half-written file left behind
+    saver.close()
+    (folder / "filler").unlink()
+    project.close()
+
+
+def test_a_read_only_folder_is_reported_and_keeps_the_old_mask(read_only, tmp_path):
+    project = _project_on(tmp_path, tmp_path)
+    rec = project.images()[0]
+    project.save_mask(rec.id, np.ones((300, 400), np.uint8))
+    failed = []
+    saver = AutoSaver(project, delay=0, on_failed=lambda i, v, m: failed.append(m))
+    read_only(project.root / "masks")
+    saver.schedule(rec.id, np.full((300, 400), 2, np.uint8), 1)
+    saver.flush(5)
+    assert failed and "read-only" in failed[0]
+    assert (read_mask(project.mask_path(rec.id)) == 1).all()
+    saver.close()
+    project.close()
