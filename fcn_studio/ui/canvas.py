@@ -44,6 +44,11 @@ class BufferItem(QGraphicsItem):
 class CanvasView(QGraphicsView):
     hovered = Signal(int, int)  # image pixel under the cursor, (-1, -1) outside
     zoom_changed = Signal(float)
+    # Left and right button events in image coordinates (not while panning), for the editing tools.
+    pressed = Signal(QPointF, object, object)  # position, button, modifiers
+    moved = Signal(QPointF, object)  # position, modifiers
+    released = Signal(QPointF, object)  # position, button
+    double_clicked = Signal(QPointF)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,7 +152,18 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            self.pressed.emit(self.mapToScene(event.position().toPoint()), event.button(), event.modifiers())
+            event.accept()
+            return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and not self._space:
+            self.double_clicked.emit(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         if self._pan_from is not None:
@@ -158,6 +174,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         p = self.mapToScene(event.position().toPoint())
+        self.moved.emit(p, event.modifiers())
         buf = self.image_item.buffer
         x, y = int(p.x()), int(p.y())
         if buf is not None and 0 <= p.x() < buf.width and 0 <= p.y() < buf.height:
@@ -175,7 +192,15 @@ class CanvasView(QGraphicsView):
                 self.viewport().unsetCursor()
             event.accept()
             return
+        if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            self.released.emit(self.mapToScene(event.position().toPoint()), event.button())
+            event.accept()
+            return
         super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self.hovered.emit(-1, -1)
+        super().leaveEvent(event)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         if not self.message:

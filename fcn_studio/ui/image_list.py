@@ -39,6 +39,7 @@ from fcn_studio.project.project import ImageRecord
 THUMB = 64
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2
+UNSAVED_ROLE = Qt.ItemDataRole.UserRole + 3
 STATE_COLOURS = {"new": QColor(130, 130, 130), "predicted": QColor(230, 160, 20),
                  "corrected": QColor(40, 140, 230), "reviewed": QColor(40, 170, 80)}
 FILTERS = (("all", "All images"), ("unlabelled", "Not yet corrected"), ("new", "New"),
@@ -71,6 +72,7 @@ class ImageListModel(QAbstractListModel):
         self.records: list[ImageRecord] = []
         self.paths: dict[int, Path] = {}
         self.errors: dict[int, str] = {}
+        self.unsaved: set[int] = set()
         self.row_of: dict[int, int] = {}
         self._thumbs: OrderedDict[int, QPixmap] = OrderedDict()
         self._asked: set[int] = set()
@@ -90,6 +92,13 @@ class ImageListModel(QAbstractListModel):
         self._asked.clear()
         self.errors.clear()
         self.endResetModel()
+
+    def set_unsaved(self, image_id: int, unsaved: bool) -> None:
+        (self.unsaved.add if unsaved else self.unsaved.discard)(image_id)
+        row = self.row_of.get(image_id)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
 
     def update_record(self, record: ImageRecord) -> None:
         row = self.row_of.get(record.id)
@@ -120,6 +129,8 @@ class ImageListModel(QAbstractListModel):
             return rec.id
         if role == STATE_ROLE:
             return rec.state
+        if role == UNSAVED_ROLE:
+            return rec.id in self.unsaved
         return None
 
     def _thumbnail(self, image_id: int) -> QPixmap | None:
@@ -198,6 +209,10 @@ class ThumbDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(badge, 7, 7)
         painter.setPen(QColor("white"))
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, state)
+        if index.data(UNSAVED_ROLE):
+            mark = QRect(badge.right() + 6, badge.top(), 70, 16)
+            painter.setPen(QColor(220, 60, 40))
+            painter.drawText(mark, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "● unsaved")
         selected = option.state & QStyle.StateFlag.State_Selected
         painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
         text_rect = QRect(r.left() + THUMB + 12, r.top() + 6, r.width() - THUMB - 16, 20)

@@ -17,6 +17,8 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.ui.canvas import CanvasView
 from fcn_studio.ui.class_panel import ClassPanel
+from fcn_studio.ui.editing_actions import EditingActions
+from fcn_studio.ui.editing_session import EditingSession
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.image_list import ImageListPanel
 from fcn_studio.ui.inference_worker import InferenceWorker
@@ -25,12 +27,14 @@ from fcn_studio.ui.overlay_state import OverlayState
 from fcn_studio.ui.qimage import rgb_buffer
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import run_in_background
+from fcn_studio.ui.tool_controller import ToolController
+from fcn_studio.ui.tools_panel import ToolsPanel
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EditingActions, QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings("FCN Studio", "FCN Studio")
@@ -46,10 +50,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.image_list = ImageListPanel()
         self.class_panel = ClassPanel()
+        self.tools_panel = ToolsPanel()
         self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        self.session = EditingSession(int(self.settings.value("undo_limit_mb", 300)), parent=self)
+        self.session.on_change = self._mask_changed
+        self.tools = ToolController(self.canvas, self.tools_panel, self.session, self)
+        self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.actions: dict[str, QAction] = {}
         build_menus(self)
@@ -68,10 +78,19 @@ class MainWindow(QMainWindow):
         self.worker.batch_progress.connect(self.status.batch.progress)
         self.worker.batch_finished.connect(self._batch_finished)
         self.status.batch.cancel_requested.connect(self.worker.cancel_batch)
+        self.session.dirty_changed.connect(self._dirty_changed)
+        self.session.save_failed.connect(self._save_failed)
+        self.session.state_changed.connect(self._refresh_record)
+        self.tools.operation_finished.connect(self.session.operation_finished)
+        self.tools.class_picked.connect(self._class_picked)
+        self.tools.busy.connect(lambda text: self.status.showMessage(text, 0 if text else 1))
+        self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
         self.worker.start()
 
         self.setAcceptDrops(True)
         self.class_panel.set_labels(self.overlay.labels)
+        self.tools_panel.set_labels(self.overlay.labels)
+        self._class_picked(1)
         self._restore_settings()
         self._update_title()
 
@@ -171,14 +190,14 @@ class MainWindow(QMainWindow):
         if self.worker.batch_running:
             self.worker.cancel_batch()
         old = self.project
+        self.session.set_project(project)  # saves what is pending for the old project first
         self.project = project
         self.worker.set_project(project)
         if old is not None:
             old.close()
         self.current_id = None
         self.current_rgb = None
-        self.overlay.set_labels(project.labels)
-        self.class_panel.set_labels(project.labels)
+        self._labels_changed(project.labels)
         self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()
         self._update_title()
@@ -201,7 +220,7 @@ class MainWindow(QMainWindow):
         if self.current_id is not None and self.project is not None:
             rec = self.image_list.model.record(self.current_id)
             if rec is not None:
-                parts.append(rec.name)
+                parts.append(rec.name + (" *" if self.session.is_dirty(self.current_id) else ""))
         self.setWindowTitle(" - ".join(parts))
 
     # -- the model ------------------------------------------------------------------------------------
@@ -266,8 +285,7 @@ class MainWindow(QMainWindow):
                 mapping = {i: (labels.names.index(n) if n in labels.names else 255)
                            for i, n in enumerate(project.labels.names)}
                 project.change_labels(labels, mapping)
-                self.overlay.set_labels(labels)
-                self.class_panel.set_labels(labels)
+                self._labels_changed(labels)
         if self.current_id is not None and self.overlay.mask is None and self.current_rgb is not None:
             self.worker.request(self.current_id, self.current_rgb)
 
@@ -298,14 +316,18 @@ class MainWindow(QMainWindow):
             self.current_rgb = rgb
             self.canvas.set_image(buffer)
             self.status.set_size(rgb.shape[1], rgb.shape[0])
-            self.overlay.set_image_data(mask, confidence)
+            editor = self.session.open_image(image_id, mask, rgb.shape[:2])
+            self.overlay.set_image_data(editor.mask, confidence)
             self._render_overlay()
-            if mask is None and self.worker.predictor is not None:
+            self._update_title()
+            untouched = mask is None and not editor.stack.done and not self.session.is_dirty(image_id)
+            if untouched and self.worker.predictor is not None:
                 self.worker.request(image_id, rgb)
 
         def failed(message: str, details: str) -> None:
             if token != self._load_token:
                 return
+            self.session.current_id = None  # nothing to edit on an image that cannot be shown
             self.current_rgb = None
             self.overlay.set_image_data(None, None)
             self.canvas.show_message(f"Cannot show this image.\n{message}")
@@ -326,9 +348,10 @@ class MainWindow(QMainWindow):
         except ProjectError:
             return
         if image_id == self.current_id and self.current_rgb is not None:
-            if stored or self.overlay.mask is None:
-                self.overlay.set_image_data(labels if stored else self.overlay.mask, confidence)
-                self._render_overlay()
+            self._last_prediction = (image_id, labels)
+            editor = self.session.adopt_prediction(image_id, labels) if stored else None
+            self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence)
+            self._render_overlay()
 
     def _prediction_failed(self, image_id: int, message: str) -> None:
         self.image_list.model.errors[image_id] = message
@@ -428,6 +451,9 @@ class MainWindow(QMainWindow):
         self.open_paths(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self._safe_to_close():
+            event.ignore()
+            return
         self.closed = True
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
@@ -437,22 +463,3 @@ class MainWindow(QMainWindow):
         if self.project is not None:
             self.project.close()
         super().closeEvent(event)
-
-    def edit_labels(self) -> None:
-        from fcn_studio.ui.dialogs import LabelEditor  # noqa: PLC0415
-
-        if self.project is None:
-            return
-        dialog = LabelEditor(self.project.labels, self)
-        if dialog.exec() != LabelEditor.DialogCode.Accepted:
-            return
-        try:
-            labels = dialog.result_labels()
-            self.project.change_labels(labels, dialog.mapping())
-        except (ValueError, OSError) as exc:
-            show_error(self, "Cannot change the classes", str(exc))
-            return
-        self.overlay.set_labels(labels)
-        self.class_panel.set_labels(labels)
-        if self.current_id is not None:
-            self.show_image(self.current_id)

@@ -39,6 +39,30 @@ def build_menus(w: MainWindow) -> None:
     file.addSeparator()
     act(file, "quit", "&Quit", w.close, QKeySequence.StandardKey.Quit)
 
+    edit = bar.addMenu("&Edit")
+    act(edit, "undo", "&Undo", w.undo, QKeySequence.StandardKey.Undo)
+    act(edit, "redo", "&Redo", w.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+    edit.addSeparator()
+    for key, text, shortcut in (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"), ("fill", "&Fill", "G"),
+                                ("polygon", "&Polygon", "P"), ("lasso", "&Lasso", "L"), ("smart", "&Smart Box", "S")):
+        act(edit, f"tool_{key}", text, lambda k=key: w.tools_panel.set_tool(k), shortcut)
+    act(edit, "bigger", "Bigger Brush", lambda: w.tools_panel.grow(1.25), "]")
+    act(edit, "smaller", "Smaller Brush", lambda: w.tools_panel.grow(0.8), "[")
+    act(edit, "close_polygon", "Close Polygon", w.tools.close_polygon, ["Return", "Enter"])
+    act(edit, "cancel_shape", "Cancel Shape", w.tools.cancel, "Esc")
+    classes = edit.addMenu("&Class")
+    for n in range(10):
+        act(classes, f"class_{n}", f"Class {n}", lambda n=n: w.pick_class(n), str(n))
+    edit.addSeparator()
+    act(edit, "accept", "&Accept Prediction", w.accept_prediction, "Ctrl+Shift+A")
+    act(edit, "relabel", "Re&label Class...", w.relabel, "Ctrl+Shift+R")
+    act(edit, "clear", "&Clear Mask", w.clear_mask)
+    edit.addSeparator()
+    act(edit, "mark_corrected", "Mark &Corrected", lambda: w.mark("corrected"), "Ctrl+Shift+C")
+    act(edit, "mark_reviewed", "Mark Re&viewed", lambda: w.mark("reviewed"), "Ctrl+R")
+    act(edit, "mark_next", "Mark Reviewed and &Next", lambda: w.mark("reviewed", then_next=True),
+        ["Ctrl+Return", "Ctrl+Enter"])
+
     go = bar.addMenu("&Go")
     act(go, "next", "&Next Image", lambda: w.image_list.step(1), ["D", "PgDown"])
     act(go, "previous", "&Previous Image", lambda: w.image_list.step(-1), ["A", "PgUp"])

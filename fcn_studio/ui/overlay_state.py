@@ -41,6 +41,23 @@ class OverlayState:
             (render_outline if self.mode == "outline" else render_overlay)(source, lut, out)
         return self._buffer
 
+    def update_rect(self, rect: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+        """After an edit inside `rect` (y0, x0, y1, x1): recolours only that patch of the buffer and
+        returns the patch to repaint (outlines reach one pixel further), or None if nothing shows."""
+        if self._buffer is None or self.mask is None or self.mode == "confidence":
+            return None
+        y0, x0, y1, x1 = rect
+        h, w = self.mask.shape
+        lut = argb_lut(self.labels, self.visible + [True] * (len(self.labels) - len(self.visible)))
+        if self.mode == "outline":
+            y0, x0, y1, x1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
+            ey0, ex0, ey1, ex1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
+            patch = render_outline(np.ascontiguousarray(self.mask[ey0:ey1, ex0:ex1]), lut)
+            self._buffer.array[y0:y1, x0:x1] = patch[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0]
+        else:
+            self._buffer.array[y0:y1, x0:x1] = np.take(lut, self.mask[y0:y1, x0:x1], mode="clip")
+        return y0, x0, y1, x1
+
     def describe(self, x: int, y: int) -> str:
         parts = []
         if self.mask is not None and 0 <= y < self.mask.shape[0] and 0 <= x < self.mask.shape[1]:

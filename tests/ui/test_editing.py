@@ -1,0 +1,192 @@
+"""Editing in the real window: mouse strokes on the canvas, keys, undo, marking, saving (offscreen)."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from fcn_studio.core.mask_io import read_mask
+from fcn_studio.core.sample_data import SAMPLE_LABELS
+from fcn_studio.project.project import Project
+from tests.ui.conftest import wait_for_image
+
+
+@pytest.fixture
+def opened(qtbot, window, tmp_path, photo_folder):
+    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
+    project.add_images([photo_folder])
+    project.close()
+    window.session.autosave_delay = 0.05
+    window.open_paths([tmp_path / "proj"])
+    wait_for_image(qtbot, window, "img_0.png")
+    window.canvas.setFocus()
+    return tmp_path / "proj"
+
+
+def at(window, x, y):
+    return window.canvas.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def drag(qtbot, window, points, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
+    vp = window.canvas.viewport()
+    qtbot.mousePress(vp, button, modifier, at(window, *points[0]))
+    for p in points[1:]:
+        qtbot.mouseMove(vp, at(window, *p))
+    qtbot.mouseRelease(vp, button, modifier, at(window, *points[-1]))
+
+
+def saved_mask(window, project_dir, index=0):
+    assert window.session.flush(10)
+    project = Project.open(project_dir)
+    rec = project.images()[index]
+    return read_mask(project.mask_path(rec.id)), project.image(rec.id).state
+
+
+def test_a_brush_stroke_with_the_mouse_is_saved_as_a_png(qtbot, window, opened):
+    qtbot.keyClick(window, Qt.Key.Key_2)  # class 2: box
+    window.tools_panel.size.setValue(5)
+    drag(qtbot, window, [(10, 40), (60, 40), (110, 41)])
+    mask, state = saved_mask(window, opened)
+    assert (mask[40, 12:108] == 2).all() and mask[10, 10] == 255 and state == "corrected"
+    qtbot.waitUntil(lambda: not window.image_list.model.unsaved, timeout=5000)
+    assert "*" not in window.windowTitle()
+    px = window.canvas.overlay_item.buffer.array
+    assert px[40, 50] == (0xFF << 24) | (60 << 16) | (180 << 8) | 75  # the overlay shows it at once
+
+
+def test_undo_and_redo_with_the_keyboard_reach_the_disk(qtbot, window, opened):
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    drag(qtbot, window, [(10, 10), (50, 10)])
+    drag(qtbot, window, [(10, 60), (50, 60)])
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    mask, _ = saved_mask(window, opened)
+    assert mask[10, 30] == 1 and mask[60, 30] == 255
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    mask, _ = saved_mask(window, opened)
+    assert mask[60, 30] == 1
+    qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # nothing left to redo
+    assert "Nothing to redo" in window.status.currentMessage()
+
+
+def test_undo_history_survives_switching_images(qtbot, window, opened):
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    drag(qtbot, window, [(20, 20), (40, 20)])
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    wait_for_image(qtbot, window, "img_1.png")
+    qtbot.keyClick(window, Qt.Key.Key_A)
+    wait_for_image(qtbot, window, "img_0.png")
+    assert window.overlay.mask[20, 30] == 3
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    mask, _ = saved_mask(window, opened)
+    assert mask[20, 30] == 255
+
+
+def test_fill_polygon_eraser_and_alt_click(qtbot, window, opened):
+    vp = window.canvas.viewport()
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    for p in [(10, 10), (60, 10), (60, 60), (10, 60)]:
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=at(window, *p))
+    qtbot.keyClick(window, Qt.Key.Key_Return)
+    assert window.overlay.mask[30, 30] == 1
+    qtbot.keyClick(window, Qt.Key.Key_G)  # fill the unlabelled rest with class 2
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=at(window, 100, 80))
+    assert window.overlay.mask[90, 120] == 2 and window.overlay.mask[30, 30] == 1
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, at(window, 30, 30))
+    assert window.tools.current_class == 1  # alt-click picked the class under the cursor
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    window.tools_panel.size.setValue(9)
+    drag(qtbot, window, [(30, 30), (40, 30)], button=Qt.MouseButton.RightButton)  # right-drag erases
+    mask, _ = saved_mask(window, opened)
+    assert mask[30, 35] == 255 and mask[50, 50] == 1 and mask[90, 120] == 2
+
+
+def test_lasso_and_preserve_unlabelled(qtbot, window, opened):
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    window.tools_panel.size.setValue(11)
+    drag(qtbot, window, [(0, 50), (127, 50)])
+    window.tools_panel.preserve.setCurrentIndex(1)  # unlabelled pixels only
+    qtbot.keyClick(window, Qt.Key.Key_L)
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    drag(qtbot, window, [(20, 20), (100, 20), (100, 80), (20, 80)])
+    mask = window.overlay.mask
+    assert mask[30, 60] == 3 and mask[50, 60] == 1  # the painted band survived the lasso
+
+
+def test_brush_size_keys_and_footprint_cursor(qtbot, window, opened):
+    window.tools_panel.size.setValue(20)
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert window.tools_panel.size.value() == 25
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    assert window.tools_panel.size.value() == 20
+    qtbot.mouseMove(window.canvas.viewport(), at(window, 50, 50))
+    assert window.tools.cursor.isVisible() and window.tools.cursor.rect().width() == 20
+
+
+def test_marking_reviewed_is_undoable_and_flows_to_the_next_image(qtbot, window, opened):
+    drag(qtbot, window, [(10, 10), (20, 10)])
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert saved_mask(window, opened)[1] == "reviewed"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert saved_mask(window, opened)[1] == "corrected"
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # mark reviewed, next
+    wait_for_image(qtbot, window, "img_1.png")
+    assert saved_mask(window, opened)[1] == "reviewed"
+
+
+def test_clear_and_relabel(qtbot, window, opened):
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    window.tools_panel.size.setValue(15)
+    drag(qtbot, window, [(10, 30), (120, 30)])
+    window.relabel(1, 2)
+    assert window.overlay.mask[30, 60] == 2
+    window.clear_mask()
+    mask, _ = saved_mask(window, opened)
+    assert (mask == 255).all()
+
+
+def test_smart_box_selects_an_object(qtbot, window, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "obj"
+    folder.mkdir()
+    img = np.full((96, 128, 3), 40, np.uint8)
+    img[30:70, 40:90] = (230, 210, 30)
+    Image.fromarray(img).save(folder / "object.png")
+    window.answers = [False]
+    window.open_paths([folder])
+    wait_for_image(qtbot, window, "object.png")
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    with qtbot.waitSignal(window.tools.operation_finished, timeout=10_000):
+        drag(qtbot, window, [(30, 20), (100, 80)])
+    sel = window.overlay.mask == 2
+    assert sel[30:70, 40:90].mean() > 0.9 and sel.sum() < 1.2 * 40 * 50
+
+
+def test_a_save_that_fails_says_so_keeps_the_edit_and_guards_quitting(qtbot, window, opened, read_only):
+    read_only(opened / "masks")
+    drag(qtbot, window, [(10, 10), (40, 10)])
+    with qtbot.waitSignal(window.session.save_failed, timeout=10_000) as blocker:
+        pass
+    assert "read-only" in blocker.args[1]
+    assert window.overlay.mask[10, 20] == 1  # the edit is still there
+    assert window.image_list.model.unsaved and "*" in window.windowTitle()
+    assert Project.open(opened).images()[0].state == "new"  # never marked saved
+    window.answers = [False]  # "Quit without saving?" -> no
+    window.close()
+    assert window.isVisible()
+    window.answers = [True]
+    window.close()
+    assert not window.isVisible()
+
+
+def test_quitting_right_after_a_stroke_saves_it(qtbot, window, opened):
+    window.session.autosave_delay = 5  # the pause has not come yet when the user quits
+    window.session.set_project(window.project)
+    window.show_image(window.current_id)
+    qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
+    drag(qtbot, window, [(10, 10), (40, 10)])
+    window.close()
+    project = Project.open(opened)
+    assert read_mask(project.mask_path(project.images()[0].id))[10, 20] == 1
