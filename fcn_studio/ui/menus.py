@@ -49,6 +49,8 @@ def build_menus(w: MainWindow) -> None:
     act(edit, "bigger", "Bigger Brush", lambda: w.tools_panel.grow(1.25), "]")
     act(edit, "smaller", "Smaller Brush", lambda: w.tools_panel.grow(0.8), "[")
     act(edit, "close_polygon", "Close Polygon", w.tools.close_polygon, ["Return", "Enter"])
+    act(edit, "erase_polygon", "Close Polygon as Eraser", lambda: w.tools.close_polygon(erase=True),
+        ["Shift+Return", "Shift+Enter"])
     act(edit, "cancel_shape", "Cancel Shape", w.tools.cancel, "Esc")
     classes = edit.addMenu("&Class")
     for n in range(10):
@@ -62,6 +64,8 @@ def build_menus(w: MainWindow) -> None:
     act(edit, "mark_reviewed", "Mark Re&viewed", lambda: w.mark("reviewed"), "Ctrl+R")
     act(edit, "mark_next", "Mark Reviewed and &Next", lambda: w.mark("reviewed", then_next=True),
         ["Ctrl+Return", "Ctrl+Enter"])
+    edit.addSeparator()
+    act(edit, "undo_limit", "Undo Memory Limit...", lambda: _undo_limit(w))
 
     go = bar.addMenu("&Go")
     act(go, "next", "&Next Image", lambda: w.image_list.step(1), ["D", "PgDown"])
@@ -101,6 +105,21 @@ def _device_menu(w: MainWindow, menu) -> None:
         group.addAction(action)
         menu.addAction(action)
         w.actions[f"device_{key}"] = action
+
+
+def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
+    """How much memory undo history may hold, all images together (remembered between runs)."""
+    if megabytes is None:
+        from PySide6.QtWidgets import QInputDialog  # noqa: PLC0415
+
+        current = int(w.settings.value("undo_limit_mb", 300))
+        megabytes, ok = QInputDialog.getInt(w, "Undo memory limit", "Megabytes for undo history:", current, 16,
+                                            65536, 16)
+        if not ok:
+            return
+    w.settings.setValue("undo_limit_mb", megabytes)
+    w.session.budget.limit = megabytes * 2**20
+    w.session.budget.enforce()
 
 
 def _new_project(w: MainWindow) -> None:

@@ -55,7 +55,7 @@ class OverlayState:
             patch = render_outline(np.ascontiguousarray(self.mask[ey0:ey1, ex0:ex1]), lut)
             self._buffer.array[y0:y1, x0:x1] = patch[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0]
         else:
-            self._buffer.array[y0:y1, x0:x1] = np.take(lut, self.mask[y0:y1, x0:x1], mode="clip")
+            np.take(lut, self.mask[y0:y1, x0:x1], out=self._buffer.array[y0:y1, x0:x1], mode="clip")
         return y0, x0, y1, x1
 
     def describe(self, x: int, y: int) -> str:

@@ -128,12 +128,14 @@ class ToolController(QObject):
             self._smart_select(start, pos)
 
     # -- polygon ------------------------------------------------------------------------------------
-    def close_polygon(self) -> None:
+    def close_polygon(self, erase: bool = False) -> None:
+        """Fills the polygon with the current class, or erases its inside (Shift+Enter)."""
         editor = self.session.editor
         points, self._points = self._points, []
         self.preview.setPath(QPainterPath())
         if editor is not None and len(points) >= 3 and fill_polygon(
-                editor, points, self._value(False), self.panel.preserve_rule()):
+                editor, points, self._value(erase), self.panel.preserve_rule(),
+                "erase polygon" if erase else "polygon"):
             self.operation_finished.emit()
 
     def cancel(self) -> None:

@@ -190,3 +190,19 @@ def test_quitting_right_after_a_stroke_saves_it(qtbot, window, opened):
     window.close()
     project = Project.open(opened)
     assert read_mask(project.mask_path(project.images()[0].id))[10, 20] == 1
+
+
+def test_polygon_can_erase_and_the_undo_limit_is_a_setting(qtbot, window, opened):
+    from fcn_studio.ui.menus import _undo_limit
+
+    vp = window.canvas.viewport()
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    window.tools_panel.size.setValue(30)
+    drag(qtbot, window, [(10, 40), (120, 40)])
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    for p in [(40, 20), (80, 20), (80, 60), (40, 60)]:
+        qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=at(window, *p))
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert window.overlay.mask[40, 60] == 255 and window.overlay.mask[40, 20] == 1
+    _undo_limit(window, 64)
+    assert window.session.budget.limit == 64 * 2**20 and int(window.settings.value("undo_limit_mb")) == 64

@@ -30,6 +30,25 @@ class Preserve:
         return None
 
 
+def tile_runs(tiles) -> list[Rect]:
+    """The touched tiles as rectangles: runs of neighbouring tiles along each tile row."""
+    rects = []
+    by_row: dict[int, list[int]] = {}
+    for ty, tx in tiles:
+        by_row.setdefault(ty, []).append(tx)
+    for ty, xs in by_row.items():
+        xs.sort()
+        start = prev = xs[0]
+        for tx in xs[1:] + [None]:
+            if tx is not None and tx == prev + 1:
+                prev = tx
+                continue
+            rects.append((ty * TILE, start * TILE, (ty + 1) * TILE, (prev + 1) * TILE))
+            if tx is not None:
+                start = prev = tx
+    return rects
+
+
 class MaskEditor:
     def __init__(self, mask: np.ndarray, budget: UndoBudget | None = None,
                  on_change: Callable[[Rect], None] | None = None) -> None:
@@ -137,9 +156,11 @@ class MaskEditor:
             self._tile_view(ty, tx)[...] = pair[which]
         if edit.tiles:
             self.version += 1
-            rect = self.clip(edit.rect())
-            if rect and self.on_change:
-                self.on_change(rect)
+            if self.on_change:
+                for rect in tile_runs(edit.tiles):  # not the union box: a diagonal stroke's is huge
+                    clipped = self.clip(rect)
+                    if clipped:
+                        self.on_change(clipped)
         return edit
 
     def record_state(self, before: str, after: str) -> None:
