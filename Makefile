@@ -2,7 +2,7 @@
 # requirements, so a fresh clone (CI) reuses it and a change of requirements builds a new one.
 PYTHON ?= python3
 # Only the dependency lists count, so editing other parts of pyproject.toml keeps the venv.
-KEY := $(shell { sed -n '/^dependencies/,/^\[project.scripts\]/p' pyproject.toml; cat .ci/constraints.txt; } | sha256sum | cut -c1-16)
+KEY := $(shell { sed -n '/^dependencies/,/^\[project.scripts\]/p' pyproject.toml; cat .ci/constraints.txt .ci/dev-extras.txt; } | sha256sum | cut -c1-16)
 VENV ?= $(or $(FCN_STUDIO_VENV),$(HOME)/.cache/fcn-studio/venv-$(KEY))
 BIN := $(VENV)/bin
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
@@ -16,6 +16,7 @@ $(VENV)/.ready:
 	$(PYTHON) -m venv "$(VENV)"
 	"$(BIN)/python" -m pip install -q --upgrade pip setuptools wheel
 	"$(BIN)/python" -m pip install -q -c .ci/constraints.txt -e '.[dev]'
+	"$(BIN)/python" -m pip install -q --no-deps -r .ci/dev-extras.txt
 	touch "$@"
 
 # The editable install points at the clone that made the venv; re-point it at this one (no downloads).

@@ -12,7 +12,7 @@ from pathlib import Path
 from fcn_studio import __version__
 from fcn_studio.model_choices import ARCHS, BACKBONES
 
-COMMANDS = ("model", "project", "predict", "eval", "bench")
+COMMANDS = ("model", "project", "train", "predict", "eval", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     padd.add_argument("dir", type=Path)
     padd.add_argument("paths", nargs="+", type=Path)
     padd.set_defaults(func=cmd_project_add)
+
+    train = sub.add_parser("train", help="fine-tune on a project's corrected masks or a Pascal VOC folder")
+    from fcn_studio.training.config import add_arguments  # noqa: PLC0415 (no torch in it)
+
+    add_arguments(train)
+    train.set_defaults(func=cmd_train)
 
     pred = sub.add_parser("predict", help="label images and folders to palette PNGs")
     pred.add_argument("inputs", nargs="+", type=Path, help="image files and folders (recursive)")
@@ -201,6 +207,47 @@ def _progress(total: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="img", disable=None, file=sys.stderr)
+
+
+def cmd_train(args) -> int:
+    """The same backend as the app's, in this process, with a progress bar from its events."""
+    from fcn_studio.training.config import config_from_args
+    from fcn_studio.training.events import EventWriter
+    from fcn_studio.training.runner import train_with_events
+
+    cfg = config_from_args(args)
+    events = EventWriter(None, cfg.events)
+    bar = None
+
+    def show(event: dict) -> None:
+        nonlocal bar
+        kind = event["event"]
+        if kind == "started":
+            print(f"training {event['arch']} on {event['backbone']} ({event['recipe']}) on {event['device']}: "
+                  f"{event['train_images']} training / {event['val_images']} validation images; {event['encoder']}")
+            bar = _progress(event["total_iterations"], "train")
+            bar.update(event.get("start_iteration", 0))
+        elif kind == "progress" and bar is not None:
+            bar.update(event["iteration"] - bar.n)
+            bar.set_postfix(loss=f"{event['loss']:.3f}", img_s=f"{event['images_per_s']:.1f}")
+        elif kind == "validation":
+            mean_iu = "n/a" if event["mean_iu"] is None else f"{event['mean_iu']:.4f}"
+            say = bar.write if bar else print
+            say(f"epoch {event['epoch']}: mean IU {mean_iu}, pixel accuracy {event['pixel_accuracy']:.4f}")
+        elif kind == "finished":
+            if bar is not None:
+                bar.close()
+            print(f"best mean IU {event['best_mean_iu']:.4f}: {event['best_checkpoint']}")
+        elif kind == "failed":
+            if bar is not None:
+                bar.close()
+            print(f"fcn-studio: training failed: {event['message']}", file=sys.stderr)
+
+    events.listeners.append(show)
+    try:
+        return train_with_events(cfg, events)
+    finally:
+        events.close()
 
 
 def cmd_predict(args) -> int:

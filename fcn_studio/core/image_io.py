@@ -111,7 +111,7 @@ def to_rgb(img: Image.Image) -> np.ndarray:
         return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
     if mode != "RGB":
         img = img.convert("RGB")
-    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    return np.array(img, dtype=np.uint8)  # a writable copy (Pillow's own buffer is read-only)
 
 
 def open_image_file(path: Path) -> Image.Image:

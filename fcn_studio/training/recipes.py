@@ -1,0 +1,46 @@
+"""Training recipes. `interactive` learns from a handful of corrected images in minutes (pretrained
+encoder, normalised loss, AdamW, poly schedule, mixed precision on GPUs). `paper` follows the FCN
+release: per-pixel summed loss, batch 1, SGD momentum 0.99, weight decay 5e-4, biases at twice the
+learning rate without decay, a fixed rate, whole images; staged 32s -> 16s -> 8s, or the at-once
+FCN-8s with pool4 and pool3 scaled by 0.01 and 0.0001."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    optimizer: str  # "adamw" or "sgd"
+    lr: float
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    bias_lr_mult: float = 1.0
+    bias_decay: bool = True
+    encoder_lr_mult: float = 1.0  # for a pretrained encoder: learn the head faster than the features
+    schedule: str = "poly"  # "poly" or "fixed"
+    loss: str = "mean"  # "mean" (normalised) or "sum" (per-pixel summed, as the release)
+    batch_size: int = 8
+    crop: int | None = 320  # None: whole images (batch 1)
+    scale: tuple[float, float] = (0.75, 1.5)
+    flip: bool = True
+    jitter: float = 0.1
+    amp: bool = True  # on GPUs only
+    stages: tuple[tuple[str, float], ...] = ()  # (arch, lr) per stage, for staged training
+    at_once: bool = False
+
+
+INTERACTIVE = Recipe("interactive", "adamw", lr=1e-3, weight_decay=1e-4, encoder_lr_mult=0.1)
+PAPER = Recipe("paper", "sgd", lr=1e-10, momentum=0.99, weight_decay=5e-4, bias_lr_mult=2.0, bias_decay=False,
+               schedule="fixed", loss="sum", batch_size=1, crop=None, scale=(1.0, 1.0), flip=False, jitter=0.0,
+               amp=False, stages=(("fcn32s", 1e-10), ("fcn16s", 1e-12), ("fcn8s", 1e-13)))
+PAPER_AT_ONCE = replace(PAPER, name="paper-at-once", stages=(), at_once=True)
+RECIPES = {r.name: r for r in (INTERACTIVE, PAPER, PAPER_AT_ONCE)}
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}") from None
