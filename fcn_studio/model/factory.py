@@ -3,6 +3,7 @@ they can be had (a clear note, not a hang, when they cannot)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fcn_studio.core.labels import LabelSet
@@ -17,7 +18,11 @@ LIGHT_PREFERENCE = ("mobilenet_v3_large", "mobilenet_v2", "resnet18")  # fast en
 
 def default_backbone() -> str:
     """The first light backbone with ImageNet weights on this machine (pretrained learns from a few
-    corrected images far faster), else MobileNetV3-Large, the fastest to train from scratch."""
+    corrected images far faster), else MobileNetV3-Large, the fastest to train from scratch.
+    FCN_STUDIO_DEFAULT_BACKBONE overrides the choice."""
+    chosen = os.environ.get("FCN_STUDIO_DEFAULT_BACKBONE")
+    if chosen:
+        return chosen
     return next((b for b in LIGHT_PREFERENCE if imagenet_weights_file(b) is not None), LIGHT_PREFERENCE[0])
 
 

@@ -384,6 +384,11 @@ class Project:
         return self.db.execute("SELECT time, image_id, action, detail FROM history ORDER BY id DESC LIMIT ?",
                                (limit,)).fetchall()
 
+    def model_runs(self) -> list[dict]:
+        rows = self.db.execute("SELECT id, created, checkpoint, metrics, note FROM model_runs ORDER BY id DESC")
+        return [{"id": i, "created": c, "checkpoint": self._absolute(p), "metrics": json.loads(m or "{}"),
+                 "note": n or ""} for i, c, p, m, n in rows]
+
     def record_model_run(self, checkpoint: str | Path, metrics: dict | None = None, note: str = "") -> int:
         with self.transaction() as db:
             cur = db.execute("INSERT INTO model_runs (checkpoint, metrics, note) VALUES (?, ?, ?)",

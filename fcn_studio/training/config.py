@@ -32,6 +32,7 @@ class TrainConfig:
     follow: bool = False  # re-read the project's labelled images at every epoch
     seed: int = 0
     workers: int = 0
+    time_limit: float | None = None  # seconds; stop after the iteration that crosses it, then validate
     events: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -56,6 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fraction of common-class pixels kept in the loss (rare classes always kept)")
     p.add_argument("--resume", action="store_true", help="continue from <out stem>.resume.safetensors")
     p.add_argument("--follow", action="store_true", help="new labelled images join the next epoch")
+    p.add_argument("--time-limit", type=float, help="stop after this many seconds (then validate and save)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--out", type=Path, help="best checkpoint (default: models/trained.safetensors in a "
@@ -74,4 +76,5 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        batch_size=args.batch_size, lr=args.lr, crop=args.crop,
                        device=None if args.device == "auto" else args.device, val_fraction=args.val_fraction,
                        class_weights=args.class_weights, loss_sampling=args.loss_sampling, resume=args.resume,
-                       follow=args.follow, seed=args.seed, workers=args.workers, events=args.events)
+                       follow=args.follow, seed=args.seed, workers=args.workers, events=args.events,
+                       time_limit=args.time_limit)

@@ -31,7 +31,7 @@ class Recipe:
     at_once: bool = False
 
 
-INTERACTIVE = Recipe("interactive", "adamw", lr=1e-3, weight_decay=1e-4, encoder_lr_mult=0.1)
+INTERACTIVE = Recipe("interactive", "adamw", lr=3e-3, weight_decay=1e-4, encoder_lr_mult=0.1)
 PAPER = Recipe("paper", "sgd", lr=1e-10, momentum=0.99, weight_decay=5e-4, bias_lr_mult=2.0, bias_decay=False,
                schedule="fixed", loss="sum", batch_size=1, crop=None, scale=(1.0, 1.0), flip=False, jitter=0.0,
                amp=False, stages=(("fcn32s", 1e-10), ("fcn16s", 1e-12), ("fcn8s", 1e-13)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -73,12 +74,17 @@ def train_with_events(cfg: TrainConfig, events: EventWriter) -> int:
         return 1
 
 
+def _stop_requested(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m fcn_studio.training",
                                      description="Fine-tune an FCN on a project's corrected masks or a VOC folder.")
     add_arguments(parser)
     args = parser.parse_args(argv)
     cfg = config_from_args(args)
+    signal.signal(signal.SIGTERM, _stop_requested)  # the app's Stop: finish cleanly with an event
     events = EventWriter(sys.stdout if int(os.environ.get("RANK", "0")) == 0 else None, cfg.events)
     try:
         return train_with_events(cfg, events)

@@ -66,8 +66,11 @@ def make_optimizer(groups: list[dict], recipe: Recipe) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups)
 
 
-def set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, iteration: int, total: int) -> float:
-    factor = (1 - iteration / total) ** 0.9 if recipe.schedule == "poly" else 1.0
+def set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, iteration: int, total: int,
+           time_fraction: float = 0.0) -> float:
+    """Poly decay over the run: by iterations, or by the clock when the run has a time limit."""
+    done = min(1.0, max(iteration / total, time_fraction))
+    factor = (1 - done) ** 0.9 if recipe.schedule == "poly" else 1.0
     for g in optimizer.param_groups:
         g["lr"] = g["initial_lr"] * factor
     return optimizer.param_groups[0]["lr"]
@@ -87,6 +90,14 @@ def validate(model: FCN, dataset: SegmentationDataset, device: torch.device, d: 
         hist += torch.from_numpy(confusion_histogram(mask.numpy(), pred, n).ravel())
     model.train(was_training)
     return D.all_reduce_sum(hist, d).numpy().reshape(n, n)
+
+
+def _any_rank(flag: bool, d: D.Dist) -> bool:
+    if not d.enabled:
+        return flag
+    t = torch.tensor([1 if flag else 0])
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return bool(t.item())
 
 
 def run(cfg: TrainConfig, events: EventWriter) -> dict:
@@ -176,7 +187,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                 break
             images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             masks = masks.to(device, non_blocking=True)
-            lr = set_lr(optimizer, recipe, iteration, total)
+            elapsed = (time.perf_counter() - started) / cfg.time_limit if cfg.time_limit else 0.0
+            lr = set_lr(optimizer, recipe, iteration, total, elapsed)
             with torch.autocast(device.type, dtype=torch.float16) if use_amp else nullcontext():
                 logits = net(images)
             loss = segmentation_loss(logits.float(), masks, recipe.loss, weights, cfg.loss_sampling)
@@ -187,6 +199,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             iteration += 1
             seen += images.shape[0] * d.world_size
             now = time.perf_counter()
+            if cfg.time_limit is not None and _any_rank(now - started > cfg.time_limit, d):
+                total = iteration  # every rank takes part in the decision each step, so all stop together
             if d.main and (now - last_emit > 0.5 or iteration == total):
                 rate = seen / (now - started)
                 eta = (total - iteration) * (now - started) / max(1, iteration - start_iteration)

@@ -106,7 +106,10 @@ class EditingActions:
             self.session.operation_finished()
 
     def _safe_to_close(self) -> bool:
-        """Saves what is pending; if something cannot be saved, quitting needs a clear yes."""
+        """Saves what is pending; if something cannot be saved, quitting needs a clear yes. A running
+        training is stopped (its last checkpoint is kept)."""
+        if self.training.running:
+            self.training.process.stop()
         self.session.flush()
         dirty = self.session.dirty_ids()
         if not dirty:

@@ -29,6 +29,8 @@ from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import run_in_background
 from fcn_studio.ui.tool_controller import ToolController
 from fcn_studio.ui.tools_panel import ToolsPanel
+from fcn_studio.ui.training_controller import TrainingController
+from fcn_studio.ui.training_panel import TrainingPanel
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -54,6 +56,8 @@ class MainWindow(EditingActions, QMainWindow):
         self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_panel = TrainingPanel()
+        self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.session = EditingSession(int(self.settings.value("undo_limit_mb", 300)), parent=self)
@@ -61,6 +65,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools = ToolController(self.canvas, self.tools_panel, self.session, self)
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
+        self.training = TrainingController(self, self.training_panel)
+        self._repredict_on_load = False
         self.actions: dict[str, QAction] = {}
         build_menus(self)
 
@@ -85,6 +91,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools.class_picked.connect(self._class_picked)
         self.tools.busy.connect(lambda text: self.status.showMessage(text, 0 if text else 1))
         self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
+        self.training.model_improved.connect(lambda _path: setattr(self, "_repredict_on_load", True))
         self.worker.start()
 
         self.setAcceptDrops(True)
@@ -242,6 +249,7 @@ class MainWindow(EditingActions, QMainWindow):
             model, info, note = new_model(labels=project.labels)
             save_checkpoint(target, model, info)
             project.set_model_path(target)  # registered even if the user has moved on meanwhile
+            project.record_model_run(target, {}, "default model")
             return note
 
         def done(note) -> None:
@@ -286,7 +294,10 @@ class MainWindow(EditingActions, QMainWindow):
                            for i, n in enumerate(project.labels.names)}
                 project.change_labels(labels, mapping)
                 self._labels_changed(labels)
-        if self.current_id is not None and self.overlay.mask is None and self.current_rgb is not None:
+        if self._repredict_on_load:
+            self._repredict_on_load = False
+            self.predict_all()
+        elif self.current_id is not None and self.overlay.mask is None and self.current_rgb is not None:
             self.worker.request(self.current_id, self.current_rgb)
 
     # -- showing an image -----------------------------------------------------------------------------
@@ -367,7 +378,7 @@ class MainWindow(EditingActions, QMainWindow):
         if self.project is None or self.worker.predictor is None:
             show_error(self, "Predict all", "Open a project and load a model first.")
             return
-        ids = [r.id for r in self.project.images() if r.state in ("new", "predicted")]
+        ids = [r.id for r in self.project.most_uncertain()]  # the images the model is least sure of first
         if not ids:
             self.status.showMessage("Every image has been corrected by a person; nothing to predict.", 8000)
             return

@@ -86,6 +86,8 @@ def build_menus(w: MainWindow) -> None:
     act(model, "new_model", "&New Model...", lambda: _new_model(w))
     act(model, "predict_all", "&Predict All", w.predict_all, "Ctrl+P")
     act(model, "cancel_batch", "&Cancel Predict All", w.worker.cancel_batch)
+    act(model, "train", "&Train on Corrections", w.training.start, "Ctrl+T")
+    act(model, "history", "Model &History...", lambda: _model_history(w))
     _device_menu(w, model.addMenu("&Device"))
 
     helpm = bar.addMenu("&Help")
@@ -120,6 +122,16 @@ def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
     w.settings.setValue("undo_limit_mb", megabytes)
     w.session.budget.limit = megabytes * 2**20
     w.session.budget.enforce()
+
+
+def _model_history(w: MainWindow) -> None:
+    from fcn_studio.ui.dialogs import ModelHistoryDialog  # noqa: PLC0415
+
+    if w.project is None:
+        return
+    dialog = ModelHistoryDialog(w.project.model_runs(), w.project.model_path, w)
+    if dialog.exec() == ModelHistoryDialog.DialogCode.Accepted and dialog.chosen is not None:
+        w.load_model(dialog.chosen)
 
 
 def _new_project(w: MainWindow) -> None:

@@ -36,6 +36,7 @@ def photo_folder(tmp_path):
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("FCN_STUDIO_NO_DIALOGS", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("FCN_STUDIO_DEFAULT_BACKBONE", "mobilenet_v3_small")  # quick to make in every test
     from fcn_studio.ui.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

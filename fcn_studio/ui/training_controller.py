@@ -1,0 +1,139 @@
+"""Training from the app: flushes pending saves so the newest corrections count, starts the backend
+process, feeds its events to the panel, and when a run ends compares the new model with the one in
+use on the same validation split. A better model is swapped in (or offered) and the uncorrected
+images are predicted again, least certain first. Every run is kept in the project's history."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from fcn_studio.ui.errors import show_error
+from fcn_studio.ui.training_panel import TrainingPanel
+from fcn_studio.ui.training_process import TrainingProcess
+
+log = logging.getLogger(__name__)
+
+
+def evaluate_on_split(checkpoint: Path, project_root: Path) -> float | None:
+    """Mean IU of a checkpoint on the project's current validation split (CPU, in a worker)."""
+    from fcn_studio.core.metrics import ConfusionMatrix  # noqa: PLC0415
+    from fcn_studio.inference.predictor import Predictor  # noqa: PLC0415
+    from fcn_studio.training.data import SegmentationDataset, project_source  # noqa: PLC0415
+
+    source = project_source(project_root)
+    predictor, info = Predictor.from_checkpoint(checkpoint, device="cpu")
+    if len(info.labels) != len(source.labels) or not source.val:
+        return None
+    dataset = SegmentationDataset(source.val, source.labels, info.input, None, cache=False)
+    cm = ConfusionMatrix(len(source.labels))
+    for i in range(len(source.val)):
+        image, mask = dataset.load(i)
+        cm.update(mask, predictor.predict(image).labels)
+    return cm.scores().mean_iu
+
+
+class TrainingController(QObject):
+    model_improved = Signal(str)  # new checkpoint path
+
+    def __init__(self, window, panel: TrainingPanel) -> None:
+        super().__init__(window)
+        self.window, self.panel = window, panel
+        self.process = TrainingProcess(self)
+        self.checkpoint: Path | None = None
+        self.last_event: dict | None = None
+        panel.start_requested.connect(self.start)
+        panel.stop_requested.connect(self.process.stop)
+        self.process.event.connect(self._event)
+        self.process.ended.connect(self._ended)
+
+    @property
+    def running(self) -> bool:
+        return self.process.running
+
+    def start(self) -> None:
+        w = self.window
+        project = w.project
+        if project is None or project.temporary:
+            show_error(w, "Training", "Training learns from a project's corrected images: make a project first "
+                       "(File > New Project, or accept the offer when you open a folder).")
+            return
+        if not w.session.flush():
+            show_error(w, "Training", "Some corrections could not be saved, so training would miss them. "
+                       "Fix the save problem first.")
+            return
+        counts = project.counts()
+        if counts["corrected"] + counts["reviewed"] == 0:
+            show_error(w, "Training", "No image is corrected or reviewed yet. Correct a few masks (each saved "
+                       "edit marks its image corrected), then train.")
+            return
+        models = project.root / "models"
+        self.checkpoint = models / f"run-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+        args = [str(project.root), "--out", str(self.checkpoint), "--device", w.settings.value("device", "auto")]
+        backbone = self.panel.new_backbone()
+        if backbone is None and project.model_path is not None and project.model_path.is_file():
+            args += ["--model", str(project.model_path)]
+        else:
+            from fcn_studio.model.factory import default_backbone  # noqa: PLC0415
+
+            args += ["--backbone", backbone or default_backbone()]
+        args += self.panel.arguments()
+        self.panel.reset()
+        self.panel.set_running(True)
+        self.panel.status.setText("Starting the training process...")
+        log.info("training: %s", " ".join(args))
+        self.process.start(args, cwd=project.root)
+
+    def _event(self, event: dict) -> None:
+        self.last_event = event
+        self.panel.show_event(event)
+        if event["event"] == "progress":
+            w = self.window
+            w.status.showMessage(f"Training: {self.panel.status.text()}", 3000)
+
+    def _ended(self, succeeded: bool, message: str) -> None:
+        self.panel.set_running(False)
+        w = self.window
+        if not succeeded:
+            self.panel.status.setText("Stopped." if message == "stopped" else f"Training failed: {message}")
+            if message != "stopped":
+                show_error(w, "Training failed", message)
+            self._record(note=f"failed: {message}")
+            return
+        project, new = w.project, self.checkpoint
+        if project is None or new is None or not new.is_file():
+            return
+        current = project.model_path
+        self.panel.status.setText("Finished. Comparing with the model in use on the same validation images...")
+
+        def compare():
+            new_iu = evaluate_on_split(new, project.root)
+            old_iu = evaluate_on_split(current, project.root) if current is not None and current.is_file() else None
+            return new_iu, old_iu
+
+        w.background(compare, lambda result: self._compared(new, *result),
+                     lambda msg, det: show_error(w, "Cannot compare the models", msg, det))
+
+    def _compared(self, new: Path, new_iu: float | None, old_iu: float | None) -> None:
+        w = self.window
+        better = new_iu is not None and (old_iu is None or new_iu > old_iu)
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (same validation images)."
+        self._record(new, {"mean_iu": new_iu, "previous_mean_iu": old_iu}, "better" if better else "not better")
+        if not better:
+            self.panel.status.setText(text + " Kept the model in use.")
+            return
+        if self.panel.auto_swap.isChecked() or w.ask("A better model", text + "\n\nUse the new model?"):
+            self.panel.status.setText(text + " Swapped in; predicting the uncorrected images again.")
+            w.load_model(new)
+            self.model_improved.emit(str(new))
+        else:
+            self.panel.status.setText(text + " Not swapped in (Model > Model History can use it later).")
+
+    def _record(self, checkpoint: Path | None = None, metrics: dict | None = None, note: str = "") -> None:
+        project = self.window.project
+        if project is not None and not project.closed:
+            project.record_model_run(checkpoint or self.checkpoint or "", metrics, note)

@@ -1,0 +1,108 @@
+"""Training from the window: the panel drives a real backend process; a better model is swapped in;
+a killed training process is reported and nothing is lost."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from fcn_studio.model.checkpoint import load_checkpoint, save_checkpoint
+from fcn_studio.model.factory import new_model
+from fcn_studio.project.project import Project
+from tests.training.conftest import EASY, write_easy_voc
+from tests.ui.conftest import wait_for_image
+
+SHORT = ["--iterations", "30", "--crop", "48", "--batch-size", "4", "--lr", "0.01", "--device", "cpu"]
+
+
+@pytest.fixture
+def labelled_project(tmp_path):
+    voc = write_easy_voc(tmp_path / "voc", count=8)
+    project = Project.create(tmp_path / "proj", EASY)
+    project.add_images([voc / "JPEGImages"])
+    from fcn_studio.core.mask_io import read_mask
+
+    for rec in project.images()[:6]:
+        project.save_mask(rec.id, read_mask(voc / "SegmentationClass" / f"{rec.name[:-4]}.png"))
+    torch.manual_seed(0)
+    model, info, _ = new_model("fcn8s", "resnet18", EASY, weights=None)  # untrained: predicts nothing useful
+    start = tmp_path / "proj" / "models" / "start.safetensors"
+    save_checkpoint(start, model, info)
+    project.set_model_path(start)
+    project.close()
+    return tmp_path / "proj"
+
+
+def test_the_panel_trains_and_a_better_model_is_swapped_in(qtbot, window, labelled_project):
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
+    window.training_panel.arguments = lambda: SHORT
+    window.training_panel.start.click()
+    assert window.training.running and not window.training_panel.start.isEnabled()
+    with qtbot.waitSignal(window.training.model_improved, timeout=120_000) as swapped:
+        pass
+    new_path = swapped.args[0]
+    qtbot.waitUntil(lambda: window.status.model.text() == os.path.basename(new_path), timeout=30_000)
+    assert window.training_panel.iu_curve.getData()[0] is not None  # the plot was drawn
+    assert window.training_panel.per_class.rowCount() == 2
+    project = Project.open(labelled_project)
+    assert str(project.model_path) == new_path
+    runs = project.model_runs()
+    assert runs[0]["note"] == "better" and runs[0]["metrics"]["mean_iu"] > runs[0]["metrics"]["previous_mean_iu"]
+    # the uncorrected images are predicted again with the new model
+    qtbot.waitUntil(lambda: Project.open(labelled_project).counts()["predicted"] == 2, timeout=60_000)
+
+
+def test_a_killed_training_process_is_reported_and_nothing_is_lost(qtbot, window, labelled_project):
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    window.training_panel.arguments = lambda: ["--iterations", "100000", "--crop", "48", "--batch-size", "4",
+                                               "--device", "cpu"]
+    checkpoints = []
+    window.training.process.event.connect(lambda e: checkpoints.append(e) if e["event"] == "checkpoint" else None)
+    window.training.start()
+    qtbot.waitUntil(lambda: len(checkpoints) >= 1, timeout=120_000)
+    with qtbot.waitSignal(window.training.process.ended, timeout=30_000) as ended:
+        os.kill(window.training.process.pid(), signal.SIGKILL)
+    succeeded, message = ended.args
+    assert not succeeded and "killed" in message and "last checkpoint is kept" in message
+    assert window.isVisible() and window.training_panel.start.isEnabled()
+    assert "failed" in window.training_panel.status.text()
+    model, info = load_checkpoint(checkpoints[-1]["path"])  # intact
+    assert info.provenance["iterations"] > 0
+    project = Project.open(labelled_project)
+    assert project.counts()["corrected"] == 6  # nothing lost
+
+
+def test_training_needs_corrected_images(qtbot, window, tmp_path, photo_folder):
+    window.answers = [True]
+    window.open_paths([photo_folder])
+    qtbot.waitUntil(lambda: window.project is not None and not window.project.temporary, timeout=10_000)
+    window.training.start()
+    assert not window.training.running
+
+
+def test_model_history_rolls_back(qtbot, window, labelled_project):
+    from fcn_studio.ui.dialogs import ModelHistoryDialog
+
+    project = Project.open(labelled_project)
+    start = project.model_path
+    project.record_model_run(start, {"mean_iu": 0.1}, "start")
+    other = labelled_project / "models" / "other.safetensors"
+    model, info = load_checkpoint(start)
+    save_checkpoint(other, model, info)
+    project.record_model_run(other, {"mean_iu": 0.5}, "better")
+    project.close()
+    window.open_paths([labelled_project])
+    qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
+    runs = window.project.model_runs()
+    dialog = ModelHistoryDialog(runs, window.project.model_path, window)
+    qtbot.addWidget(dialog)
+    dialog.choose(1)  # the older one
+    assert dialog.chosen == start
+    window.load_model(dialog.chosen)
+    qtbot.waitUntil(lambda: window.status.model.text() == start.name, timeout=30_000)
+    assert np.isfinite(runs[0]["metrics"]["mean_iu"])
