@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -352,14 +353,20 @@ class Project:
             db.execute("DELETE FROM meta WHERE key = 'pending_label_change'")
         self._labels = None
 
-    def _sweep_interrupted_writes(self) -> None:
+    def _sweep_interrupted_writes(self, older_than: float = 600.0) -> int:
         """A process killed mid-save leaves its temporary file (never a half-written mask: the rename
-        did not happen); remove such leftovers when the project opens again."""
+        did not happen); remove such leftovers when the project opens. Only old ones: other processes
+        (the app, a training run) open the project too, and a fresh temporary file is a save in flight."""
+        now = time.time()
+        removed = 0
         for tmp in (self.root / MASKS).glob(".*.tmp"):
             try:
-                tmp.unlink()
+                if now - tmp.stat().st_mtime > older_than:
+                    tmp.unlink()
+                    removed += 1
             except OSError:
                 pass
+        return removed
 
     # -- training split ---------------------------------------------------------------------------
     def training_split(self, val_fraction: float = 0.2) -> dict[int, str]:

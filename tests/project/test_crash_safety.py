@@ -61,7 +61,11 @@ def test_kill_minus_nine_loses_at_most_the_last_second(tmp_path, seed):
         stroke_of[image_id].append(float(line[2]))
 
     project = Project.open(tmp_path / "p")
-    assert not list((project.root / "masks").glob(".*.tmp")), "leftovers are swept when the project opens"
+    leftovers = list((project.root / "masks").glob(".*.tmp"))
+    for tmp in leftovers:  # a killed save's temporary file: swept once it is old (a fresh one may be in flight)
+        os.utime(tmp, (time.time() - 3600, time.time() - 3600))
+    assert project._sweep_interrupted_writes() == len(leftovers)
+    assert not list((project.root / "masks").glob(".*.tmp"))
     for i in ids:
         must_have = sum(1 for t in stroke_of[i] if t < killed_at - 1.0)  # strokes that must be on disk
         path = project.mask_path(i)

@@ -153,3 +153,18 @@ def test_cli_project_new_and_add(tmp_path, photos, capsys):
     assert "3 added" in capsys.readouterr().out
     project = Project.open(tmp_path / "p")
     assert project.labels.names == ("background", "plant") and len(project.images()) == 3
+
+
+def test_opening_never_removes_a_save_in_flight(tmp_path, photos):
+    import os
+    import time as _time
+
+    project = Project.create(tmp_path / "p")
+    fresh = project.root / "masks" / ".000001.png.abc.tmp"
+    old = project.root / "masks" / ".000002.png.def.tmp"
+    fresh.write_bytes(b"being written by another process")
+    old.write_bytes(b"left by a killed process")
+    os.utime(old, (_time.time() - 3600, _time.time() - 3600))
+    project.close()
+    Project.open(tmp_path / "p").close()
+    assert fresh.exists() and not old.exists()
