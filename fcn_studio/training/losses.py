@@ -13,6 +13,8 @@ IGNORE = 255
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean",
                       weights: torch.Tensor | None = None, sampling: float = 1.0) -> torch.Tensor:
+    if sampling >= 1.0:  # the common case: PyTorch's fused loss, no per-pixel tensor to mask
+        return F.cross_entropy(logits, target, weight=weights, ignore_index=IGNORE, reduction=reduction)
     per_pixel = F.cross_entropy(logits, target, weight=weights, ignore_index=IGNORE, reduction="none")
     keep = target != IGNORE
     if sampling < 1.0:

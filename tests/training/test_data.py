@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from fcn_studio.core.mask_io import write_mask
@@ -12,6 +13,7 @@ from fcn_studio.training.data import (
     augment,
     open_source,
     random_crop,
+    to_input,
     voc_source,
 )
 
@@ -39,7 +41,11 @@ def test_voc_image_sets_grey_and_sixteen_bit_images(tmp_path):
     assert [i.key for i in source.train] == ["00000", "00001", "00002", "00003"]
     ds = SegmentationDataset(source.train, source.labels, IMAGENET, None)
     x, y = ds[1]
-    assert x.shape == (3, 40, 50) and y.shape == (40, 50)
+    assert x.shape == (40, 50, 3) and x.dtype == torch.uint8 and y.shape == (40, 50)
+    net_input = to_input(x[None], IMAGENET, torch.device("cpu"))
+    assert net_input.shape == (1, 3, 40, 50) and net_input.is_contiguous(memory_format=torch.channels_last)
+    expected = (x[..., 0].float() / 255 - 0.485) / 0.229
+    assert torch.allclose(net_input[0, 0], expected, atol=1e-5)
 
 
 def test_project_split_is_kept_and_new_images_never_move_old_ones(tmp_path):
