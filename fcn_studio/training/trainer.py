@@ -204,8 +204,12 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             if d.main and (now - last_emit > 0.5 or iteration == total):
                 rate = seen / (now - started)
                 eta = (total - iteration) * (now - started) / max(1, iteration - start_iteration)
+                fraction = iteration / total
+                if cfg.time_limit:  # whichever ends the run first: the iterations or the clock
+                    eta = min(eta, max(0.0, cfg.time_limit - (now - started)))
+                    fraction = max(fraction, min(1.0, (now - started) / cfg.time_limit))
                 events.emit("progress", iteration=iteration, epoch=epoch + 1, loss=float(loss.detach()), lr=lr,
-                            images_per_s=rate, eta_s=eta)
+                            images_per_s=rate, eta_s=eta, fraction=fraction)
                 last_emit = now
         epoch += 1
         hist = validate(model, val_set, device, d)

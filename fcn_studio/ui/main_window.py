@@ -53,11 +53,15 @@ class MainWindow(EditingActions, QMainWindow):
         self.image_list = ImageListPanel()
         self.class_panel = ClassPanel()
         self.tools_panel = ToolsPanel()
-        self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        images = self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+        classes = self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        tools = self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel()
-        self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        training = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(tools, training)  # correcting and training take turns in one place
+        tools.raise_()
+        self.resizeDocks([images, classes], [260, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([classes, tools], [260, 520], Qt.Orientation.Vertical)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.session = EditingSession(int(self.settings.value("undo_limit_mb", 300)), parent=self)
@@ -101,11 +105,12 @@ class MainWindow(EditingActions, QMainWindow):
         self._restore_settings()
         self._update_title()
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        return dock
 
     def background(self, fn, on_done, on_failed=None) -> None:
         """Runs `fn` in the pool; its callbacks are dropped once the window has closed."""

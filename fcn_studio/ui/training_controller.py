@@ -74,7 +74,7 @@ class TrainingController(QObject):
         self.checkpoint = models / f"run-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
         args = [str(project.root), "--out", str(self.checkpoint), "--device", w.settings.value("device", "auto")]
         backbone = self.panel.new_backbone()
-        if backbone is None and project.model_path is not None and project.model_path.is_file():
+        if backbone is None and self._worth_continuing(project.model_path):
             args += ["--model", str(project.model_path)]
         else:
             from fcn_studio.model.factory import default_backbone  # noqa: PLC0415
@@ -87,6 +87,23 @@ class TrainingController(QObject):
         log.info("training: %s", " ".join(args))
         self.process.start(args, cwd=project.root)
 
+    @staticmethod
+    def _worth_continuing(path: Path | None) -> bool:
+        """Continue from the model in use, unless it never learned anything and started from random
+        weights while a pretrained encoder is to be had: a fresh pretrained model learns far faster."""
+        if path is None or not path.is_file():
+            return False
+        from fcn_studio.model.checkpoint import read_info  # noqa: PLC0415
+        from fcn_studio.model.factory import default_backbone  # noqa: PLC0415
+        from fcn_studio.model.pretrained import imagenet_weights_file  # noqa: PLC0415
+
+        try:
+            prov = read_info(path).provenance
+        except ValueError:
+            return False
+        untrained_random = prov.get("trained_images", 0) == 0 and "loaded" not in prov.get("backbone_weights", "")
+        return not (untrained_random and imagenet_weights_file(default_backbone()) is not None)
+
     def _event(self, event: dict) -> None:
         self.last_event = event
         self.panel.show_event(event)
@@ -97,13 +114,16 @@ class TrainingController(QObject):
     def _ended(self, succeeded: bool, message: str) -> None:
         self.panel.set_running(False)
         w = self.window
-        if not succeeded:
-            self.panel.status.setText("Stopped." if message == "stopped" else f"Training failed: {message}")
-            if message != "stopped":
-                show_error(w, "Training failed", message)
+        stopped = message == "stopped"
+        if not succeeded and not stopped:
+            self.panel.status.setText(f"Training failed: {message}")
+            show_error(w, "Training failed", message)
             self._record(note=f"failed: {message}")
             return
         project, new = w.project, self.checkpoint
+        if stopped and (new is None or not new.is_file()):
+            self.panel.status.setText("Stopped before the first validation; nothing to compare.")
+            return
         if project is None or new is None or not new.is_file():
             return
         current = project.model_path

@@ -79,6 +79,7 @@ class TrainingPanel(QWidget):
         self.iu_plot.setYRange(0, 1)
         for plot in (self.loss_plot, self.iu_plot):
             plot.setMinimumHeight(110)
+            plot.setMinimumWidth(200)
             plot.setLabel("bottom", "iteration")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#e6194b", width=1.5))
         self.iu_curve = self.iu_plot.plot(pen=pg.mkPen("#3cb44b", width=2), symbol="o", symbolSize=5)
@@ -121,11 +122,11 @@ class TrainingPanel(QWidget):
     def show_event(self, event: dict) -> None:
         kind = event["event"]
         if kind == "started":
-            self.progress.setRange(0, event["total_iterations"])
+            self.progress.setRange(0, 1000)  # per mille of the run: iterations or the clock, whichever ends it
             self.status.setText(f"{event['arch']} on {event['backbone']} ({event['recipe']}), {event['device']}: "
                                 f"{event['train_images']} training and {event['val_images']} validation images")
         elif kind == "progress":
-            self.progress.setValue(event["iteration"])
+            self.progress.setValue(int(1000 * event.get("fraction", 0.0)))
             self._loss[0].append(event["iteration"])
             self._loss[1].append(event["loss"])
             self.loss_curve.setData(*self._loss)

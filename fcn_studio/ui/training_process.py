@@ -81,6 +81,8 @@ class TrainingProcess(QObject):
         final = self._final
         if final is not None and final["event"] == "finished":
             self.ended.emit(True, "")
+        elif final is not None and final.get("stopped"):
+            self.ended.emit(False, "stopped")
         elif final is not None:
             self.ended.emit(False, final.get("message", "training failed"))
         elif self._stopping:

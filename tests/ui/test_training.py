@@ -106,3 +106,36 @@ def test_model_history_rolls_back(qtbot, window, labelled_project):
     window.load_model(dialog.chosen)
     qtbot.waitUntil(lambda: window.status.model.text() == start.name, timeout=30_000)
     assert np.isfinite(runs[0]["metrics"]["mean_iu"])
+
+
+def test_stopping_is_not_a_failure_and_progress_follows_the_clock(qtbot, window, labelled_project):
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    window.training_panel.arguments = lambda: ["--time-limit", "60", "--iterations", "1000000", "--crop", "48",
+                                               "--batch-size", "4", "--device", "cpu"]
+    progress = []
+    window.training.process.event.connect(lambda e: progress.append(e) if e["event"] == "progress" else None)
+    window.training.start()
+    qtbot.waitUntil(lambda: len(progress) >= 3, timeout=60_000)
+    assert 0 < progress[-1]["fraction"] < 0.5 and progress[-1]["eta_s"] <= 60  # not "a million iterations"
+    assert window.training_panel.progress.value() > 0
+    with qtbot.waitSignal(window.training.process.ended, timeout=30_000) as ended:
+        window.training_panel.stop.click()
+    assert ended.args == [False, "stopped"]
+    assert "failed" not in window.training_panel.status.text()
+
+
+def test_an_untrained_random_model_is_replaced_by_a_pretrained_start(tmp_path):
+    from fcn_studio.model.pretrained import imagenet_weights_file
+    from fcn_studio.ui.training_controller import TrainingController
+
+    model, info, _ = new_model("fcn8s", "mobilenet_v3_small", EASY, weights=None)
+    untrained = tmp_path / "untrained.safetensors"
+    save_checkpoint(untrained, model, info)
+    info.provenance["trained_images"] = 12
+    trained = tmp_path / "trained.safetensors"
+    save_checkpoint(trained, model, info)
+    assert TrainingController._worth_continuing(trained)
+    pretrained_available = imagenet_weights_file("mobilenet_v2") is not None
+    assert TrainingController._worth_continuing(untrained) is not pretrained_available
+    assert not TrainingController._worth_continuing(tmp_path / "missing.safetensors")
