@@ -4,7 +4,7 @@ fcn_studio.training` (also under torchrun) and the app's training panel."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fcn_studio.model_choices import ARCHS, BACKBONES
@@ -34,7 +34,6 @@ class TrainConfig:
     workers: int = 0
     time_limit: float | None = None  # seconds; stop after the iteration that crosses it, then validate
     events: Path | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
