@@ -216,7 +216,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         scores = scores_from_histogram(hist)
         mean_iu = scores.mean_iu if math.isfinite(scores.mean_iu) else 0.0
         if d.main:
-            events.emit("validation", iteration=iteration, epoch=epoch, **scores.to_dict(source.labels.names))
+            events.emit("validation", iteration=iteration, epoch=epoch, train_images=len(train_set.items),
+                        val_images=len(val_set.items), **scores.to_dict(source.labels.names))
             is_best = mean_iu > best
             info.provenance = new_provenance(
                 f"trained ({recipe.name}) on {source.description}", trained_images=len(source.train),
