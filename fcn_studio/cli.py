@@ -12,7 +12,7 @@ from pathlib import Path
 from fcn_studio import __version__
 from fcn_studio.model_choices import ARCHS, BACKBONES
 
-COMMANDS = ("model", "project", "train", "predict", "eval", "bench")
+COMMANDS = ("model", "project", "train", "export", "import", "predict", "eval", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(train)
     train.set_defaults(func=cmd_train)
+
+    exp = sub.add_parser("export", help="a project's masks as Pascal VOC, COCO, mask folders or labelme")
+    exp.add_argument("project", type=Path)
+    exp.add_argument("--format", required=True, choices=("voc", "coco", "masks", "labelme"))
+    exp.add_argument("--out", required=True, type=Path)
+    exp.add_argument("--which", default="human", choices=("reviewed", "human", "all"),
+                     help="reviewed only, corrected and reviewed (default), or all with masks")
+    exp.add_argument("--val-fraction", type=float, default=0.2)
+    exp.add_argument("--seed", type=int, default=0)
+    exp.add_argument("--link", action="store_true", help="link images instead of copying them")
+    exp.add_argument("--remap", action="append", default=[], metavar="OLD=NEW",
+                     help="rename or merge a class (OLD=NEW), or drop it to ignore (OLD=); repeatable")
+    exp.add_argument("--per-component", action="store_true", help="COCO: one annotation per connected region")
+    exp.add_argument("--polygons", action="store_true", help="COCO: polygons where they are exact, else RLE")
+    exp.add_argument("--replace", action="store_true", help="replace an existing output folder")
+    exp.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="labelled images from VOC, COCO, mask folders or labelme into a project")
+    imp.add_argument("project", type=Path)
+    imp.add_argument("source", type=Path)
+    imp.add_argument("--format", default="auto", choices=("auto", "voc", "coco", "masks", "labelme"))
+    imp.add_argument("--overwrite", action="store_true", help="replace masks a person already corrected")
+    imp.set_defaults(func=cmd_import)
 
     pred = sub.add_parser("predict", help="label images and folders to palette PNGs")
     pred.add_argument("inputs", nargs="+", type=Path, help="image files and folders (recursive)")
@@ -248,6 +271,63 @@ def cmd_train(args) -> int:
         return train_with_events(cfg, events)
     finally:
         events.close()
+
+
+def cmd_export(args) -> int:
+    from fcn_studio.project.formats import ExportOptions, export_project
+    from fcn_studio.project.project import Project
+
+    remap = {}
+    for item in args.remap:
+        old, sep, new = item.partition("=")
+        if not sep:
+            raise ValueError(f"--remap takes OLD=NEW or OLD=, not {item!r}")
+        remap[old] = new or None
+    options = ExportOptions(which=args.which, val_fraction=args.val_fraction, seed=args.seed, link=args.link,
+                            remap=remap, replace=args.replace)
+    project = Project.open(args.project)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or _progress(total, "export")
+        bar.update(done - bar.n)
+
+    kwargs = {"per_component": args.per_component, "polygons": args.polygons} if args.format == "coco" else {}
+    try:
+        count = export_project(project, args.format, args.out, options, progress, **kwargs)
+    finally:
+        if bar is not None:
+            bar.close()
+        project.close()
+    print(f"{count} images exported to {args.out} ({args.format})")
+    return 0 if count else 1
+
+
+def cmd_import(args) -> int:
+    from fcn_studio.project.formats import import_into
+    from fcn_studio.project.project import Project
+
+    project = Project.open(args.project)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or _progress(total, "import")
+        bar.update(done - bar.n)
+
+    try:
+        report = import_into(project, args.source, args.format, args.overwrite, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+        project.close()
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print(f"{report.imported} masks imported, {report.skipped_existing} kept (already corrected; --overwrite "
+          f"replaces them), {len(report.problems)} problems"
+          + (f"; new classes: {', '.join(report.added_classes)}" if report.added_classes else ""))
+    return 1 if report.problems else 0
 
 
 def cmd_predict(args) -> int:

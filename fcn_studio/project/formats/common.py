@@ -1,0 +1,201 @@
+"""What every format shares. Export: which images, a seeded train/val split, copy or link, a class
+remapping, and an output folder that appears whole or not at all (built beside, renamed at the
+end). Import: classes matched by name (new ones added, colours kept), masks stored as human labels
+(reviewed), existing human masks kept unless `overwrite`, and a report naming each problem."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
+from fcn_studio.project.project import ImageRecord, Project
+from fcn_studio.project.schema import HUMAN_STATES
+
+Progress = Callable[[int, int], None]  # done, total
+
+WHICH = {"reviewed": ("reviewed",), "human": HUMAN_STATES, "all": ("predicted", "corrected", "reviewed")}
+
+
+class FormatError(ValueError):
+    """Input that cannot be read as the format says, or an export that cannot be written."""
+
+
+@dataclass
+class ExportOptions:
+    which: str = "human"  # reviewed | human (corrected + reviewed) | all (with predictions)
+    val_fraction: float = 0.2
+    seed: int = 0
+    link: bool = False  # hard-link (else symlink) images instead of copying, where the format allows
+    remap: dict[str, str | None] = field(default_factory=dict)  # class name -> new name, or None: ignore
+    replace: bool = False  # replace an existing output folder
+
+
+@dataclass
+class ExportItem:
+    record: ImageRecord
+    image: Path
+    name: str  # unique file stem in the export
+    split: str  # train | val
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    skipped_existing: int = 0
+    added_classes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+
+def export_items(project: Project, options: ExportOptions) -> list[ExportItem]:
+    if options.which not in WHICH:
+        raise FormatError(f"which images: one of {', '.join(WHICH)}, not {options.which!r}")
+    records = [r for r in project.images() if r.state in WHICH[options.which] and project.mask_path(r.id).is_file()]
+    rng = np.random.default_rng(options.seed)
+    order = rng.permutation(len(records))
+    n_val = int(round(options.val_fraction * len(records)))
+    val = {records[i].id for i in order[:n_val]}
+    used: set[str] = set()
+    items = []
+    for rec in records:
+        image = project.image_path(rec)
+        name = image.stem
+        if name in used:
+            name = f"{image.stem}_{rec.id}"
+        used.add(name)
+        items.append(ExportItem(rec, image, name, "val" if rec.id in val else "train"))
+    return items
+
+
+def remapped(labels: LabelSet, remap: dict[str, str | None]) -> tuple[LabelSet, np.ndarray]:
+    """The exported label set and a 256-entry look-up table from project indices to exported ones."""
+    unknown = [n for n in remap if n not in labels.names]
+    if unknown:
+        raise FormatError(f"class remapping names unknown classes: {', '.join(unknown)}")
+    names, colors, lut = [], [], np.full(256, 255, np.uint8)
+    for i, (name, color) in enumerate(zip(labels.names, labels.colors, strict=True)):
+        target = remap.get(name, name)
+        if target is None:
+            continue
+        if target not in names:
+            names.append(target)
+            colors.append(color)
+        lut[i] = names.index(target)
+    return LabelSet(tuple(names), tuple(colors), labels.ignore_index), lut
+
+
+@contextmanager
+def staged_folder(out: Path, replace: bool = False):
+    """Yields a temporary folder beside `out`; on success it becomes `out` in one rename, so a failed
+    export leaves nothing half-written (and an existing export is only replaced when asked)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not replace:
+        raise FormatError(f"{out} exists and is not empty; choose another folder or ask to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def place_image(src: Path, dst: Path, link: bool) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if link:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            os.symlink(src.resolve(), dst)  # another filesystem: a symbolic link
+            return
+    shutil.copy2(src, dst)
+
+
+# -- import ---------------------------------------------------------------------------------------
+@dataclass
+class Incoming:
+    """One image and its mask, in the source's own class indices."""
+
+    image: Path
+    mask: np.ndarray | None = None
+    reader: Callable[[tuple[int, int]], np.ndarray] | None = None  # lazily, given the image (H, W)
+
+
+def merge_labels(project: Project, source: LabelSet, report: ImportReport) -> np.ndarray:
+    """Matches the source's classes to the project's by name, adds the new ones (their colours kept)
+    and returns the look-up table from source indices to project indices (unknown -> 255)."""
+    names, colors = list(project.labels.names), list(project.labels.colors)
+    lut = np.full(256, 255, np.uint8)
+    for i, (name, color) in enumerate(zip(source.names, source.colors, strict=True)):
+        if name not in names:
+            names.append(name)
+            colors.append(tuple(color) if color else VOC_COLORMAP[len(names) - 1])
+            report.added_classes.append(name)
+        lut[i] = names.index(name)
+    if report.added_classes:
+        project.change_labels(LabelSet(tuple(names), tuple(colors), project.labels.ignore_index))
+    return lut
+
+
+def store(project: Project, items: list[Incoming], source_labels: LabelSet, overwrite: bool,
+          report: ImportReport, progress: Progress | None = None) -> ImportReport:
+    """Adds the images in one transaction, then checks and stores each mask; one bad item is
+    reported and the rest go on."""
+    from fcn_studio.core.image_io import ImageLoadError, image_size  # noqa: PLC0415
+
+    lut = merge_labels(project, source_labels, report)
+    n = len(source_labels)
+    present = []
+    for item in items:
+        if item.image.is_file():
+            present.append(item)
+        else:
+            report.problem(f"{item.image}: the image is missing")
+    project.add_images([item.image for item in present])
+    by_path = {project.image_path(r): r for r in project.images()}
+    for k, item in enumerate(present):
+        if progress:
+            progress(k, len(present))
+        rec = by_path.get(Path(os.path.normpath(item.image.resolve())))
+        if rec is None:
+            report.problem(f"{item.image}: could not be added to the project")
+            continue
+        if rec.state in HUMAN_STATES and not overwrite:
+            report.skipped_existing += 1
+            continue
+        try:
+            w, h = image_size(item.image)
+            mask = item.mask if item.mask is not None else item.reader((h, w))
+        except (ImageLoadError, ValueError, OSError) as exc:
+            report.problem(f"{item.image}: {exc}" if str(item.image) not in str(exc) else str(exc))
+            continue
+        if mask.shape != (h, w):
+            report.problem(f"{item.image}: the mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}")
+            continue
+        bad = np.unique(mask[(mask >= n) & (mask != 255)])
+        if bad.size:
+            report.problem(f"{item.image}: unknown class indices {bad.tolist()[:8]} (made unlabelled)")
+        project.save_mask(rec.id, lut[mask], "reviewed")
+        report.imported += 1
+    if progress:
+        progress(len(present), len(present))
+    return report
