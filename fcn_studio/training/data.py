@@ -12,11 +12,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fcn_studio.core.image_io import find_images, load_image
+from fcn_studio.core.image_io import load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.core.splits import split_side
 from fcn_studio.model.input_spec import InputSpec
+from fcn_studio.project.formats.common import FormatError
+from fcn_studio.project.formats.voc import scan_voc
 from fcn_studio.project.project import Project
 
 IGNORE = 255
@@ -52,15 +54,14 @@ def project_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
 
 
 def voc_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
-    """JPEGImages/ (any image format) + SegmentationClass/*.png; classes from labelmap.txt (as CVAT
-    writes it) else VOC's; ImageSets/Segmentation/{train,val}.txt if present, else a hash split."""
+    """A Pascal VOC folder as the dataset importer reads it; ImageSets/Segmentation/{train,val}.txt if
+    present, else a hash split."""
     root = Path(root)
-    images = {p.stem: p for p in find_images(root / "JPEGImages")}
-    masks_dir = root / "SegmentationClass"
-    labelmap = root / "labelmap.txt"
-    labels = LabelSet.from_file(labelmap) if labelmap.is_file() else LabelSet.voc()
-    items = {stem: Item(path, masks_dir / f"{stem}.png", stem) for stem, path in images.items()
-             if (masks_dir / f"{stem}.png").is_file()}
+    try:
+        labels, pairs = scan_voc(root)
+    except FormatError as exc:
+        raise ValueError(str(exc)) from exc
+    items = {stem: Item(image, mask, stem) for stem, image, mask in pairs}
     if not items:
         raise ValueError(f"{root}: no image in JPEGImages/ has a mask in SegmentationClass/")
     sets = root / "ImageSets" / "Segmentation"

@@ -53,7 +53,7 @@ def test_bad_input_becomes_a_failed_event_a_person_can_act_on(tmp_path, schema):
     (tmp_path / "JPEGImages").mkdir()
     proc, events = run_backend([tmp_path, "--out", tmp_path / "m.safetensors", "--weights", "none"])
     assert proc.returncode == 1
-    assert events[-1]["event"] == "failed" and "no image in JPEGImages" in events[-1]["message"]
+    assert events[-1]["event"] == "failed" and "JPEGImages/ and SegmentationClass/" in events[-1]["message"]
     jsonschema.validate(events[-1], schema)
 
 
