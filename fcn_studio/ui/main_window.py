@@ -286,6 +286,8 @@ class MainWindow(EditingActions, QMainWindow):
         return None if value in (None, "", "auto") else str(value)
 
     def _model_ready(self, name: str, device: str, labels: LabelSet) -> None:
+        if self.closed or (self.project is not None and self.project.closed):
+            return  # a model that finished loading after the window (or its project) closed
         self.status.model.setText(name)
         self.status.device.setText(device)
         project = self.project
@@ -357,7 +359,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
 
     def _predicted(self, image_id: int, labels: np.ndarray, confidence: np.ndarray, stored: bool) -> None:
-        if self.project is None:
+        if self.closed or self.project is None or self.project.closed:
             return
         try:
             self.image_list.model.update_record(self.project.image(image_id))

@@ -34,6 +34,10 @@ def build_menus(w: MainWindow) -> None:
     act(file, "open_images", "Open &Images...", lambda: _open_images(w))
     act(file, "add_images", "&Add Images...", lambda: _add_images(w))
     act(file, "add_folder", "Add &Folder...", lambda: _add_folder(w))
+    file.addSeparator()
+    act(file, "export", "&Export Dataset...", lambda: _export(w), "Ctrl+E")
+    act(file, "import", "&Import Dataset...", lambda: _import(w), "Ctrl+I")
+    file.addSeparator()
     recent = file.addMenu("&Recent Projects")
     recent.aboutToShow.connect(lambda: _fill_recent(w, recent))
     file.addSeparator()
@@ -122,6 +126,27 @@ def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
     w.settings.setValue("undo_limit_mb", megabytes)
     w.session.budget.limit = megabytes * 2**20
     w.session.budget.enforce()
+
+
+def _export(w: MainWindow) -> None:
+    from fcn_studio.ui.dataset_dialogs import ExportDialog, export_dataset  # noqa: PLC0415
+
+    if w.project is None or w.project.temporary:
+        show_error(w, "Export", "Open or create a project first.")
+        return
+    dialog = ExportDialog(w.project.root.parent / f"{w.project.name}-export", w)
+    if dialog.exec() == ExportDialog.DialogCode.Accepted:
+        fmt, out, options, extra = dialog.request()
+        export_dataset(w, fmt, out, options, extra)
+
+
+def _import(w: MainWindow) -> None:
+    from fcn_studio.ui.dataset_dialogs import ImportDialog, import_dataset  # noqa: PLC0415
+
+    dialog = ImportDialog(w)
+    if dialog.exec() == ImportDialog.DialogCode.Accepted:
+        source, fmt, overwrite = dialog.request()
+        import_dataset(w, source, fmt, overwrite)
 
 
 def _model_history(w: MainWindow) -> None:

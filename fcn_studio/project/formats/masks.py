@@ -81,7 +81,10 @@ def import_masks(project: Project, root: Path, overwrite: bool = False,
     else:
         top = 0
         for p in mask_dir.glob("*.png"):
-            values = read_mask(p)
+            try:
+                values = read_mask(p)
+            except ValueError:
+                continue  # reported with its image below; one bad file must not stop the import
             top = max(top, int(values[values != 255].max(initial=0)))
         labels = LabelSet(tuple(f"class_{i}" for i in range(top + 1)))
     report = ImportReport()
