@@ -273,6 +273,21 @@ def cmd_train(args) -> int:
         events.close()
 
 
+class _LazyBar:
+    """A progress bar that appears when the total is first known."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar = self.bar or _progress(total, self.desc)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_export(args) -> int:
     from fcn_studio.project.formats import ExportOptions, export_project
     from fcn_studio.project.project import Project
@@ -286,19 +301,12 @@ def cmd_export(args) -> int:
     options = ExportOptions(which=args.which, val_fraction=args.val_fraction, seed=args.seed, link=args.link,
                             remap=remap, replace=args.replace)
     project = Project.open(args.project)
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or _progress(total, "export")
-        bar.update(done - bar.n)
-
+    progress = _LazyBar("export")
     kwargs = {"per_component": args.per_component, "polygons": args.polygons} if args.format == "coco" else {}
     try:
         count = export_project(project, args.format, args.out, options, progress, **kwargs)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
         project.close()
     print(f"{count} images exported to {args.out} ({args.format})")
     return 0 if count else 1
@@ -309,18 +317,11 @@ def cmd_import(args) -> int:
     from fcn_studio.project.project import Project
 
     project = Project.open(args.project)
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or _progress(total, "import")
-        bar.update(done - bar.n)
-
+    progress = _LazyBar("import")
     try:
         report = import_into(project, args.source, args.format, args.overwrite, progress)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
         project.close()
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)

@@ -19,6 +19,7 @@ from fcn_studio.project.formats.common import (
     ImportReport,
     Incoming,
     Progress,
+    each,
     export_items,
     place_image,
     remapped,
@@ -116,9 +117,7 @@ def export_coco(project: Project, out: Path, options: ExportOptions, progress: P
            "categories": [{"id": i + 1, "name": n, "supercategory": "", "color": list(c), "isthing": 0}
                           for i, (n, c) in enumerate(zip(labels.names, labels.colors, strict=True))]}
     with staged_folder(out, options.replace) as tmp:
-        for k, it in enumerate(items):
-            if progress:
-                progress(k, len(items))
+        for k, it in enumerate(each(items, progress)):
             file_name = f"{it.name}{it.image.suffix.lower()}"
             place_image(it.image, tmp / "images" / file_name, options.link)
             mask = lut[project.load_mask(it.record.id)]
@@ -127,8 +126,6 @@ def export_coco(project: Project, out: Path, options: ExportOptions, progress: P
             doc["annotations"] += annotations_for(mask, k + 1, len(labels), per_component, polygons,
                                                   len(doc["annotations"]) + 1)
         (tmp / "annotations.json").write_text(json.dumps(doc))
-    if progress:
-        progress(len(items), len(items))
     return len(items)
 
 

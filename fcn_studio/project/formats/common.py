@@ -77,6 +77,16 @@ def export_items(project: Project, options: ExportOptions) -> list[ExportItem]:
     return items
 
 
+def each(items: list, progress: Progress | None):
+    """Yields the items, reporting progress before each and once at the end."""
+    for k, item in enumerate(items):
+        if progress:
+            progress(k, len(items))
+        yield item
+    if progress:
+        progress(len(items), len(items))
+
+
 def remapped(labels: LabelSet, remap: dict[str, str | None]) -> tuple[LabelSet, np.ndarray]:
     """The exported label set and a 256-entry look-up table from project indices to exported ones."""
     unknown = [n for n in remap if n not in labels.names]

@@ -17,6 +17,7 @@ from fcn_studio.project.formats.common import (
     ImportReport,
     Incoming,
     Progress,
+    each,
     export_items,
     place_image,
     remapped,
@@ -38,9 +39,7 @@ def export_labelme(project: Project, out: Path, options: ExportOptions, progress
     labels, lut = remapped(project.labels, options.remap)
     items = export_items(project, options)
     with staged_folder(out, options.replace) as tmp:
-        for k, it in enumerate(items):
-            if progress:
-                progress(k, len(items))
+        for it in each(items, progress):
             image_name = f"{it.name}{it.image.suffix.lower()}"
             place_image(it.image, tmp / image_name, options.link)
             mask = lut[project.load_mask(it.record.id)]
@@ -52,8 +51,6 @@ def export_labelme(project: Project, out: Path, options: ExportOptions, progress
                    "imageData": None, "imageHeight": int(mask.shape[0]), "imageWidth": int(mask.shape[1])}
             (tmp / f"{it.name}.json").write_text(json.dumps(doc))
         (tmp / "labels.txt").write_text("\n".join([IGNORE_LABEL, *labels.names]) + "\n")
-    if progress:
-        progress(len(items), len(items))
     return len(items)
 
 

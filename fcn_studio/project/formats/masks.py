@@ -21,6 +21,7 @@ from fcn_studio.project.formats.common import (
     ImportReport,
     Incoming,
     Progress,
+    each,
     export_items,
     place_image,
     remapped,
@@ -43,9 +44,7 @@ def export_masks(project: Project, out: Path, options: ExportOptions, progress: 
     items = export_items(project, options)
     colours = overlay_lut(labels, 1.0)[:, :3]
     with staged_folder(out, options.replace) as tmp:
-        for k, it in enumerate(items):
-            if progress:
-                progress(k, len(items))
+        for it in each(items, progress):
             place_image(it.image, tmp / "images" / f"{it.name}{it.image.suffix.lower()}", options.link)
             mask = lut[project.load_mask(it.record.id)]
             _save_png(tmp / "labels" / f"{it.name}_labelIds.png", mask, "L")
@@ -54,8 +53,6 @@ def export_masks(project: Project, out: Path, options: ExportOptions, progress: 
         (tmp / "classes.txt").write_text("".join(f"{n}\n" for n in labels.names))
         for split in ("train", "val"):
             (tmp / f"{split}.txt").write_text("".join(f"{it.name}\n" for it in items if it.split == split))
-    if progress:
-        progress(len(items), len(items))
     return len(items)
 
 

@@ -18,6 +18,7 @@ from fcn_studio.project.formats.common import (
     ImportReport,
     Incoming,
     Progress,
+    each,
     export_items,
     place_image,
     remapped,
@@ -44,9 +45,7 @@ def export_voc(project: Project, out: Path, options: ExportOptions, progress: Pr
     labels, lut = remapped(project.labels, options.remap)
     items = export_items(project, options)
     with staged_folder(out, options.replace) as tmp:
-        for k, it in enumerate(items):
-            if progress:
-                progress(k, len(items))
+        for it in each(items, progress):
             target = tmp / "JPEGImages" / f"{it.name}.jpg"
             if _needs_reencoding(it.image):
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -60,8 +59,6 @@ def export_voc(project: Project, out: Path, options: ExportOptions, progress: Pr
             (sets / f"{split}.txt").write_text("".join(f"{it.name}\n" for it in items if it.split == split))
         (sets / "trainval.txt").write_text("".join(f"{it.name}\n" for it in items))
         (tmp / "labelmap.txt").write_text(labelmap_text(labels))
-    if progress:
-        progress(len(items), len(items))
     return len(items)
 
 
