@@ -17,7 +17,7 @@ from fcn_studio.inference.device import pick_device
 from fcn_studio.inference.tiling import plan_tiles
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint
 from fcn_studio.model.fcn import FCN
-from fcn_studio.model.input_spec import InputSpec
+from fcn_studio.model.input_spec import InputSpec, normalise_batch
 
 
 @dataclass
@@ -45,11 +45,6 @@ class Predictor:
         self.model = model.to(self.device).eval()
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        order = [2, 1, 0] if spec.channel_order == "BGR" else [0, 1, 2]
-        self._order = torch.tensor(order, device=self.device)
-        self._scale = torch.tensor([spec.scale / s for s in spec.std], device=self.device).view(1, 3, 1, 1)
-        self._shift = torch.tensor([m / s for m, s in zip(spec.mean, spec.std, strict=True)],
-                                   device=self.device).view(1, 3, 1, 1)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None,
@@ -97,11 +92,9 @@ class Predictor:
     def logits(self, batch: np.ndarray) -> torch.Tensor:
         """N x C x H x W scores for an N x H x W x 3 uint8 batch (float32, on the device)."""
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
-            x = x.permute(0, 3, 1, 2).index_select(1, self._order).float()
-            x = x * self._scale - self._shift
-            if self.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = normalise_batch(torch.from_numpy(np.ascontiguousarray(batch)), self.spec, self.device)
+            if not self.channels_last:
+                x = x.contiguous()
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.half):
                 out = self.model(x)
             return out.float()

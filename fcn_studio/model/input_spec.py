@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -28,6 +30,18 @@ class InputSpec:
     def from_dict(cls, d: dict) -> InputSpec:
         return cls(d.get("channel_order", "RGB"), float(d.get("scale", 1 / 255)),
                    tuple(d.get("mean", IMAGENET.mean)), tuple(d.get("std", IMAGENET.std)))
+
+
+def normalise_batch(batch: torch.Tensor, spec: InputSpec, device: torch.device) -> torch.Tensor:
+    """N x H x W x 3 uint8 (images as decoded, stacked) to normalised network input in one pass on the
+    device. NHWC permuted to NCHW is already channels-last, so no copy is made. Shared by the predictor
+    and the trainer, so a model sees exactly the same pixels in both."""
+    x = batch.to(device, non_blocking=True).permute(0, 3, 1, 2)
+    if spec.channel_order == "BGR":
+        x = x.flip(1)
+    scale = torch.tensor([spec.scale / s for s in spec.std], device=device).view(1, 3, 1, 1)
+    shift = torch.tensor([m / s for m, s in zip(spec.mean, spec.std, strict=True)], device=device).view(1, 3, 1, 1)
+    return (x.float() * scale - shift).contiguous(memory_format=torch.channels_last)
 
 
 IMAGENET = InputSpec()

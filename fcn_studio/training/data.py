@@ -135,17 +135,6 @@ def colour_jitter(image: np.ndarray, amount: float, rng: np.random.Generator) ->
     return cv2.addWeighted(img, saturation, grey, 1 - saturation, 0)
 
 
-def to_input(batch: torch.Tensor, spec: InputSpec, device: torch.device) -> torch.Tensor:
-    """N x H x W x 3 uint8 (as the loader stacks them) to normalised network input, in one pass over
-    the batch on the device. NHWC permuted to NCHW is already channels-last: no copy."""
-    x = batch.to(device, non_blocking=True).permute(0, 3, 1, 2)
-    if spec.channel_order == "BGR":
-        x = x.flip(1)
-    scale = torch.tensor([spec.scale / s for s in spec.std], device=device).view(1, 3, 1, 1)
-    shift = torch.tensor([m / s for m, s in zip(spec.mean, spec.std, strict=True)], device=device).view(1, 3, 1, 1)
-    return (x.float() * scale - shift).contiguous(memory_format=torch.channels_last)
-
-
 class SegmentationDataset(Dataset):
     """Decoded images are cached in memory (labelling projects are small; decoding dominated)."""
 
@@ -172,7 +161,7 @@ class SegmentationDataset(Dataset):
         return image, mask
 
     def __getitem__(self, index: int):
-        """(H x W x 3 uint8 image, H x W int64 mask); `to_input` normalises whole batches."""
+        """(H x W x 3 uint8 image, H x W int64 mask); `normalise_batch` prepares whole batches."""
         image, mask = self.load(index % len(self.items))
         if self.aug is not None:
             rng = np.random.default_rng((self.seed, self.epoch, index))

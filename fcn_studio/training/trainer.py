@@ -19,9 +19,10 @@ from fcn_studio.inference.device import device_name, pick_device
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.model.factory import new_model
 from fcn_studio.model.fcn import FCN
+from fcn_studio.model.input_spec import normalise_batch
 from fcn_studio.training import distributed as D
 from fcn_studio.training.config import TrainConfig
-from fcn_studio.training.data import Augment, DataSource, SegmentationDataset, open_source, to_input
+from fcn_studio.training.data import Augment, DataSource, SegmentationDataset, open_source
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.losses import median_frequency_weights, segmentation_loss
 from fcn_studio.training.recipes import Recipe, get_recipe
@@ -85,7 +86,7 @@ def validate(model: FCN, dataset: SegmentationDataset, device: torch.device, d: 
     hist = torch.zeros(n * n, dtype=torch.int64)
     for index in range(d.rank, len(dataset.items), d.world_size):
         image, mask = dataset[index]
-        logits = model(to_input(image[None], dataset.spec, device))
+        logits = model(normalise_batch(image[None], dataset.spec, device))
         pred = logits.argmax(1)[0].to(torch.uint8).cpu().numpy()
         hist += torch.from_numpy(confusion_histogram(mask.numpy(), pred, n).ravel())
     model.train(was_training)
@@ -185,7 +186,7 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         for images, masks in loader:
             if iteration >= total:
                 break
-            images = to_input(images, info.input, device)
+            images = normalise_batch(images, info.input, device)
             masks = masks.to(device, non_blocking=True)
             elapsed = (time.perf_counter() - started) / cfg.time_limit if cfg.time_limit else 0.0
             lr = set_lr(optimizer, recipe, iteration, total, elapsed)

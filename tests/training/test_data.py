@@ -5,7 +5,7 @@ from PIL import Image
 
 from fcn_studio.core.mask_io import write_mask
 from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_voc
-from fcn_studio.model.input_spec import IMAGENET
+from fcn_studio.model.input_spec import IMAGENET, normalise_batch
 from fcn_studio.project.project import Project
 from fcn_studio.training.data import (
     Augment,
@@ -13,7 +13,6 @@ from fcn_studio.training.data import (
     augment,
     open_source,
     random_crop,
-    to_input,
     voc_source,
 )
 
@@ -42,7 +41,7 @@ def test_voc_image_sets_grey_and_sixteen_bit_images(tmp_path):
     ds = SegmentationDataset(source.train, source.labels, IMAGENET, None)
     x, y = ds[1]
     assert x.shape == (40, 50, 3) and x.dtype == torch.uint8 and y.shape == (40, 50)
-    net_input = to_input(x[None], IMAGENET, torch.device("cpu"))
+    net_input = normalise_batch(x[None], IMAGENET, torch.device("cpu"))
     assert net_input.shape == (1, 3, 40, 50) and net_input.is_contiguous(memory_format=torch.channels_last)
     expected = (x[..., 0].float() / 255 - 0.485) / 0.229
     assert torch.allclose(net_input[0, 0], expected, atol=1e-5)
