@@ -29,11 +29,11 @@ def pair_images_and_masks(images: Path, masks: Path) -> tuple[list[tuple[Path, P
     return pairs, missing
 
 
-def evaluate_folders(predictor: Predictor, labels: LabelSet, images: Path, masks: Path,
-                     progress: Callable[[Path], None] | None = None) -> EvalResult:
-    pairs, skipped = pair_images_and_masks(images, masks)
+def evaluate_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Path, Path]],
+                   progress: Callable[[Path], None] | None = None) -> EvalResult:
+    """Scores over (image, mask) pairs from one dataset histogram; unusable pairs are reported."""
     cm = ConfusionMatrix(len(labels))
-    done = 0
+    done, skipped = 0, []
     for img_path, mask_path in pairs:
         try:
             image = load_image(img_path)
@@ -45,3 +45,11 @@ def evaluate_folders(predictor: Predictor, labels: LabelSet, images: Path, masks
         if progress:
             progress(img_path)
     return EvalResult(cm.scores(), done, skipped)
+
+
+def evaluate_folders(predictor: Predictor, labels: LabelSet, images: Path, masks: Path,
+                     progress: Callable[[Path], None] | None = None) -> EvalResult:
+    pairs, missing = pair_images_and_masks(images, masks)
+    result = evaluate_pairs(predictor, labels, pairs, progress)
+    result.skipped = missing + result.skipped
+    return result

@@ -11,29 +11,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from fcn_studio.training.compare import mean_iu_on_split
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.training_panel import TrainingPanel
 from fcn_studio.ui.training_process import TrainingProcess
 
 log = logging.getLogger(__name__)
-
-
-def evaluate_on_split(checkpoint: Path, project_root: Path) -> float | None:
-    """Mean IU of a checkpoint on the project's current validation split (CPU, in a worker)."""
-    from fcn_studio.core.metrics import ConfusionMatrix  # noqa: PLC0415
-    from fcn_studio.inference.predictor import Predictor  # noqa: PLC0415
-    from fcn_studio.training.data import SegmentationDataset, project_source  # noqa: PLC0415
-
-    source = project_source(project_root)
-    predictor, info = Predictor.from_checkpoint(checkpoint, device="cpu")
-    if len(info.labels) != len(source.labels) or not source.val:
-        return None
-    dataset = SegmentationDataset(source.val, source.labels, info.input, None, cache=False)
-    cm = ConfusionMatrix(len(source.labels))
-    for i in range(len(source.val)):
-        image, mask = dataset.load(i)
-        cm.update(mask, predictor.predict(image).labels)
-    return cm.scores().mean_iu
 
 
 class TrainingController(QObject):
@@ -130,8 +113,8 @@ class TrainingController(QObject):
         self.panel.status.setText("Finished. Comparing with the model in use on the same validation images...")
 
         def compare():
-            new_iu = evaluate_on_split(new, project.root)
-            old_iu = evaluate_on_split(current, project.root) if current is not None and current.is_file() else None
+            new_iu = mean_iu_on_split(new, project.root)
+            old_iu = mean_iu_on_split(current, project.root) if current is not None and current.is_file() else None
             return new_iu, old_iu
 
         w.background(compare, lambda result: self._compared(new, *result),
