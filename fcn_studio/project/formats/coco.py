@@ -14,16 +14,14 @@ from pycocotools import mask as mask_utils
 
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
 from fcn_studio.project.formats.common import (
+    ExportItem,
     ExportOptions,
     FormatError,
     ImportReport,
     Incoming,
     Progress,
-    each,
-    export_items,
     place_image,
-    remapped,
-    staged_folder,
+    run_export,
     store,
 )
 from fcn_studio.project.project import Project
@@ -110,23 +108,23 @@ def annotations_for(mask: np.ndarray, image_id: int, num_classes: int, per_compo
 
 def export_coco(project: Project, out: Path, options: ExportOptions, progress: Progress | None = None,
                 per_component: bool = False, polygons: bool = False) -> int:
-    labels, lut = remapped(project.labels, options.remap)
-    items = export_items(project, options)
     doc = {"info": {"description": f"exported by FCN Studio from {project.name}", "version": "1.0"},
-           "licenses": [], "images": [], "annotations": [],
-           "categories": [{"id": i + 1, "name": n, "supercategory": "", "color": list(c), "isthing": 0}
-                          for i, (n, c) in enumerate(zip(labels.names, labels.colors, strict=True))]}
-    with staged_folder(out, options.replace) as tmp:
-        for k, it in enumerate(each(items, progress)):
-            file_name = f"{it.name}{it.image.suffix.lower()}"
-            place_image(it.image, tmp / "images" / file_name, options.link)
-            mask = lut[project.load_mask(it.record.id)]
-            doc["images"].append({"id": k + 1, "file_name": file_name, "height": int(mask.shape[0]),
-                                  "width": int(mask.shape[1]), "split": it.split})
-            doc["annotations"] += annotations_for(mask, k + 1, len(labels), per_component, polygons,
-                                                  len(doc["annotations"]) + 1)
+           "licenses": [], "images": [], "annotations": [], "categories": []}
+
+    def write_item(tmp: Path, index: int, it: ExportItem, mask: np.ndarray, labels: LabelSet) -> None:
+        file_name = f"{it.name}{it.image.suffix.lower()}"
+        place_image(it.image, tmp / "images" / file_name, options.link)
+        doc["images"].append({"id": index + 1, "file_name": file_name, "height": int(mask.shape[0]),
+                              "width": int(mask.shape[1]), "split": it.split})
+        doc["annotations"] += annotations_for(mask, index + 1, len(labels), per_component, polygons,
+                                              len(doc["annotations"]) + 1)
+
+    def finish(tmp: Path, _items: list[ExportItem], labels: LabelSet) -> None:
+        doc["categories"] = [{"id": i + 1, "name": n, "supercategory": "", "color": list(c), "isthing": 0}
+                             for i, (n, c) in enumerate(zip(labels.names, labels.colors, strict=True))]
         (tmp / "annotations.json").write_text(json.dumps(doc))
-    return len(items)
+
+    return run_export(project, out, options, progress, write_item, finish)
 
 
 def _decode(seg, h: int, w: int) -> np.ndarray:

@@ -87,6 +87,27 @@ def each(items: list, progress: Progress | None):
         progress(len(items), len(items))
 
 
+def run_export(project: Project, out: Path, options: ExportOptions, progress: Progress | None,
+               write_item: Callable[[Path, int, ExportItem, np.ndarray, LabelSet], None],
+               finish: Callable[[Path, list[ExportItem], LabelSet], None] | None = None) -> int:
+    """The part every exporter shares: the chosen images, the remapped classes, a staged output folder
+    and progress. `write_item(folder, index, item, mask, labels)` writes one image with its mask (already
+    in the exported class indices); `finish(folder, items, labels)` writes the files about the whole set."""
+    labels, lut = remapped(project.labels, options.remap)
+    items = export_items(project, options)
+    with staged_folder(Path(out), options.replace) as tmp:
+        for index, item in enumerate(each(items, progress)):
+            write_item(tmp, index, item, lut[project.load_mask(item.record.id)], labels)
+        if finish is not None:
+            finish(tmp, items, labels)
+    return len(items)
+
+
+def split_list(items: list[ExportItem], split: str | None = None) -> str:
+    """The names of one split (or of all), one per line, as split files list them."""
+    return "".join(f"{it.name}\n" for it in items if split is None or it.split == split)
+
+
 def remapped(labels: LabelSet, remap: dict[str, str | None]) -> tuple[LabelSet, np.ndarray]:
     """The exported label set and a 256-entry look-up table from project indices to exported ones."""
     unknown = [n for n in remap if n not in labels.names]

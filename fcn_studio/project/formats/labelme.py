@@ -12,16 +12,14 @@ import numpy as np
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.formats.common import (
+    ExportItem,
     ExportOptions,
     FormatError,
     ImportReport,
     Incoming,
     Progress,
-    each,
-    export_items,
     place_image,
-    remapped,
-    staged_folder,
+    run_export,
     store,
 )
 from fcn_studio.project.formats.contours import IGNORE, mask_to_shapes, shapes_to_mask
@@ -36,22 +34,21 @@ def _shape_type(n: int) -> str:
 
 
 def export_labelme(project: Project, out: Path, options: ExportOptions, progress: Progress | None = None) -> int:
-    labels, lut = remapped(project.labels, options.remap)
-    items = export_items(project, options)
-    with staged_folder(out, options.replace) as tmp:
-        for it in each(items, progress):
-            image_name = f"{it.name}{it.image.suffix.lower()}"
-            place_image(it.image, tmp / image_name, options.link)
-            mask = lut[project.load_mask(it.record.id)]
-            shapes = [{"label": IGNORE_LABEL if cls == IGNORE else labels.names[cls],
-                       "points": pts.astype(float).tolist(), "group_id": None, "description": "",
-                       "shape_type": _shape_type(len(pts)), "flags": {}, "mask": None}
-                      for cls, pts in mask_to_shapes(mask, len(labels))]
-            doc = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes, "imagePath": image_name,
-                   "imageData": None, "imageHeight": int(mask.shape[0]), "imageWidth": int(mask.shape[1])}
-            (tmp / f"{it.name}.json").write_text(json.dumps(doc))
+    def write_item(tmp: Path, _index: int, it: ExportItem, mask: np.ndarray, labels: LabelSet) -> None:
+        image_name = f"{it.name}{it.image.suffix.lower()}"
+        place_image(it.image, tmp / image_name, options.link)
+        shapes = [{"label": IGNORE_LABEL if cls == IGNORE else labels.names[cls],
+                   "points": pts.astype(float).tolist(), "group_id": None, "description": "",
+                   "shape_type": _shape_type(len(pts)), "flags": {}, "mask": None}
+                  for cls, pts in mask_to_shapes(mask, len(labels))]
+        doc = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes, "imagePath": image_name,
+               "imageData": None, "imageHeight": int(mask.shape[0]), "imageWidth": int(mask.shape[1])}
+        (tmp / f"{it.name}.json").write_text(json.dumps(doc))
+
+    def finish(tmp: Path, _items: list[ExportItem], labels: LabelSet) -> None:
         (tmp / "labels.txt").write_text("\n".join([IGNORE_LABEL, *labels.names]) + "\n")
-    return len(items)
+
+    return run_export(project, out, options, progress, write_item, finish)
 
 
 def import_labelme(project: Project, root: Path, overwrite: bool = False,

@@ -16,16 +16,15 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.core.overlay import overlay_lut
 from fcn_studio.project.formats.common import (
+    ExportItem,
     ExportOptions,
     FormatError,
     ImportReport,
     Incoming,
     Progress,
-    each,
-    export_items,
     place_image,
-    remapped,
-    staged_folder,
+    run_export,
+    split_list,
     store,
 )
 from fcn_studio.project.project import Project
@@ -40,20 +39,19 @@ def _save_png(path: Path, array: np.ndarray, mode: str) -> None:
 
 
 def export_masks(project: Project, out: Path, options: ExportOptions, progress: Progress | None = None) -> int:
-    labels, lut = remapped(project.labels, options.remap)
-    items = export_items(project, options)
-    colours = overlay_lut(labels, 1.0)[:, :3]
-    with staged_folder(out, options.replace) as tmp:
-        for it in each(items, progress):
-            place_image(it.image, tmp / "images" / f"{it.name}{it.image.suffix.lower()}", options.link)
-            mask = lut[project.load_mask(it.record.id)]
-            _save_png(tmp / "labels" / f"{it.name}_labelIds.png", mask, "L")
-            _save_png(tmp / "colors" / f"{it.name}_color.png", np.ascontiguousarray(colours[mask]), "RGB")
+    def write_item(tmp: Path, _index: int, it: ExportItem, mask: np.ndarray, labels: LabelSet) -> None:
+        place_image(it.image, tmp / "images" / f"{it.name}{it.image.suffix.lower()}", options.link)
+        _save_png(tmp / "labels" / f"{it.name}_labelIds.png", mask, "L")
+        colours = overlay_lut(labels, 1.0)[:, :3]
+        _save_png(tmp / "colors" / f"{it.name}_color.png", np.ascontiguousarray(colours[mask]), "RGB")
+
+    def finish(tmp: Path, items: list[ExportItem], labels: LabelSet) -> None:
         (tmp / "classes.json").write_text(json.dumps(labels.to_dict(), indent=2))
         (tmp / "classes.txt").write_text("".join(f"{n}\n" for n in labels.names))
         for split in ("train", "val"):
-            (tmp / f"{split}.txt").write_text("".join(f"{it.name}\n" for it in items if it.split == split))
-    return len(items)
+            (tmp / f"{split}.txt").write_text(split_list(items, split))
+
+    return run_export(project, out, options, progress, write_item, finish)
 
 
 def _mask_stem(path: Path) -> str:

@@ -7,22 +7,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from fcn_studio.core.image_io import find_images, load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import read_mask, write_mask
 from fcn_studio.project.formats.common import (
+    ExportItem,
     ExportOptions,
     FormatError,
     ImportReport,
     Incoming,
     Progress,
-    each,
-    export_items,
     place_image,
-    remapped,
-    staged_folder,
+    run_export,
+    split_list,
     store,
 )
 from fcn_studio.project.project import Project
@@ -42,24 +42,24 @@ def _needs_reencoding(path: Path) -> bool:
 
 
 def export_voc(project: Project, out: Path, options: ExportOptions, progress: Progress | None = None) -> int:
-    labels, lut = remapped(project.labels, options.remap)
-    items = export_items(project, options)
-    with staged_folder(out, options.replace) as tmp:
-        for it in each(items, progress):
-            target = tmp / "JPEGImages" / f"{it.name}.jpg"
-            if _needs_reencoding(it.image):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(load_image(it.image)).save(target, quality=95)
-            else:
-                place_image(it.image, target, options.link)
-            write_mask(tmp / "SegmentationClass" / f"{it.name}.png", lut[project.load_mask(it.record.id)], labels)
+    def write_item(tmp: Path, _index: int, it: ExportItem, mask: np.ndarray, labels: LabelSet) -> None:
+        target = tmp / "JPEGImages" / f"{it.name}.jpg"
+        if _needs_reencoding(it.image):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(load_image(it.image)).save(target, quality=95)
+        else:
+            place_image(it.image, target, options.link)
+        write_mask(tmp / "SegmentationClass" / f"{it.name}.png", mask, labels)
+
+    def finish(tmp: Path, items: list[ExportItem], labels: LabelSet) -> None:
         sets = tmp / "ImageSets" / "Segmentation"
         sets.mkdir(parents=True, exist_ok=True)
         for split in ("train", "val"):
-            (sets / f"{split}.txt").write_text("".join(f"{it.name}\n" for it in items if it.split == split))
-        (sets / "trainval.txt").write_text("".join(f"{it.name}\n" for it in items))
+            (sets / f"{split}.txt").write_text(split_list(items, split))
+        (sets / "trainval.txt").write_text(split_list(items))
         (tmp / "labelmap.txt").write_text(labelmap_text(labels))
-    return len(items)
+
+    return run_export(project, out, options, progress, write_item, finish)
 
 
 def scan_voc(root: Path) -> tuple[LabelSet, list[tuple[str, Path, Path]]]:
