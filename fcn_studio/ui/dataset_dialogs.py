@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from fcn_studio.project.formats import ExportOptions, export_project, import_into
+from fcn_studio.ui.dialogs import ok_cancel
 from fcn_studio.ui.errors import show_error
 
 FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("masks", "Image + mask folders (Cityscapes-style)"),
@@ -75,10 +75,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.components)
         form.addRow("", self.polygons)
         form.addRow("Output folder", _folder_row(self, self.out, "Export into"))
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        box.accepted.connect(self.accept)
-        box.rejected.connect(self.reject)
-        form.addRow(box)
+        form.addRow(ok_cancel(self))
 
     def request(self) -> tuple[str, Path, ExportOptions, dict]:
         fmt = self.format.currentData()
@@ -104,10 +101,7 @@ class ImportDialog(QDialog):
         form.addRow("Dataset folder", _folder_row(self, self.source, "Import from"))
         form.addRow("Format", self.format)
         form.addRow("", self.overwrite)
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        box.accepted.connect(self.accept)
-        box.rejected.connect(self.reject)
-        form.addRow(box)
+        form.addRow(ok_cancel(self))
 
     def request(self) -> tuple[Path, str, bool]:
         return Path(self.source.text()), self.format.currentData(), self.overwrite.isChecked()

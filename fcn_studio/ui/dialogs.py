@@ -23,6 +23,15 @@ from PySide6.QtWidgets import (
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
 from fcn_studio.ui.class_panel import swatch
 
+
+def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
+    """The OK / Cancel row every dialog here ends with, wired to accept and reject."""
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    box.accepted.connect(dialog.accept)
+    box.rejected.connect(dialog.reject)
+    return box
+
+
 ORIGINAL = Qt.ItemDataRole.UserRole + 1  # the class's index in the label set being edited (None if new)
 COLOUR = Qt.ItemDataRole.UserRole + 2
 
@@ -44,13 +53,10 @@ class LabelEditor(QDialog):
             b = QPushButton(text)
             b.clicked.connect(slot)
             buttons.addWidget(b)
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        box.accepted.connect(self.accept)
-        box.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
-        layout.addWidget(box)
+        layout.addWidget(ok_cancel(self))
 
     def _add_item(self, name: str, rgb, original: int | None) -> QListWidgetItem:
         item = QListWidgetItem(swatch(tuple(rgb)), name)
@@ -177,7 +183,4 @@ class NewModelDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Architecture", self.arch)
         form.addRow("Backbone", self.backbone)
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        box.accepted.connect(self.accept)
-        box.rejected.connect(self.reject)
-        form.addRow(box)
+        form.addRow(ok_cancel(self))
