@@ -143,8 +143,6 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     repeat = max(1, math.ceil(MIN_EPOCH_SAMPLES / len(source.train))) if recipe.crop else 1
     train_set = SegmentationDataset(source.train, source.labels, info.input, aug if recipe.crop else None,
                                     repeat=repeat, seed=cfg.seed)
-    if recipe.crop is None and (recipe.flip or recipe.scale != (1.0, 1.0)):
-        train_set.aug = None  # whole images: no crop, and the paper's recipe does not augment
     val_set = SegmentationDataset(source.val, source.labels, info.input, None)
     batch = recipe.batch_size if recipe.crop else 1
     sampler = (DistributedSampler(train_set, d.world_size, d.rank, shuffle=True, seed=cfg.seed) if d.enabled

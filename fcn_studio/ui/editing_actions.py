@@ -100,8 +100,7 @@ class EditingActions:
             if not ok:
                 return
             source, target = names.index(a), names.index(b)
-        points, self.tools._points = self.tools._points, []
-        self.tools.cancel()
+        points = self.tools.take_polygon()
         if relabel(editor, source, target, points if len(points) >= 3 else None):
             self.session.operation_finished()
 

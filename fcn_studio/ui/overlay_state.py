@@ -37,7 +37,7 @@ class OverlayState:
         if self.mode == "confidence":
             render_confidence(source, out)
         else:
-            lut = argb_lut(self.labels, self.visible + [True] * (len(self.labels) - len(self.visible)))
+            lut = self._lut()
             (render_outline if self.mode == "outline" else render_overlay)(source, lut, out)
         return self._buffer
 
@@ -48,7 +48,7 @@ class OverlayState:
             return None
         y0, x0, y1, x1 = rect
         h, w = self.mask.shape
-        lut = argb_lut(self.labels, self.visible + [True] * (len(self.labels) - len(self.visible)))
+        lut = self._lut()
         if self.mode == "outline":
             y0, x0, y1, x1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
             ey0, ex0, ey1, ex1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
@@ -57,6 +57,9 @@ class OverlayState:
         else:
             np.take(lut, self.mask[y0:y1, x0:x1], out=self._buffer.array[y0:y1, x0:x1], mode="clip")
         return y0, x0, y1, x1
+
+    def _lut(self) -> np.ndarray:
+        return argb_lut(self.labels, self.visible + [True] * (len(self.labels) - len(self.visible)))
 
     def describe(self, x: int, y: int) -> str:
         parts = []

@@ -138,6 +138,12 @@ class ToolController(QObject):
                 "erase polygon" if erase else "polygon"):
             self.operation_finished.emit()
 
+    def take_polygon(self) -> list[tuple[float, float]]:
+        """The polygon being drawn (for relabel-inside-a-selection), which ends the drawing."""
+        points, self._points = self._points, []
+        self.cancel()
+        return points
+
     def cancel(self) -> None:
         """Esc: drops an unfinished polygon, lasso or box (a stroke in progress is kept: it is drawn)."""
         self._points = []
