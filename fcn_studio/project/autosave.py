@@ -20,6 +20,7 @@ class _Pending:
     mask: np.ndarray
     version: int
     due: float
+    state: str | None = None  # set once the mask is on disk (a mark); None: corrected unless reviewed
 
 
 class AutoSaver:
@@ -37,16 +38,19 @@ class AutoSaver:
         self._thread = threading.Thread(target=self._run, name="autosave", daemon=True)
         self._thread.start()
 
-    def schedule(self, image_id: int, mask: np.ndarray, version: int, delay: float | None = None) -> None:
+    def schedule(self, image_id: int, mask: np.ndarray, version: int, delay: float | None = None,
+                 state: str | None = None) -> None:
         """Takes a copy, so the editor may go on changing its mask. The deadline is set by the first
         unsaved stroke and later strokes do not push it back: someone painting without pause is
-        still saved every `delay` seconds."""
+        still saved every `delay` seconds. `state` (a mark) is applied once the mask is on disk and
+        survives later strokes queued before the write."""
         with self._cond:
             due = time.monotonic() + (self.delay if delay is None else delay)
             earlier = self._pending.get(image_id)
             if earlier is not None:
                 due = min(due, earlier.due)
-            self._pending[image_id] = _Pending(mask.copy(), version, due)
+                state = state or earlier.state
+            self._pending[image_id] = _Pending(mask.copy(), version, due, state)
             self._cond.notify()
 
     def pending(self) -> set[int]:
@@ -87,7 +91,7 @@ class AutoSaver:
                         break
                     self._cond.wait(min(due)[0] - now if due else None)
             try:
-                self.project.save_mask(image_id, job.mask, state=None)
+                self.project.save_mask(image_id, job.mask, state=job.state)
             except Exception as exc:  # noqa: BLE001 - disk full, read-only folder, closed project
                 if self.on_failed:
                     self.on_failed(image_id, job.version, _describe(exc))

@@ -144,25 +144,39 @@ class EditingSession(QObject):
         if edit is None:
             return None
         if edit.state_after is not None and self.project is not None:
-            self.project.set_state(self.current_id, edit.state_before if undo else edit.state_after)
-            self.state_changed.emit(self.current_id)
+            self._set_state(edit.state_before if undo else edit.state_after)
         if edit.tiles:
             self.operation_finished()
         return edit
 
+    def _set_state(self, state: str) -> None:
+        """A state change that must not be overtaken by a save still queued (whose own state would
+        land after it): then the change rides on a save of its own, queued behind that one."""
+        image_id = self.current_id
+        if self.saver is not None and image_id in self.saver.pending():
+            editor = self.editors[image_id]
+            self.saver.schedule(image_id, editor.mask, editor.version, delay=0, state=state)
+        else:
+            self.project.set_state(image_id, state)
+            self.state_changed.emit(image_id)
+
     def mark(self, state: str) -> bool:
-        """Marks the current image corrected or reviewed (an undo step); its mask is saved first."""
+        """Marks the current image corrected or reviewed (an undo step). Never waits on the GUI
+        thread: unsaved edits are saved in the background with the mark applied after them."""
         editor, project, image_id = self.editor, self.project, self.current_id
         if editor is None or project is None or image_id is None:
             return False
-        if not project.mask_path(image_id).exists() or self.is_dirty(image_id):
-            self.saver.schedule(image_id, editor.mask, editor.version, delay=0)
-            if not self.saver.flush(30) or image_id in self.failed:
-                return False
-        before = project.image(image_id).state  # after the save, which may itself have changed it
+        current = project.image(image_id).state
+        unsaved = not project.mask_path(image_id).exists() or self.is_dirty(image_id) \
+            or image_id in self.saver.pending()
+        # what the image is once its pending save has landed (a save keeps "reviewed", else "corrected")
+        before = ("reviewed" if current == "reviewed" else "corrected") if unsaved else current
         if before == state:
             return False
-        project.set_state(image_id, state)
+        if unsaved:
+            self.saver.schedule(image_id, editor.mask, editor.version, delay=0, state=state)
+        else:
+            project.set_state(image_id, state)
+            self.state_changed.emit(image_id)
         editor.record_state(before, state)
-        self.state_changed.emit(image_id)
         return True

@@ -206,3 +206,17 @@ def test_polygon_can_erase_and_the_undo_limit_is_a_setting(qtbot, window, opened
     assert window.overlay.mask[40, 60] == 255 and window.overlay.mask[40, 20] == 1
     _undo_limit(window, 64)
     assert window.session.budget.limit == 64 * 2**20 and int(window.settings.value("undo_limit_mb")) == 64
+
+
+def test_undoing_a_mark_while_its_save_is_still_queued_wins(qtbot, window, opened):
+    window.session.autosave_delay = 5  # the stroke's save is still waiting when the user marks and undoes
+    window.session.set_project(window.project)
+    window.show_image(window.current_id)
+    qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
+    drag(qtbot, window, [(10, 10), (40, 10)])
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # mark reviewed: queued, no wait
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the mark
+    mask, state = saved_mask(window, opened)
+    assert state == "corrected" and mask[10, 20] == 1
+    qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo it
+    assert saved_mask(window, opened)[1] == "reviewed"
