@@ -44,12 +44,18 @@ def read_only():
 
     mounted = []
 
-    def make(folder) -> None:
+    def make(folder):
+        """Returns a function that makes the folder writable again."""
         folder = str(folder)
         if subprocess.run(["mount", "--bind", folder, folder], capture_output=True).returncode != 0:
             pytest.skip("bind mounts need root")
         mounted.append(folder)
         subprocess.run(["mount", "-o", "remount,bind,ro", folder], check=True, capture_output=True)
+
+        def undo() -> None:
+            subprocess.run(["umount", "-l", folder], capture_output=True)
+            mounted.remove(folder)
+        return undo
 
     yield make
     for folder in reversed(mounted):

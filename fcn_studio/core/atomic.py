@@ -1,12 +1,40 @@
-"""Atomic file writes: a reader, or a crash, only ever sees the old file or the whole new one."""
+"""Atomic file writes: a reader, or a crash, only ever sees the old file or the whole new one.
+
+The temporary file is created with mode 0o666 through `os.open`, so the process umask applies exactly as
+it would to an ordinary write (tempfile.mkstemp makes 0600 files, and that mode would survive the
+rename: nobody else in a lab's shared folder could read the masks). When an existing file is replaced,
+its permissions are kept."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import shutil
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+def create_temp_file(path: Path) -> Path:
+    """An empty, new file beside `path` named `.<name>.<random>.tmp`, with ordinary permissions."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file beside {path}")
+
+
+def _keep_mode(old: Path, new: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.chmod(new, stat.S_IMODE(os.stat(old).st_mode))
 
 
 @contextlib.contextmanager
@@ -14,18 +42,63 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path`; on success it is fsynced and renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = create_temp_file(path)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
+        if path.exists():
+            _keep_mode(path, tmp_path)
         os.replace(tmp_path, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        raise
+
+
+def prepared_file(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Writes and fsyncs a temporary file beside `path` and returns it, for a caller that renames it
+    into place later (inside a database transaction, say). The caller removes it if it is not used."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = create_temp_file(path)
+    try:
+        writer(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if path.exists():
+            _keep_mode(path, tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yields a new empty folder beside `path` (ordinary permissions, unlike tempfile.mkdtemp's 0700);
+    on success it replaces `path` (which must not exist, or be an empty folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            tmp.mkdir()
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"cannot create a temporary folder beside {path}")
+    try:
+        yield tmp
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
@@ -39,7 +112,9 @@ def atomic_write_with(path: str | Path, writer: Callable[[Path], None]) -> None:
         writer(tmp)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Makes a rename in `folder` durable. Only POSIX can open a folder for this; Windows' rename is
+    already durable when it returns (MoveFileEx with write-through semantics for NTFS metadata)."""
     if os.name != "posix":
         return
     fd = os.open(folder, os.O_RDONLY)

@@ -17,17 +17,25 @@ class MaskError(ValueError):
 
 def write_mask(path: str | Path, mask: np.ndarray, labels: LabelSet | None = None) -> None:
     """Writes an H x W uint8 index mask as a palette PNG; the old file survives any failure."""
+    with atomic_path(path) as tmp:
+        encode_mask(tmp, mask, labels, name=path)
+
+
+def encode_mask(target: str | Path, mask: np.ndarray, labels: LabelSet | None = None,
+                name: str | Path | None = None) -> None:
+    """Writes the palette PNG to `target` as it is (no rename): for callers that place the file
+    themselves, atomically. `name` is the file the errors should name."""
+    name = target if name is None else name
     mask = np.asarray(mask)
     if mask.ndim != 2:
-        raise MaskError(f"{path}: a mask is 2-D (H x W), got shape {mask.shape}")
+        raise MaskError(f"{name}: a mask is 2-D (H x W), got shape {mask.shape}")
     if mask.dtype != np.uint8:
         if mask.size and (mask.min() < 0 or mask.max() > 255):
-            raise MaskError(f"{path}: mask values must be 0..255")
+            raise MaskError(f"{name}: mask values must be 0..255")
         mask = mask.astype(np.uint8)
     img = Image.fromarray(np.ascontiguousarray(mask), mode="P")
     img.putpalette((labels or LabelSet.voc()).palette())
-    with atomic_path(path) as tmp:
-        img.save(tmp, format="PNG", optimize=False, compress_level=1)
+    img.save(target, format="PNG", optimize=False, compress_level=1)
 
 
 def read_mask(path: str | Path, shape: tuple[int, int] | None = None,

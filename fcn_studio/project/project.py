@@ -11,29 +11,21 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.image_io import find_image_files, is_image_file
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.core.mask_io import read_mask, write_mask
 from fcn_studio.core.splits import split_side
+from fcn_studio.project.errors import ProjectError
+from fcn_studio.project.journal import replay_orphans
+from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS, MaskFiles
 from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
 
 DB_NAME = "project.sqlite"
-MASKS = "masks"
-CACHE = ".cache"
-
-
-class ProjectError(RuntimeError):
-    """A project that cannot be opened or changed as asked; the message says which and why."""
+__all__ = ["CACHE", "DB_NAME", "MASKS", "PREDICTIONS", "AddResult", "ImageRecord", "Project", "ProjectError"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +49,7 @@ class AddResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-class Project:
+class Project(MaskFiles):
     def __init__(self, root: Path, temporary: bool = False) -> None:
         self.root = Path(root).resolve()
         self._root_str = str(self.root)
@@ -68,8 +60,13 @@ class Project:
         self._labels: LabelSet | None = None
         self.closed = False
         migrate(self.db)
-        self._finish_label_change()
+        try:
+            self._reconcile()
+        except sqlite3.OperationalError as exc:  # a read-only copy: nothing can disagree that we could fix
+            if "readonly" not in str(exc).replace(" ", "").lower():
+                raise
         self._sweep_interrupted_writes()
+        self.restored = replay_orphans(self)  # edits journalled by a window that was killed
 
     # -- opening ------------------------------------------------------------------------------
     @staticmethod
@@ -254,14 +251,6 @@ class Project:
         with self.transaction() as db:
             db.execute("UPDATE images SET width = ?, height = ? WHERE id = ?", (width, height, image_id))
 
-    def set_state(self, image_id: int, state: str) -> None:
-        if state not in STATES:
-            raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
-        with self.transaction() as db:
-            db.execute("UPDATE images SET state = ?, updated = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
-                       "WHERE id = ?", (state, image_id))
-            db.execute("INSERT INTO history (image_id, action, detail) VALUES (?, 'state', ?)", (image_id, state))
-
     def most_uncertain(self, limit: int | None = None) -> list[ImageRecord]:
         """Images nobody corrected yet, the ones the model is least sure of first; never-predicted
         images come after, since the model has not looked at them."""
@@ -269,104 +258,6 @@ class Project:
                "ORDER BY uncertainty IS NULL, uncertainty DESC, path")
         rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
         return [ImageRecord(*r) for r in rows]
-
-    # -- masks --------------------------------------------------------------------------------
-    def mask_path(self, image_id: int) -> Path:
-        return self.root / MASKS / f"{image_id:06d}.png"
-
-    def confidence_path(self, image_id: int) -> Path:
-        return self.root / CACHE / "confidence" / f"{image_id:06d}.png"
-
-    def load_mask(self, image_id: int, shape: tuple[int, int] | None = None) -> np.ndarray | None:
-        path = self.mask_path(image_id)
-        return read_mask(path, shape=shape, labels=self.labels) if path.is_file() else None
-
-    def load_confidence(self, image_id: int, shape: tuple[int, int] | None = None) -> np.ndarray | None:
-        path = self.confidence_path(image_id)
-        if not path.is_file():
-            return None
-        try:
-            with Image.open(path) as img:
-                conf = np.asarray(img, dtype=np.float32) / 255.0
-        except OSError:
-            return None  # a cache: if it is damaged, it is simply gone
-        return conf if shape is None or conf.shape == tuple(shape) else None
-
-    def save_mask(self, image_id: int, mask: np.ndarray, state: str | None = "corrected") -> None:
-        """A person's mask: written atomically, then the state changes. `state=None` means "corrected,
-        unless a person already marked it reviewed" (what an edit by the reviewer keeps)."""
-        write_mask(self.mask_path(image_id), mask, self.labels)
-        if state is None:
-            state = "reviewed" if self.image(image_id).state == "reviewed" else "corrected"
-        self.set_state(image_id, state)
-
-    def save_prediction(self, image_id: int, labels: np.ndarray, confidence: np.ndarray,
-                        uncertainty: float) -> bool:
-        """Stores a prediction unless a person has corrected or reviewed the image; returns whether
-        it was stored. The check and the state change share one transaction."""
-        with self.transaction() as db:
-            row = db.execute("SELECT state FROM images WHERE id = ?", (image_id,)).fetchone()
-            if row is None or row[0] in HUMAN_STATES:
-                return False
-            write_mask(self.mask_path(image_id), labels, self.labels)
-            db.execute("UPDATE images SET state = 'predicted', uncertainty = ?, "
-                       "updated = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", (uncertainty, image_id))
-        conf = np.clip(confidence * 255 + 0.5, 0, 255).astype(np.uint8)
-        try:
-            with atomic_path(self.confidence_path(image_id)) as tmp:
-                Image.fromarray(conf).save(tmp, format="PNG", compress_level=1)
-        except OSError:
-            pass  # the confidence map is a cache; the mask and state above are what matter
-        return True
-
-    # -- label set changes --------------------------------------------------------------------
-    def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None = None) -> int:
-        """Replaces the label set; `mapping` (old index -> new index, or 255 for ignore) rewrites every
-        mask. New masks are written beside the old ones first and a journal is committed, so a crash
-        at any point finishes the change on the next open instead of mixing old and new indices."""
-        lut = np.arange(256, dtype=np.uint8)
-        for old, new in (mapping or {}).items():
-            lut[old] = new
-        pending = []
-        if mapping:
-            for rec in self.images():
-                src = self.mask_path(rec.id)
-                if src.is_file():
-                    tmp = src.with_suffix(".relabel.png")
-                    write_mask(tmp, lut[read_mask(src, labels=self.labels)], labels)
-                    pending.append([str(tmp), str(src)])
-        journal = json.dumps({"labels": labels.to_dict(), "files": pending})
-        self._set_meta("pending_label_change", journal, "change labels", ", ".join(labels.names))
-        self._finish_label_change()
-        return len(pending)
-
-    def _finish_label_change(self) -> None:
-        raw = self._meta("pending_label_change")
-        if raw is None:
-            return
-        change = json.loads(raw)
-        for tmp, final in change["files"]:
-            if Path(tmp).exists():
-                os.replace(tmp, final)
-        with self.transaction() as db:
-            db.execute("UPDATE meta SET value = ? WHERE key = 'labels'", (json.dumps(change["labels"]),))
-            db.execute("DELETE FROM meta WHERE key = 'pending_label_change'")
-        self._labels = None
-
-    def _sweep_interrupted_writes(self, older_than: float = 600.0) -> int:
-        """A process killed mid-save leaves its temporary file (never a half-written mask: the rename
-        did not happen); remove such leftovers when the project opens. Only old ones: other processes
-        (the app, a training run) open the project too, and a fresh temporary file is a save in flight."""
-        now = time.time()
-        removed = 0
-        for tmp in (self.root / MASKS).glob(".*.tmp"):
-            try:
-                if now - tmp.stat().st_mtime > older_than:
-                    tmp.unlink()
-                    removed += 1
-            except OSError:
-                pass
-        return removed
 
     # -- training split ---------------------------------------------------------------------------
     def training_split(self, val_fraction: float = 0.2) -> dict[int, str]:

@@ -27,8 +27,8 @@ class EditingActions:
     def _save_failed(self, image_id: int, message: str) -> None:
         self.status.showMessage(f"Not saved: {message}", 0)
         show_error(self, "The mask could not be saved",
-                   f"{message}\n\nYour edits are kept in memory and the image stays marked unsaved; it will "
-                   f"be saved again after your next edit, or when you quit.")
+                   f"{message}\n\nYour edits are kept and the image stays marked unsaved; saving is tried "
+                   f"again by itself, and quitting asks before anything is lost.")
 
     def _refresh_record(self, image_id: int) -> None:
         if self.project is not None and not self.project.closed:
@@ -65,16 +65,45 @@ class EditingActions:
             self.image_list.next_unlabelled()
 
     def accept_prediction(self) -> None:
-        """The model's prediction becomes the label: pasted back if it was edited, then marked corrected."""
+        """The model's latest prediction for this image becomes the person's label (marked corrected).
+        Over a person's mask it asks first; with no prediction it says so."""
+        editor, image_id, project = self.session.editor, self.current_id, self.project
+        if editor is None or project is None or image_id is None:
+            return
+        cached = self._last_prediction
+        if cached is not None and cached[0] == image_id:
+            self._accept(image_id, cached[1])
+            return
+
+        def load():
+            return project.load_prediction(image_id, editor.shape)
+
+        def done(prediction) -> None:
+            if image_id == self.current_id and project is self.project:
+                self._accept(image_id, prediction)
+
+        self.background(load, done)
+
+    def _accept(self, image_id: int, prediction) -> None:
         from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
 
-        editor = self.session.editor
-        if editor is None:
+        if prediction is None:
+            self.status.showMessage("There is no prediction for this image yet: load a model, or Predict All "
+                                    "(Ctrl+P).", 8000)
             return
-        if self._last_prediction is not None and self._last_prediction[0] == self.current_id:
-            if replace_all(editor, self._last_prediction[1], "accept prediction"):
-                self.session.operation_finished()
-        self.mark("corrected")
+        state = self.session.earned_state()
+        if state in ("corrected", "reviewed") and not self.ask(
+                "Accept the prediction?", f"This image is {state} by a person. Replace its mask with the model's "
+                f"prediction? (Undo brings your mask back.)"):
+            return
+        editor = self.session.editor
+        if editor.in_operation:
+            self.status.showMessage("Finish the stroke first, then accept the prediction.", 5000)
+            return
+        if replace_all(editor, prediction, "accept prediction"):
+            self.session.operation_finished()
+        if self.session.mark("corrected"):
+            self.status.showMessage("Accepted the prediction: marked corrected", 4000)
 
     def clear_mask(self) -> None:
         from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
@@ -105,28 +134,77 @@ class EditingActions:
             self.session.operation_finished()
 
     def _safe_to_close(self) -> bool:
-        """Saves what is pending; if something cannot be saved, quitting needs a clear yes. A running
-        training is stopped (its last checkpoint is kept)."""
+        """Quitting never waits on the GUI thread: saves still in flight get a moment (the window
+        closes by itself when they land; they are in the edit journal already). A save that failed
+        needs the person's word. A running training is stopped (its last checkpoint is kept)."""
         if self.training.running:
             self.training.process.stop()
-        self.session.flush()
-        dirty = self.session.dirty_ids()
-        if not dirty:
+        unsaved = self.session.unsaved()
+        failed = self.session.failed
+        if not unsaved:
             self.session.close()
             return True
-        reasons = "".join(f"\n- image {i}: {self.session.failed.get(i, 'not saved yet')}" for i in dirty[:5])
-        if self.ask("Quit without saving?", f"{len(dirty)} image(s) have edits that could not be saved:{reasons}"
-                    f"\n\nQuit anyway and lose these edits?"):
-            self.session.close()
+        if not failed:
+            self.session.saver.save_now()
+            self.status.showMessage(f"Saving {len(unsaved)} image(s) before quitting...", 0)
+            self._quit_wait.start()
+            return False
+        self._quit_wait.stop()
+        names = {r.id: r.name for r in self.project.images()} if self.project is not None else {}
+        reasons = "".join(f"\n- {names.get(i, i)}: {why}" for i, why in list(failed.items())[:5])
+        kept = all(not why.startswith("the edit could not be recorded") for why in failed.values())
+        after = ("They are kept in the edit journal and will be restored the next time you open this project."
+                 if kept else "Quitting now loses them.")
+        if self.ask("Quit with unsaved edits?", f"{len(failed)} image(s) could not be saved:{reasons}\n\n{after}"
+                    f"\n\nQuit anyway?"):
+            self.session.close(timeout=5)
             return True
         return False
+
+    def _quit_when_saved(self) -> None:
+        unsaved = self.session.unsaved() if self.session.saver is not None else {}
+        if not unsaved or self.session.failed:
+            self._quit_wait.stop()
+            self.close()
+
+    def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None) -> None:
+        """New classes for the project, off the GUI thread: pending edits are saved first, the masks
+        rewritten, then editing starts afresh on them. The canvas is locked meanwhile."""
+        project = self.project
+        if project is None:
+            return
+        self.session.saver.save_now()
+        self.canvas.setEnabled(False)
+        self.status.showMessage("Changing the classes: saving edits and rewriting the masks...", 0)
+        session = self.session
+
+        def work():
+            if not session.flush(120):
+                raise RuntimeError("some masks could not be saved; fix that first (see the list)")
+            return project.change_labels(labels, mapping)
+
+        def done(count) -> None:
+            self.canvas.setEnabled(True)
+            if project is not self.project:
+                return
+            self.session.set_project(project)  # masks were rewritten: edit them afresh
+            self._labels_changed(labels)
+            self.status.showMessage(f"Classes changed ({count} masks rewritten)", 5000)
+            if self.current_id is not None:
+                self.show_image(self.current_id)
+
+        def failed(message: str, details: str) -> None:
+            self.canvas.setEnabled(True)
+            show_error(self, "Cannot change the classes", message, details)
+
+        self.background(work, done, failed)
 
     def edit_labels(self) -> None:
         from fcn_studio.ui.dialogs import LabelEditor  # noqa: PLC0415
 
         if self.project is None:
             return
-        if not self.session.flush():
+        if self.session.failed:
             show_error(self, "Cannot change the classes", "Some masks could not be saved; fix that first.")
             return
         dialog = LabelEditor(self.project.labels, self)
@@ -134,11 +212,7 @@ class EditingActions:
             return
         try:
             labels = dialog.result_labels()
-            self.project.change_labels(labels, dialog.mapping())
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:
             show_error(self, "Cannot change the classes", str(exc))
             return
-        self.session.set_project(self.project)  # masks were rewritten: edit them afresh
-        self._labels_changed(labels)
-        if self.current_id is not None:
-            self.show_image(self.current_id)
+        self.change_labels(labels, dialog.mapping())

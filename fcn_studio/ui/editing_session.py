@@ -1,7 +1,7 @@
 """Per-image editing state for the window: one MaskEditor per recently edited image (undo survives
-switching images, all sharing one memory budget), autosave after each finished operation, and which
-images hold edits that are not on disk yet. Saves run in the autosaver's thread; their outcome
-comes back here by queued signal."""
+switching images, all sharing one memory budget). Every finished operation goes to the autosaver,
+which journals it at once (durable at mouse release) and writes the PNG in its thread; the autosaver
+is the one owner of what is unsaved or failed, and this class asks it rather than keeping a copy."""
 
 from __future__ import annotations
 
@@ -30,8 +30,6 @@ class EditingSession(QObject):
         self.budget = UndoBudget(undo_limit_mb * 2**20)
         self.autosave_delay = autosave_delay
         self.editors: OrderedDict[int, MaskEditor] = OrderedDict()
-        self.saved_version: dict[int, int] = {}
-        self.failed: dict[int, str] = {}
         self.project: Project | None = None
         self.saver: AutoSaver | None = None
         self.current_id: int | None = None
@@ -43,9 +41,9 @@ class EditingSession(QObject):
     def set_project(self, project: Project | None) -> None:
         self.close()
         self.project = project
+        for editor in self.editors.values():
+            self.budget.forget(editor.stack)
         self.editors.clear()
-        self.saved_version.clear()
-        self.failed.clear()
         self.current_id = None
         if project is not None:
             self.saver = AutoSaver(project, self.autosave_delay, on_saved=self._saved.emit,
@@ -62,16 +60,16 @@ class EditingSession(QObject):
         return self.saver.flush(timeout) if self.saver is not None else True
 
     # -- editors ------------------------------------------------------------------------------------
-    def open_image(self, image_id: int, mask_on_disk: np.ndarray | None, shape: tuple[int, int]) -> MaskEditor:
+    def open_image(self, image_id: int, mask_on_disk: np.ndarray | None, shape: tuple[int, int],
+                   human: bool = False) -> MaskEditor:
         """The editor for an image: the one in memory (with its undo history and any unsaved edits),
-        or a new one on the mask from disk (or an unlabelled mask)."""
+        or a new one on the mask from disk: a person's (`human`), else a prediction or an unlabelled
+        mask, which undoing every edit returns to (and the image to its model state)."""
         self.current_id = image_id
         editor = self.editors.get(image_id)
         if editor is None or editor.shape != tuple(shape):
             mask = mask_on_disk if mask_on_disk is not None else np.full(shape, 255, np.uint8)
-            editor = MaskEditor(np.ascontiguousarray(mask), self.budget, self._changed_for(image_id))
-            self.editors[image_id] = editor
-            self.saved_version[image_id] = editor.version
+            editor = self._new_editor(image_id, np.ascontiguousarray(mask), human)
         self.editors.move_to_end(image_id)
         self._evict()
         return editor
@@ -79,11 +77,18 @@ class EditingSession(QObject):
     def adopt_prediction(self, image_id: int, labels: np.ndarray) -> MaskEditor | None:
         """A new prediction replaces the editor's mask only if nobody has edited it."""
         editor = self.editors.get(image_id)
-        if editor is not None and (editor.stack.done or editor.stack.undone or self.is_dirty(image_id)):
+        if editor is not None and (editor.stack.done or editor.stack.undone or self.is_dirty(image_id)
+                                   or editor.in_operation):
             return None
-        editor = MaskEditor(labels.copy(), self.budget, self._changed_for(image_id))
+        if editor is not None:
+            self.budget.forget(editor.stack)
+        return self._new_editor(image_id, labels.copy(), human=False)
+
+    def _new_editor(self, image_id: int, mask: np.ndarray, human: bool) -> MaskEditor:
+        editor = MaskEditor(mask, self.budget, self._changed_for(image_id))
         self.editors[image_id] = editor
-        self.saved_version[image_id] = editor.version
+        if self.saver is not None:
+            self.saver.track(image_id, editor.mask, editor.version, human)
         return editor
 
     @property
@@ -100,32 +105,53 @@ class EditingSession(QObject):
         clean = [i for i in self.editors if not self.is_dirty(i) and i != self.current_id]
         for image_id in clean[: max(0, len(clean) - MAX_CLEAN_EDITORS)]:
             self.budget.forget(self.editors.pop(image_id).stack)
+            if self.saver is not None:
+                self.saver.forget(image_id)
 
     # -- saving -------------------------------------------------------------------------------------
+    def unsaved(self) -> dict[int, str]:
+        """Right now: image id -> why its edits are not on disk ("waiting", "saving" or the failure)."""
+        return self.saver.unsaved() if self.saver is not None else {}
+
     def is_dirty(self, image_id: int) -> bool:
         editor = self.editors.get(image_id)
-        return editor is not None and editor.version != self.saved_version.get(image_id)
+        return image_id in self.unsaved() or (editor is not None and editor.in_operation)
 
     def dirty_ids(self) -> list[int]:
-        return [i for i in self.editors if self.is_dirty(i)]
+        return sorted(self.unsaved())
 
-    def operation_finished(self, image_id: int | None = None) -> None:
+    @property
+    def failed(self) -> dict[int, str]:
+        return self.saver.failures() if self.saver is not None else {}
+
+    def operation_finished(self, image_id: int | None = None, state: str | None = None,
+                           delay: float | None = None) -> None:
+        """Records what the current operation changed: durable when this returns."""
         image_id = self.current_id if image_id is None else image_id
         editor = self.editors.get(image_id)
-        if editor is None or self.saver is None or not self.is_dirty(image_id):
+        if editor is None or self.saver is None:
             return
-        self.saver.schedule(image_id, editor.mask, editor.version)
+        tiles = editor.take_touched()
+        if not tiles and state is None:
+            return
+        self.saver.record(image_id, editor.mask, editor.version, tiles, state=state, delay=delay)
         self.dirty_changed.emit(image_id, True)
 
+    def discard(self, image_id: int) -> None:
+        """Gives up an image's unsaved edits (a person's choice when a save keeps failing)."""
+        if self.saver is not None:
+            self.saver.discard(image_id)
+        editor = self.editors.pop(image_id, None)
+        if editor is not None:
+            self.budget.forget(editor.stack)
+        self.dirty_changed.emit(image_id, False)
+
     def _on_saved(self, image_id: int, version: int) -> None:
-        self.failed.pop(image_id, None)
-        self.saved_version[image_id] = max(version, self.saved_version.get(image_id, -1))
         self.state_changed.emit(image_id)
         if not self.is_dirty(image_id):
             self.dirty_changed.emit(image_id, False)
 
     def _on_failed(self, image_id: int, version: int, message: str) -> None:
-        self.failed[image_id] = message
         self.dirty_changed.emit(image_id, True)
         self.save_failed.emit(image_id, message)
 
@@ -143,40 +169,36 @@ class EditingSession(QObject):
         edit = editor.undo() if undo else editor.redo()
         if edit is None:
             return None
-        if edit.state_after is not None and self.project is not None:
-            self._set_state(edit.state_before if undo else edit.state_after)
-        if edit.tiles:
-            self.operation_finished()
+        state = None
+        if edit.state_after is not None:
+            state = edit.state_before if undo else edit.state_after
+            state = state if state in ("corrected", "reviewed") else None  # else: what the pixels earn
+        if edit.tiles or edit.state_after is not None:
+            self.operation_finished(state=state, delay=0 if edit.state_after is not None else None)
         return edit
 
-    def _set_state(self, state: str) -> None:
-        """A state change that must not be overtaken by a save still queued (whose own state would
-        land after it): then the change rides on a save of its own, queued behind that one."""
-        image_id = self.current_id
-        if self.saver is not None and image_id in self.saver.pending():
-            editor = self.editors[image_id]
-            self.saver.schedule(image_id, editor.mask, editor.version, delay=0, state=state)
-        else:
-            self.project.set_state(image_id, state)
-            self.state_changed.emit(image_id)
+    def earned_state(self) -> str:
+        """The current image's state once what is queued has landed, marks aside."""
+        image_id, project = self.current_id, self.project
+        if self.saver.at_origin(image_id):
+            return "predicted"
+        queued = self.saver.pending_state(image_id)
+        if queued is not None:
+            return queued
+        current = project.image(image_id).state
+        if image_id in self.saver.unsaved() or not project.mask_path(image_id).exists():
+            return "reviewed" if current == "reviewed" else "corrected"
+        return current
 
     def mark(self, state: str) -> bool:
         """Marks the current image corrected or reviewed (an undo step). Never waits on the GUI
-        thread: unsaved edits are saved in the background with the mark applied after them."""
-        editor, project, image_id = self.editor, self.project, self.current_id
-        if editor is None or project is None or image_id is None:
+        thread: the mark is journalled and saved with the mask, in one step, in the background."""
+        editor, image_id = self.editor, self.current_id
+        if editor is None or self.project is None or image_id is None or self.saver is None:
             return False
-        current = project.image(image_id).state
-        unsaved = not project.mask_path(image_id).exists() or self.is_dirty(image_id) \
-            or image_id in self.saver.pending()
-        # what the image is once its pending save has landed (a save keeps "reviewed", else "corrected")
-        before = ("reviewed" if current == "reviewed" else "corrected") if unsaved else current
+        before = self.earned_state()
         if before == state:
             return False
-        if unsaved:
-            self.saver.schedule(image_id, editor.mask, editor.version, delay=0, state=state)
-        else:
-            project.set_state(image_id, state)
-            self.state_changed.emit(image_id)
         editor.record_state(before, state)
+        self.operation_finished(state=state, delay=0)
         return True

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThreadPool
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -71,6 +71,9 @@ class MainWindow(EditingActions, QMainWindow):
         self.worker = InferenceWorker(self)
         self.training = TrainingController(self, self.training_panel)
         self._repredict_on_load = False
+        self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
+        self._quit_wait.setInterval(50)
+        self._quit_wait.timeout.connect(self._quit_when_saved)
         self.actions: dict[str, QAction] = {}
         build_menus(self)
 
@@ -299,8 +302,7 @@ class MainWindow(EditingActions, QMainWindow):
                                        f"classes the model does not have become unlabelled."):
                 mapping = {i: (labels.names.index(n) if n in labels.names else 255)
                            for i, n in enumerate(project.labels.names)}
-                project.change_labels(labels, mapping)
-                self._labels_changed(labels)
+                self.change_labels(labels, mapping)
         if self._repredict_on_load:
             self._repredict_on_load = False
             self.predict_all()
@@ -325,16 +327,17 @@ class MainWindow(EditingActions, QMainWindow):
         def load():
             rgb = load_image(path)
             shape = rgb.shape[:2]
-            return rgb, rgb_buffer(rgb), project.load_mask(image_id, shape), project.load_confidence(image_id, shape)
+            mask, human = project.load_shown_mask(image_id, shape)
+            return rgb, rgb_buffer(rgb), mask, human, project.load_confidence(image_id, shape)
 
         def done(result) -> None:
             if token != self._load_token:
                 return
-            rgb, buffer, mask, confidence = result
+            rgb, buffer, mask, human, confidence = result
             self.current_rgb = rgb
             self.canvas.set_image(buffer)
             self.status.set_size(rgb.shape[1], rgb.shape[0])
-            editor = self.session.open_image(image_id, mask, rgb.shape[:2])
+            editor = self.session.open_image(image_id, mask, rgb.shape[:2], human)
             self.overlay.set_image_data(editor.mask, confidence)
             self._render_overlay()
             self._update_title()
@@ -472,6 +475,7 @@ class MainWindow(EditingActions, QMainWindow):
         if not self._safe_to_close():
             event.ignore()
             return
+        self._quit_wait.stop()
         self.closed = True
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())

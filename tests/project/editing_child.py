@@ -1,5 +1,5 @@
-"""Run by the crash test as a separate process: edits masks and autosaves them as the app does,
-logging each finished stroke, until it is killed. `strokes(seed)` is shared with the test, which
+"""Run by the crash test as a separate process: edits masks and records them as the app does (journal
+at once, PNG 0.3 s later), logging each finished stroke after it is recorded, until it is killed. `strokes(seed)` is shared with the test, which
 replays the same strokes to know every state each mask may be in."""
 
 import os
@@ -38,13 +38,13 @@ def main(root: str, log_path: str, seed: int) -> None:
 
     project = Project.open(root)
     ids = [r.id for r in project.images()]
-    saver = AutoSaver(project, delay=0.1)
+    saver = AutoSaver(project, delay=0.3)  # the app's delay: the journal is what makes a stroke safe
     editors = {i: MaskEditor(np.zeros(SHAPE, np.uint8)) for i in ids}
     with open(log_path, "a", buffering=1) as log:
         for k, (image_id, value, diameter, points) in enumerate(strokes(seed, ids)):
             ed = editors[image_id]
             apply(ed, value, diameter, points)
-            saver.schedule(image_id, ed.mask, ed.version)
+            saver.record(image_id, ed.mask, ed.version, ed.take_touched())
             log.write(f"{k} {image_id} {time.time():.6f}\n")
             os.fsync(log.fileno())
             time.sleep(0.005)

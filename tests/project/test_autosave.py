@@ -28,7 +28,7 @@ def test_the_newest_version_is_saved_once_after_a_pause(project):
     mask = np.zeros((30, 40), np.uint8)
     for v in range(1, 6):
         mask[0, v] = v
-        saver.schedule(rec.id, mask, v)
+        saver.record(rec.id, mask, v, None)
     time.sleep(0.6)
     assert saved == [(rec.id, 5)]
     assert read_mask(project.mask_path(rec.id))[0, 5] == 5
@@ -38,9 +38,9 @@ def test_the_newest_version_is_saved_once_after_a_pause(project):
 
 def test_reviewed_stays_reviewed_when_edited(project):
     rec = project.images()[0]
-    project.set_state(rec.id, "reviewed")
+    project.save_mask(rec.id, np.zeros((30, 40), np.uint8), "reviewed")
     saver = AutoSaver(project, delay=0)
-    saver.schedule(rec.id, np.ones((30, 40), np.uint8), 1)
+    saver.record(rec.id, np.ones((30, 40), np.uint8), 1, None)
     assert saver.close()
     assert project.image(rec.id).state == "reviewed"
 
@@ -49,7 +49,7 @@ def test_flush_saves_everything_now(project):
     saver = AutoSaver(project, delay=60)
     ids = [r.id for r in project.images()]
     for i in ids:
-        saver.schedule(i, np.full((30, 40), i, np.uint8), 1)
+        saver.record(i, np.full((30, 40), i, np.uint8), 1, None)
     assert saver.pending() == set(ids)
     assert saver.flush(5)
     assert all(read_mask(project.mask_path(i))[0, 0] == i for i in ids)
@@ -80,7 +80,7 @@ def test_a_full_disk_is_reported_and_the_image_never_marked_saved(small_disk, tm
         except OSError:
             pass
     noise = np.random.default_rng(0).integers(0, 20, (300, 400)).astype(np.uint8)  # does not compress
-    saver.schedule(rec.id, noise, 1)
+    saver.record(rec.id, noise, 1, None)
     saver.flush(5)
     assert failed and "disk is full" in failed[0] and not saved
     assert not project.mask_path(rec.id).exists()
@@ -97,9 +97,74 @@ def test_a_read_only_folder_is_reported_and_keeps_the_old_mask(read_only, tmp_pa
     failed = []
     saver = AutoSaver(project, delay=0, on_failed=lambda i, v, m: failed.append(m))
     read_only(project.root / "masks")
-    saver.schedule(rec.id, np.full((300, 400), 2, np.uint8), 1)
+    saver.record(rec.id, np.full((300, 400), 2, np.uint8), 1, None)
     saver.flush(5)
     assert failed and "read-only" in failed[0]
     assert (read_mask(project.mask_path(rec.id)) == 1).all()
     saver.close()
     project.close()
+
+
+def test_a_failed_save_stays_pending_until_it_succeeds(read_only, tmp_path):
+    project = _project_on(tmp_path, tmp_path)
+    rec = project.images()[0]
+    project.save_mask(rec.id, np.ones((300, 400), np.uint8))
+    saver = AutoSaver(project, delay=0, journal=False)
+    undo_read_only = read_only(project.root / "masks")
+    saver.record(rec.id, np.full((300, 400), 2, np.uint8), 7, None)
+    assert saver.flush(5) is False  # a failed save is not "flushed"
+    assert "read-only" in saver.unsaved()[rec.id]  # asked synchronously: still unsaved, and why
+    assert saver.flush(5) is False  # tried again, fails again, still pending
+    undo_read_only()
+    assert saver.flush(5) is True
+    assert saver.unsaved() == {}
+    assert (read_mask(project.mask_path(rec.id)) == 2).all()
+    saver.close()
+    project.close()
+
+
+def test_unsaved_answers_at_once_and_truly(project):
+    saver = AutoSaver(project, delay=60)
+    rec = project.images()[0]
+    assert saver.unsaved() == {}
+    saver.record(rec.id, np.ones((30, 40), np.uint8), 1, None)
+    assert saver.unsaved() == {rec.id: "waiting"}
+    assert saver.flush(5) and saver.unsaved() == {}
+    saver.close()
+
+
+def test_undoing_back_to_the_prediction_makes_the_image_predicted_again(project):
+    from fcn_studio.core.editing.mask_editor import MaskEditor
+    from fcn_studio.core.editing.tools import Stroke
+
+    rec = project.images()[0]
+    prediction = np.zeros((30, 40), np.uint8)
+    project.save_prediction(rec.id, prediction, prediction.astype(np.float32), 0.5)
+    saver = AutoSaver(project, delay=0)
+    editor = MaskEditor(prediction.copy())
+    saver.track(rec.id, editor.mask, editor.version, human=False)
+    stroke = Stroke(editor, 3, 5)
+    stroke.to(10, 10)
+    stroke.finish()  # one click paints a dot
+    saver.record(rec.id, editor.mask, editor.version, editor.take_touched())
+    assert saver.flush(5)
+    assert project.image(rec.id).state == "corrected" and project.load_mask(rec.id)[10, 10] == 3
+    editor.undo()  # Ctrl+Z: the mask is the prediction again
+    saver.record(rec.id, editor.mask, editor.version, editor.take_touched())
+    assert saver.flush(5)
+    assert project.image(rec.id).state == "predicted"
+    assert project.load_mask(rec.id) is None  # what training and export read: nothing of a person's
+    assert (project.load_prediction(rec.id) == prediction).all()
+    saver.close()
+
+
+def test_discarded_edits_are_neither_saved_nor_replayed(project):
+    rec = project.images()[0]
+    saver = AutoSaver(project, delay=60)
+    saver.record(rec.id, np.ones((30, 40), np.uint8), 1, None)
+    saver.discard(rec.id)
+    assert saver.close(5)
+    assert project.load_mask(rec.id) is None
+    reopened = Project.open(project.root)
+    assert reopened.load_mask(rec.id) is None and reopened.restored == []
+    reopened.close()

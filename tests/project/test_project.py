@@ -93,12 +93,12 @@ def test_an_interrupted_label_change_finishes_on_the_next_open(tmp_path, photos)
     project.add_images([photos])
     rec = project.images()[0]
     project.save_mask(rec.id, np.full((24, 32), 2, np.uint8))
-    original = Project._finish_label_change
-    Project._finish_label_change = lambda self: None  # the process "dies" right after the journal
+    original = Project._finish_label_change_in
+    Project._finish_label_change_in = lambda self, db: None  # the process "dies" right after the journal
     try:
         project.change_labels(LabelSet(("bg", "dog")), {1: 255, 2: 1})
     finally:
-        Project._finish_label_change = original
+        Project._finish_label_change_in = original
     project.close()
     reopened = Project.open(tmp_path / "p")
     assert reopened.labels.names == ("bg", "dog") and (reopened.load_mask(rec.id) == 1).all()

@@ -46,6 +46,7 @@ def window(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(w)
     w.show()
     yield w
+    w.session.flush(10)  # quitting with saves in flight is tested on its own (test_quit_right_after_a_stroke)
     w.close()
 
 

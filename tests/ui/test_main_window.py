@@ -110,7 +110,8 @@ def test_opening_an_image_predicts_it_in_the_background(qtbot, window, tmp_path,
     image_id, labels, confidence, stored = blocker.args
     assert stored and labels.shape == (96, 128) and confidence.shape == (96, 128)
     project = Project.open(project_dir)
-    assert project.image(image_id).state == "predicted" and project.mask_path(image_id).is_file()
+    assert project.image(image_id).state == "predicted" and project.prediction_path(image_id).is_file()
+    assert project.load_mask(image_id) is None  # a prediction is kept apart from a person's mask
     qtbot.waitUntil(lambda: overlay_pixels(window) is not None, timeout=5_000)
     window.class_panel.mode.setCurrentIndex(2)  # confidence view
     assert overlay_pixels(window).shape == (96, 128)

@@ -59,6 +59,7 @@ class MaskEditor:
         self.on_change = on_change
         self.version = 0  # bumps on every change; the autosaver compares it with what is on disk
         self._edit: Edit | None = None
+        self._touched: set[tuple[int, int]] = set()  # tiles changed since take_touched()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -101,6 +102,7 @@ class MaskEditor:
             for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
                 if (ty, tx) not in edit.tiles:
                     edit.tiles[(ty, tx)] = (self._tile_view(ty, tx).copy(), None)
+                    self._touched.add((ty, tx))
 
     # -- changing pixels ----------------------------------------------------------------------------
     def clip(self, rect: Rect) -> Rect | None:
@@ -154,6 +156,7 @@ class MaskEditor:
             self.end()
         for (ty, tx), pair in edit.tiles.items():
             self._tile_view(ty, tx)[...] = pair[which]
+        self._touched.update(edit.tiles)
         if edit.tiles:
             self.version += 1
             if self.on_change:
@@ -162,6 +165,11 @@ class MaskEditor:
                     if clipped:
                         self.on_change(clipped)
         return edit
+
+    def take_touched(self) -> set[tuple[int, int]]:
+        """The tiles changed since the last call: what the edit journal must record."""
+        touched, self._touched = self._touched, set()
+        return touched
 
     def record_state(self, before: str, after: str) -> None:
         """A state change (corrected -> reviewed) as an undo step of its own."""
