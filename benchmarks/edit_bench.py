@@ -62,7 +62,7 @@ def open_window(tmp: Path) -> MainWindow:
     window.show()
     window.open_paths([path])
     wait_until(lambda: window.session.editor is not None and window.canvas.overlay_item.buffer is not None)
-    window._labels_changed(SAMPLE_LABELS)
+    window.workspace.labels_changed.emit(SAMPLE_LABELS)
     window.overlay.visible = [True] * len(SAMPLE_LABELS)
     window._render_overlay()
     return window

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
-    QMessageBox,
     QProgressDialog,
     QPushButton,
     QSpinBox,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from fcn_studio.project.formats import ExportOptions, export_project, import_into
 from fcn_studio.ui.dialogs import ok_cancel
-from fcn_studio.ui.errors import show_error
+from fcn_studio.ui.errors import show_error, show_info
 
 FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("masks", "Image + mask folders (Cityscapes-style)"),
                 ("labelme", "labelme JSON"))
@@ -116,7 +115,7 @@ def run_with_progress(window, title: str, work, done) -> None:
     dialog = QProgressDialog(title, None, 0, 0, window)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
-    bridge = _Progress()
+    bridge = _Progress(dialog)  # lives as long as its dialog, so the worker's progress always has a receiver
     bridge.changed.connect(lambda d, t: (dialog.setMaximum(max(t, 1)), dialog.setValue(d)))
 
     def finished(result) -> None:
@@ -128,7 +127,6 @@ def run_with_progress(window, title: str, work, done) -> None:
         show_error(window, title, message, details)
 
     window.background(lambda: work(bridge.changed.emit), finished, failed)
-    window._progress_bridge = bridge  # kept alive while the work runs
 
 
 def export_dataset(window, fmt: str, out: Path, options: ExportOptions, extra: dict | None = None) -> None:
@@ -152,17 +150,16 @@ def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = Fa
     window.session.flush()
 
     def done(report) -> None:
-        window.session.set_project(project)  # masks on disk changed: edit them afresh
-        window._labels_changed(project.labels)
-        window._refresh_list()
+        if project is window.project:
+            window.workspace.masks_rewritten()  # masks on disk changed: edit them afresh
         text = (f"{report.imported} masks imported; {report.skipped_existing} kept because a person had already "
                 f"corrected them" + (f"; new classes: {', '.join(report.added_classes)}" if report.added_classes
                                      else "") + f"; {len(report.problems)} problems.")
         window.status.showMessage(text, 20000)
-        window.last_import_report = report
+        window.workspace.imported.emit(report)
         if report.problems:
             show_error(window, "Import finished with problems", text, "\n".join(report.problems))
-        elif not getattr(window, "quiet", False):
-            QMessageBox.information(window, "Import finished", text)
+        else:
+            show_info(window, "Import finished", text)
 
     run_with_progress(window, "Importing...", lambda p: import_into(project, source, fmt, overwrite, p), done)

@@ -142,7 +142,6 @@ class EditingActions:
         unsaved = self.session.unsaved()
         failed = self.session.failed
         if not unsaved:
-            self.session.close()
             return True
         if not failed:
             self.session.saver.save_now()
@@ -157,7 +156,6 @@ class EditingActions:
                  if kept else "Quitting now loses them.")
         if self.ask("Quit with unsaved edits?", f"{len(failed)} image(s) could not be saved:{reasons}\n\n{after}"
                     f"\n\nQuit anyway?"):
-            self.session.close(timeout=5)
             return True
         return False
 
@@ -187,8 +185,7 @@ class EditingActions:
             self.canvas.setEnabled(True)
             if project is not self.project:
                 return
-            self.session.set_project(project)  # masks were rewritten: edit them afresh
-            self._labels_changed(labels)
+            self.workspace.masks_rewritten()
             self.status.showMessage(f"Classes changed ({count} masks rewritten)", 5000)
             if self.current_id is not None:
                 self.show_image(self.current_id)

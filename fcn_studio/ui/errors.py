@@ -47,6 +47,15 @@ def show_error(parent: QWidget | None, title: str, message: str, details: str | 
     box.open()
 
 
+def show_info(parent: QWidget | None, title: str, message: str) -> None:
+    """A non-blocking note (an import finished); not shown when dialogs are off (tests, scripts)."""
+    log.info("%s: %s", title, message)
+    if QApplication.instance() is None or os.environ.get("FCN_STUDIO_NO_DIALOGS"):
+        return
+    box = QMessageBox(QMessageBox.Icon.Information, title, message, parent=parent)
+    box.open()
+
+
 def install_excepthook() -> None:
     def hook(exc_type, exc, tb):
         if issubclass(exc_type, KeyboardInterrupt):

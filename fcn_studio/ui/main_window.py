@@ -17,8 +17,8 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.ui.canvas import CanvasView
 from fcn_studio.ui.class_panel import ClassPanel
+from fcn_studio.ui.dispatch import GuiDispatcher
 from fcn_studio.ui.editing_actions import EditingActions
-from fcn_studio.ui.editing_session import EditingSession
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.image_list import ImageListPanel
 from fcn_studio.ui.inference_worker import InferenceWorker
@@ -31,6 +31,7 @@ from fcn_studio.ui.tool_controller import ToolController
 from fcn_studio.ui.tools_panel import ToolsPanel
 from fcn_studio.ui.training_controller import TrainingController
 from fcn_studio.ui.training_panel import TrainingPanel
+from fcn_studio.workspace import Workspace
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -40,7 +41,7 @@ class MainWindow(EditingActions, QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings("FCN Studio", "FCN Studio")
-        self.project: Project | None = None
+        self.workspace = Workspace(int(self.settings.value("undo_limit_mb", 300)), dispatch=GuiDispatcher(self))
         self.current_id: int | None = None
         self.current_rgb: np.ndarray | None = None
         self._load_token = 0
@@ -64,13 +65,13 @@ class MainWindow(EditingActions, QMainWindow):
         self.resizeDocks([classes, tools], [260, 520], Qt.Orientation.Vertical)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
-        self.session = EditingSession(int(self.settings.value("undo_limit_mb", 300)), parent=self)
+        self.session = self.workspace.editing
         self.session.on_change = self._mask_changed
         self.tools = ToolController(self.canvas, self.tools_panel, self.session, self)
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.training = TrainingController(self, self.training_panel)
-        self._repredict_on_load = False
+        self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
         self._quit_wait.timeout.connect(self._quit_when_saved)
@@ -98,7 +99,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools.class_picked.connect(self._class_picked)
         self.tools.busy.connect(lambda text: self.status.showMessage(text, 0 if text else 1))
         self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
-        self.training.model_improved.connect(lambda _path: setattr(self, "_repredict_on_load", True))
+        self.workspace.labels_changed.connect(self._labels_changed)
+        self.workspace.images_changed.connect(self._refresh_list)
         self.worker.start()
 
         self.setAcceptDrops(True)
@@ -107,6 +109,10 @@ class MainWindow(EditingActions, QMainWindow):
         self._class_picked(1)
         self._restore_settings()
         self._update_title()
+
+    @property
+    def project(self) -> Project | None:
+        return self.workspace.project
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -204,15 +210,10 @@ class MainWindow(EditingActions, QMainWindow):
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
             self.worker.cancel_batch()
-        old = self.project
-        self.session.set_project(project)  # saves what is pending for the old project first
-        self.project = project
         self.worker.set_project(project)
-        if old is not None:
-            old.close()
+        self.workspace.open(project)  # saves what is pending for the old project first, then closes it
         self.current_id = None
         self.current_rgb = None
-        self._labels_changed(project.labels)
         self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()
         self._update_title()
@@ -272,8 +273,10 @@ class MainWindow(EditingActions, QMainWindow):
 
         self.background(make, done, failed)
 
-    def load_model(self, path: str | Path) -> None:
+    def load_model(self, path: str | Path, then=None) -> None:
+        """Loads a checkpoint in the inference worker; `then` runs once it is ready (not if it fails)."""
         path = Path(path)
+        self._loading = (path, then)
         if self.project is not None:
             self.project.set_model_path(path)
         self.status.model.setText(f"loading {path.name}...")
@@ -293,6 +296,9 @@ class MainWindow(EditingActions, QMainWindow):
             return  # a model that finished loading after the window (or its project) closed
         self.status.model.setText(name)
         self.status.device.setText(device)
+        path, then = self._loading if self._loading and self._loading[0].name == name else (Path(name), None)
+        self._loading = None
+        self.workspace.model_loaded(path, labels)
         project = self.project
         if project is not None and labels.names != project.labels.names:
             humans = project.counts()["corrected"] + project.counts()["reviewed"]
@@ -303,9 +309,8 @@ class MainWindow(EditingActions, QMainWindow):
                 mapping = {i: (labels.names.index(n) if n in labels.names else 255)
                            for i, n in enumerate(project.labels.names)}
                 self.change_labels(labels, mapping)
-        if self._repredict_on_load:
-            self._repredict_on_load = False
-            self.predict_all()
+        if then is not None:
+            then()
         elif self.current_id is not None and self.overlay.mask is None and self.current_rgb is not None:
             self.worker.request(self.current_id, self.current_rgb)
 
@@ -482,6 +487,5 @@ class MainWindow(EditingActions, QMainWindow):
         self.settings.sync()
         self.worker.stop()
         QThreadPool.globalInstance().waitForDone(10_000)  # let a decode or a model save finish
-        if self.project is not None:
-            self.project.close()
+        self.workspace.close(timeout=2)  # what still cannot be saved stays in the edit journal
         super().closeEvent(event)

@@ -124,8 +124,7 @@ def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
         if not ok:
             return
     w.settings.setValue("undo_limit_mb", megabytes)
-    w.session.budget.limit = megabytes * 2**20
-    w.session.budget.enforce()
+    w.session.set_undo_limit(megabytes)
 
 
 def _export(w: MainWindow) -> None:

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 from fcn_studio.core.editing.grabcut import grabcut_region
 from fcn_studio.core.editing.tools import Stroke, class_at, fill_polygon, flood_fill
 from fcn_studio.ui.canvas import CanvasView
-from fcn_studio.ui.editing_session import EditingSession
 from fcn_studio.ui.tools_panel import ToolsPanel
+from fcn_studio.workspace.editing import Editing
 
 
 def _pen(colour: str) -> QPen:
@@ -28,7 +28,7 @@ class ToolController(QObject):
     busy = Signal(str)  # a slow tool (smart selection) is working; "" when done
     failed = Signal(str)
 
-    def __init__(self, canvas: CanvasView, panel: ToolsPanel, session: EditingSession, window) -> None:
+    def __init__(self, canvas: CanvasView, panel: ToolsPanel, session: Editing, window) -> None:
         super().__init__(canvas)
         self.canvas, self.panel, self.session, self.window = canvas, panel, session, window
         self.current_class = 1

@@ -131,7 +131,7 @@ class TrainingController(QObject):
             return
         if self.panel.auto_swap.isChecked() or w.ask("A better model", text + "\n\nUse the new model?"):
             self.panel.status.setText(text + " Swapped in; predicting the uncorrected images again.")
-            w.load_model(new)
+            w.load_model(new, then=w.predict_all)  # the uncorrected images, least certain first
             self.model_improved.emit(str(new))
         else:
             self.panel.status.setText(text + " Not swapped in (Model > Model History can use it later).")

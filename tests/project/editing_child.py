@@ -1,6 +1,7 @@
 """Run by the crash test as a separate process: edits masks and records them as the app does (journal
-at once, PNG 0.3 s later), logging each finished stroke after it is recorded, until it is killed. `strokes(seed)` is shared with the test, which
-replays the same strokes to know every state each mask may be in."""
+at once, PNG 0.3 s later), logging each finished stroke after it is recorded, until it is killed.
+`strokes(seed)` is shared with the test, which replays the same strokes to know every state each mask
+may be in."""
 
 import os
 import sys

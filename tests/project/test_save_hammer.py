@@ -49,7 +49,7 @@ def test_threads_a_prediction_never_replaces_a_persons_mask(tmp_path):
         project.save_prediction(image_id, pred, conf, 0.5)
         stop = threading.Event()
 
-        def model():
+        def model(stop=stop):
             while not stop.is_set():
                 project.save_prediction(image_id, pred, conf, 0.5)
 

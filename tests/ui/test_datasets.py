@@ -32,10 +32,11 @@ def test_export_from_the_window_then_import_into_another_project(qtbot, window, 
     Project.create(tmp_path / "other").close()
     window.open_paths([tmp_path / "other"])
     qtbot.waitUntil(lambda: window.project is not None and window.project.name == "other", timeout=10_000)
-    window.quiet = True
+    reports = []
+    window.workspace.imported.connect(reports.append)
     import_dataset(window, tmp_path / "out")
-    qtbot.waitUntil(lambda: window.image_list.proxy.rowCount() == 4, timeout=20_000)
-    assert window.last_import_report.imported == 4 and not window.last_import_report.problems
+    qtbot.waitUntil(lambda: window.image_list.proxy.rowCount() == 4 and bool(reports), timeout=20_000)
+    assert reports[0].imported == 4 and not reports[0].problems
     assert window.class_panel.list.count() == 21 + 3  # VOC's classes plus disc, box, triangle
 
 
@@ -51,8 +52,9 @@ def test_import_dialog_reports_problems(qtbot, window, tmp_path, photo_folder):
     qtbot.addWidget(dialog)
     dialog.source.setText(str(bad))
     assert dialog.request() == (bad, "auto", False)
-    window.quiet = True
+    reports = []
+    window.workspace.imported.connect(reports.append)
     import_dataset(window, bad)
-    qtbot.waitUntil(lambda: hasattr(window, "last_import_report"), timeout=10_000)
-    assert any("ghost" in p for p in window.last_import_report.problems)
+    qtbot.waitUntil(lambda: bool(reports), timeout=10_000)
+    assert any("ghost" in p for p in reports[0].problems)
     assert isinstance(dialog, QDialog) and ExportOptions().which == "human"

@@ -1,32 +1,32 @@
-"""Per-image editing state for the window: one MaskEditor per recently edited image (undo survives
+"""Per-image editing state, without Qt: one MaskEditor per recently edited image (undo survives
 switching images, all sharing one memory budget). Every finished operation goes to the autosaver,
 which journals it at once (durable at mouse release) and writes the PNG in its thread; the autosaver
-is the one owner of what is unsaved or failed, and this class asks it rather than keeping a copy."""
+is the one owner of what is unsaved or failed, and this class asks it rather than keeping a copy.
+News from the autosaver's thread reaches listeners through `dispatch` (the GUI thread, in the app)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
 
 from fcn_studio.core.editing.mask_editor import MaskEditor, Rect
 from fcn_studio.core.editing.undo import Edit, UndoBudget
 from fcn_studio.project.autosave import AutoSaver
 from fcn_studio.project.project import Project
+from fcn_studio.workspace.events import Event, call_now
 
 MAX_CLEAN_EDITORS = 12  # clean editors are only kept for their undo history
 
 
-class EditingSession(QObject):
-    dirty_changed = Signal(int, bool)  # image id, has unsaved edits
-    save_failed = Signal(int, str)
-    state_changed = Signal(int)  # the image's state in the project changed (saved, marked)
-    _saved = Signal(int, int)  # from the autosave thread
-    _failed = Signal(int, int, str)
-
-    def __init__(self, undo_limit_mb: int = 300, autosave_delay: float = 0.3, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+class Editing:
+    def __init__(self, undo_limit_mb: int = 300, autosave_delay: float = 0.3,
+                 dispatch: Callable[[Callable[[], None]], None] = call_now) -> None:
+        self.dirty_changed = Event()  # (image id, has unsaved edits)
+        self.save_failed = Event()  # (image id, message)
+        self.state_changed = Event()  # (image id): its state in the project changed (saved, marked)
+        self.dispatch = dispatch
         self.budget = UndoBudget(undo_limit_mb * 2**20)
         self.autosave_delay = autosave_delay
         self.editors: OrderedDict[int, MaskEditor] = OrderedDict()
@@ -34,8 +34,6 @@ class EditingSession(QObject):
         self.saver: AutoSaver | None = None
         self.current_id: int | None = None
         self.on_change = None  # callable(Rect) for the current image, set by the window
-        self._saved.connect(self._on_saved)
-        self._failed.connect(self._on_failed)
 
     # -- project ------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
@@ -46,8 +44,10 @@ class EditingSession(QObject):
         self.editors.clear()
         self.current_id = None
         if project is not None:
-            self.saver = AutoSaver(project, self.autosave_delay, on_saved=self._saved.emit,
-                                   on_failed=self._failed.emit)
+            self.saver = AutoSaver(
+                project, self.autosave_delay,
+                on_saved=lambda i, v: self.dispatch(lambda: self._on_saved(i, v)),
+                on_failed=lambda i, v, m: self.dispatch(lambda: self._on_failed(i, v, m)))
 
     def close(self, timeout: float = 30.0) -> bool:
         ok = True
@@ -58,6 +58,11 @@ class EditingSession(QObject):
 
     def flush(self, timeout: float = 30.0) -> bool:
         return self.saver.flush(timeout) if self.saver is not None else True
+
+    def set_undo_limit(self, megabytes: int) -> None:
+        """One memory limit for the undo history of every image; the oldest steps go first."""
+        self.budget.limit = megabytes * 2**20
+        self.budget.enforce()
 
     # -- editors ------------------------------------------------------------------------------------
     def open_image(self, image_id: int, mask_on_disk: np.ndarray | None, shape: tuple[int, int],
