@@ -133,13 +133,16 @@ def export_dataset(window, fmt: str, out: Path, options: ExportOptions, extra: d
     project = window.project
     if project is None:
         return
-    window.session.flush()  # the newest corrections are part of the export
+    session = window.session
+
+    def work(progress):
+        session.flush()  # the newest corrections are part of the export (in the worker: no GUI stall)
+        return export_project(project, fmt, out, options, progress, **(extra or {}))
 
     def done(count: int) -> None:
         window.status.showMessage(f"Exported {count} images to {out}", 15000)
 
-    run_with_progress(window, "Exporting...", lambda p: export_project(project, fmt, out, options, p, **(extra or {})),
-                      done)
+    run_with_progress(window, "Exporting...", work, done)
 
 
 def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = False) -> None:
@@ -147,7 +150,12 @@ def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = Fa
     if project is None or project.temporary:
         show_error(window, "Import", "Open or create a project first: imported labels are stored in it.")
         return
-    window.session.flush()
+    session = window.session
+
+    def work(progress):
+        if not session.flush():
+            raise RuntimeError("some of your edits could not be saved; fix that before importing")
+        return import_into(project, source, fmt, overwrite, progress)
 
     def done(report) -> None:
         if project is window.project:
@@ -162,4 +170,4 @@ def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = Fa
         else:
             show_info(window, "Import finished", text)
 
-    run_with_progress(window, "Importing...", lambda p: import_into(project, source, fmt, overwrite, p), done)
+    run_with_progress(window, "Importing...", work, done)

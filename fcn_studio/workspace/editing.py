@@ -130,14 +130,15 @@ class Editing:
         return self.saver.failures() if self.saver is not None else {}
 
     def operation_finished(self, image_id: int | None = None, state: str | None = None,
-                           delay: float | None = None) -> None:
-        """Records what the current operation changed: durable when this returns."""
+                           delay: float | None = None, state_step: bool = False) -> None:
+        """Records what the current operation changed: durable when this returns. `state_step`: a mark
+        or its undo, recorded even when no pixel changed (`state` None: what the pixels earn)."""
         image_id = self.current_id if image_id is None else image_id
         editor = self.editors.get(image_id)
         if editor is None or self.saver is None:
             return
         tiles = editor.take_touched()
-        if not tiles and state is None:
+        if not tiles and state is None and not state_step:
             return
         self.saver.record(image_id, editor.mask, editor.version, tiles, state=state, delay=delay)
         self.dirty_changed.emit(image_id, True)
@@ -179,7 +180,8 @@ class Editing:
             state = edit.state_before if undo else edit.state_after
             state = state if state in ("corrected", "reviewed") else None  # else: what the pixels earn
         if edit.tiles or edit.state_after is not None:
-            self.operation_finished(state=state, delay=0 if edit.state_after is not None else None)
+            marking = edit.state_after is not None
+            self.operation_finished(state=state, delay=0 if marking else None, state_step=marking)
         return edit
 
     def earned_state(self) -> str:
@@ -205,5 +207,5 @@ class Editing:
         if before == state:
             return False
         editor.record_state(before, state)
-        self.operation_finished(state=state, delay=0)
+        self.operation_finished(state=state, delay=0, state_step=True)
         return True

@@ -1,0 +1,85 @@
+"""The open project's state without a window: what is open, unsaved or failed, which model is in use,
+which run is going, and the events panels subscribe to."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fcn_studio.core.editing.tools import Stroke
+from fcn_studio.core.labels import LabelSet
+from fcn_studio.project.project import Project
+from fcn_studio.workspace import Workspace
+
+
+@pytest.fixture
+def two_projects(tmp_path):
+    (tmp_path / "img").mkdir()
+    for i in range(2):
+        Image.new("RGB", (40, 30)).save(tmp_path / "img" / f"{i}.png")
+    a = Project.create(tmp_path / "a", LabelSet(("bg", "cell")))
+    a.add_images([tmp_path / "img"])
+    a.close()
+    Project.create(tmp_path / "b").close()
+    return tmp_path / "a", tmp_path / "b"
+
+
+def test_edits_are_unsaved_until_on_disk_and_switching_projects_saves_them(two_projects):
+    ws = Workspace(autosave_delay=60)
+    seen = []
+    ws.labels_changed.connect(lambda labels: seen.append(labels.names))
+    ws.open(Project.open(two_projects[0]))
+    assert seen == [("bg", "cell")]
+    rec = ws.project.images()[0]
+    editor = ws.editing.open_image(rec.id, None, (30, 40))
+    stroke = Stroke(editor, 1, 5)
+    stroke.to(10, 10)
+    stroke.finish()
+    ws.editing.operation_finished()
+    assert ws.unsaved() == {rec.id: "waiting"}
+    first = ws.project
+    ws.open(Project.open(two_projects[1]))  # the old project's pending save is written, then it closes
+    assert first.closed and ws.unsaved() == {}
+    assert Project.open(two_projects[0]).load_mask(rec.id)[10, 10] == 1
+    assert ws.close()
+
+
+def test_a_run_belongs_to_the_project_that_started_it(two_projects, tmp_path):
+    ws = Workspace()
+    runs = []
+    ws.run_changed.connect(runs.append)
+    ws.open(Project.open(two_projects[0]))
+    run = ws.start_run(tmp_path / "run.safetensors")
+    assert ws.owns(run) and runs == [run]
+    ws.open(Project.open(two_projects[1]))
+    assert not ws.owns(run)  # its results must not touch the project open now
+    ws.end_run(run)
+    assert runs == [run, None] and ws.run is None
+    ws.close()
+
+
+def test_the_model_in_use_is_known(two_projects, tmp_path):
+    ws = Workspace()
+    ws.open(Project.open(two_projects[0]))
+    models = []
+    ws.model_changed.connect(lambda path, labels: models.append((path.name, labels.names)))
+    ws.model_loaded(tmp_path / "m.safetensors", LabelSet(("bg", "cell")))
+    assert ws.model_path.name == "m.safetensors" and models == [("m.safetensors", ("bg", "cell"))]
+    ws.open(Project.open(two_projects[1]))
+    assert ws.model_path is None  # a new project: its own model is loaded next
+    ws.close()
+
+
+def test_marking_an_untouched_prediction_reviewed_stores_it_as_the_persons(two_projects):
+    ws = Workspace(autosave_delay=0)
+    ws.open(Project.open(two_projects[0]))
+    rec = ws.project.images()[0]
+    pred = np.zeros((30, 40), np.uint8)
+    ws.project.save_prediction(rec.id, pred, pred.astype(np.float32), 0.5)
+    ws.editing.open_image(rec.id, pred, (30, 40), human=False)
+    assert ws.editing.mark("reviewed")
+    assert ws.editing.flush(5)
+    assert ws.project.image(rec.id).state == "reviewed" and ws.project.load_mask(rec.id) is not None
+    ws.editing.undo()  # the mark undone: back to the model's prediction
+    assert ws.editing.flush(5)
+    assert ws.project.image(rec.id).state == "predicted" and ws.project.load_mask(rec.id) is None
+    ws.close()
