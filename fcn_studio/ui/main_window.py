@@ -311,8 +311,8 @@ class MainWindow(EditingActions, QMainWindow):
                 self.change_labels(labels, mapping)
         if then is not None:
             then()
-        elif self.current_id is not None and self.overlay.mask is None and self.current_rgb is not None:
-            self.worker.request(self.current_id, self.current_rgb)
+        elif self.current_id is not None and self.current_rgb is not None and self.session.untouched(self.current_id):
+            self.worker.request(self.current_id, self.current_rgb)  # the image on screen, if no person touched it
 
     # -- showing an image -----------------------------------------------------------------------------
     def show_image(self, image_id: int) -> None:

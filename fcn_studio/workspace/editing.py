@@ -125,6 +125,10 @@ class Editing:
     def dirty_ids(self) -> list[int]:
         return sorted(self.unsaved())
 
+    def untouched(self, image_id: int) -> bool:
+        """No person's work on the image: its editor is where the model (or nothing) left it."""
+        return self.saver is not None and self.saver.at_origin(image_id)
+
     @property
     def failed(self) -> dict[int, str]:
         return self.saver.failures() if self.saver is not None else {}
