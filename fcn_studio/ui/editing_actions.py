@@ -109,7 +109,7 @@ class EditingActions:
         from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
 
         editor = self.session.editor
-        if editor is not None and replace_all(editor, 255, "clear mask"):
+        if editor is not None and replace_all(editor, self.overlay.labels.ignore_index, "clear mask"):
             self.session.operation_finished()
 
     def relabel(self, source: int | None = None, target: int | None = None) -> None:

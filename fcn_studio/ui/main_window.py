@@ -306,7 +306,7 @@ class MainWindow(EditingActions, QMainWindow):
                                        f"The model knows {len(labels)} classes ({', '.join(labels.names[:6])}...), "
                                        f"the project {len(project.labels)}. Use the model's classes? Pixels of "
                                        f"classes the model does not have become unlabelled."):
-                mapping = {i: (labels.names.index(n) if n in labels.names else 255)
+                mapping = {i: (labels.names.index(n) if n in labels.names else labels.ignore_index)
                            for i, n in enumerate(project.labels.names)}
                 self.change_labels(labels, mapping)
         if then is not None:

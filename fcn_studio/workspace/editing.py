@@ -13,6 +13,7 @@ import numpy as np
 
 from fcn_studio.core.editing.mask_editor import MaskEditor, Rect
 from fcn_studio.core.editing.undo import Edit, UndoBudget
+from fcn_studio.core.labels import IGNORE_INDEX
 from fcn_studio.project.autosave import AutoSaver
 from fcn_studio.project.project import Project
 from fcn_studio.workspace.events import Event, call_now
@@ -73,7 +74,8 @@ class Editing:
         self.current_id = image_id
         editor = self.editors.get(image_id)
         if editor is None or editor.shape != tuple(shape):
-            mask = mask_on_disk if mask_on_disk is not None else np.full(shape, 255, np.uint8)
+            ignore = self.project.labels.ignore_index if self.project is not None else IGNORE_INDEX
+            mask = mask_on_disk if mask_on_disk is not None else np.full(shape, ignore, np.uint8)
             editor = self._new_editor(image_id, np.ascontiguousarray(mask), human)
         self.editors.move_to_end(image_id)
         self._evict()

@@ -9,22 +9,23 @@ from collections.abc import Callable
 import numpy as np
 
 from fcn_studio.core.editing.undo import TILE, Edit, UndoBudget, UndoStack
+from fcn_studio.core.labels import IGNORE_INDEX
 
 Rect = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive)
 
 
 class Preserve:
-    """Which pixels a tool may change: all, only unlabelled (255), or only one class."""
+    """Which pixels a tool may change: all, only unlabelled (the ignore index), or only one class."""
 
-    def __init__(self, mode: str = "off", cls: int = 0) -> None:
+    def __init__(self, mode: str = "off", cls: int = 0, ignore: int = IGNORE_INDEX) -> None:
         if mode not in ("off", "unlabelled", "class"):
             raise ValueError(f"preserve mode must be off, unlabelled or class, not {mode!r}")
-        self.mode, self.cls = mode, cls
+        self.mode, self.cls, self.ignore = mode, cls, ignore
 
     def allowed(self, current: np.ndarray) -> np.ndarray | None:
         """A boolean mask of changeable pixels, or None when all are."""
         if self.mode == "unlabelled":
-            return current == 255
+            return current == self.ignore
         if self.mode == "class":
             return current == self.cls
         return None
