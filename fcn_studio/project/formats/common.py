@@ -113,7 +113,7 @@ def remapped(labels: LabelSet, remap: dict[str, str | None]) -> tuple[LabelSet, 
     unknown = [n for n in remap if n not in labels.names]
     if unknown:
         raise FormatError(f"class remapping names unknown classes: {', '.join(unknown)}")
-    names, colors, lut = [], [], np.full(256, 255, np.uint8)
+    names, colors, lut = [], [], np.full(256, labels.ignore_index, np.uint8)
     for i, (name, color) in enumerate(zip(labels.names, labels.colors, strict=True)):
         target = remap.get(name, name)
         if target is None:
@@ -173,9 +173,10 @@ class Incoming:
 
 def merge_labels(project: Project, source: LabelSet, report: ImportReport) -> np.ndarray:
     """Matches the source's classes to the project's by name, adds the new ones (their colours kept)
-    and returns the look-up table from source indices to project indices (unknown -> 255)."""
+    and returns the look-up table from source indices to project indices (the source's ignore index
+    and unknown indices -> the project's ignore index)."""
     names, colors = list(project.labels.names), list(project.labels.colors)
-    lut = np.full(256, 255, np.uint8)
+    lut = np.full(256, project.labels.ignore_index, np.uint8)
     for i, (name, color) in enumerate(zip(source.names, source.colors, strict=True)):
         if name not in names:
             names.append(name)
@@ -222,7 +223,7 @@ def store(project: Project, items: list[Incoming], source_labels: LabelSet, over
         if mask.shape != (h, w):
             report.problem(f"{item.image}: the mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}")
             continue
-        bad = np.unique(mask[(mask >= n) & (mask != 255)])
+        bad = np.unique(mask[(mask >= n) & (mask != source_labels.ignore_index)])
         if bad.size:
             report.problem(f"{item.image}: unknown class indices {bad.tolist()[:8]} (made unlabelled)")
         project.save_mask(rec.id, lut[mask], "reviewed")
