@@ -85,7 +85,7 @@ def test_voc_export_loads_in_torchvision(project, tmp_path):
     from torchvision.datasets import VOCSegmentation
 
     root = tmp_path / "VOCdevkit"
-    export_project(project, "voc", root / "VOC2012", ExportOptions(val_fraction=0.5, seed=3))
+    export_project(project, "voc", root / "VOC2012", ExportOptions())
     ds = VOCSegmentation(str(tmp_path), year="2012", image_set="trainval", download=False)
     assert len(ds) == 6
     img, target = ds[0]
@@ -93,7 +93,9 @@ def test_voc_export_loads_in_torchvision(project, tmp_path):
     name = (root / "VOC2012" / "ImageSets" / "Segmentation" / "trainval.txt").read_text().split()[0]
     assert np.array_equal(np.array(target), read_mask(root / "VOC2012" / "SegmentationClass" / f"{name}.png"))
     train = (root / "VOC2012" / "ImageSets" / "Segmentation" / "train.txt").read_text().split()
-    assert len(train) == 3  # the seeded split
+    val = (root / "VOC2012" / "ImageSets" / "Segmentation" / "val.txt").read_text().split()
+    assert sorted(train + val) == sorted(name.split()[0] for name in
+                                         (root / "VOC2012" / "ImageSets" / "Segmentation" / "trainval.txt").open())
 
 
 def test_options_which_images_remap_and_link(project, tmp_path):
