@@ -16,7 +16,7 @@ def corner_outlines(binary: np.ndarray) -> list[list[tuple[int, int]]]:
     """Outlines along pixel edges (vertices at pixel corners, as COCO's rasteriser reads polygons):
     each unit edge between an inside and an outside pixel, directed with the inside on its right
     (x to the right, y down), chained into loops; straight runs are merged."""
-    b = np.pad(binary.astype(bool), 1)
+    b = _padded(binary.astype(bool), False)
     nxt: dict[tuple[int, int], list[tuple[int, int]]] = {}
     # horizontal edges between rows y-1 and y, vertical edges between columns x-1 and x (padded coords)
     ys, xs = np.nonzero(b[1:, :] & ~b[:-1, :])  # inside below: edge goes left -> right
@@ -51,10 +51,17 @@ def corner_outlines(binary: np.ndarray) -> list[list[tuple[int, int]]]:
     return loops
 
 
+def _padded(array: np.ndarray, value) -> np.ndarray:
+    """`array` with a one-pixel border of `value` (np.pad costs more than the tracing of a small region)."""
+    out = np.full((array.shape[0] + 2, array.shape[1] + 2), value, array.dtype)
+    out[1:-1, 1:-1] = array
+    return out
+
+
 def _filled(binary: np.ndarray) -> np.ndarray:
     """The region with its holes filled: every pixel that cannot reach the border through 4-connected
     outside pixels. The result has no holes and no pinches, so its outline is one simple loop."""
-    outside = np.pad((~binary).astype(np.uint8), 1, constant_values=1)
+    outside = _padded((~binary).astype(np.uint8), 1)
     seeds = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
     cv2.floodFill(outside, seeds, (0, 0), 2, flags=4)
     return (outside != 2)[1:-1, 1:-1]

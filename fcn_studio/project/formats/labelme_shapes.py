@@ -93,12 +93,16 @@ def polygon_points(fill: np.ndarray) -> list[list[float]] | None:
     for i, (x, y) in enumerate(loop):
         (px, py), (qx, qy) = loop[i - 1], loop[(i + 1) % len(loop)]
         # the inside lies right of each edge; its right-hand normal of direction (dx, dy) is (-dy, dx)
-        nx = -np.sign(y - py) - np.sign(qy - y)
-        ny = np.sign(x - px) + np.sign(qx - x)
+        nx = -_sign(y - py) - _sign(qy - y)
+        ny = _sign(x - px) + _sign(qx - x)
         points.append([float(x + (nx - 1) / 2), float(y + (ny - 1) / 2)])
     if not np.array_equal(shape_to_mask(fill.shape, points, "polygon"), fill):
         return None
     return points
+
+
+def _sign(v: int) -> int:
+    return (v > 0) - (v < 0)
 
 
 def mask_shape_data(fill: np.ndarray) -> str:
