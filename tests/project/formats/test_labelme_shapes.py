@@ -12,6 +12,7 @@ from PIL import Image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.formats import import_into
 from fcn_studio.project.formats.labelme import mask_to_shapes
+from fcn_studio.project.formats.labelme_shapes import mask_shape_data, mask_shape_pixels
 from fcn_studio.project.project import Project
 
 H, W = 24, 24
@@ -140,3 +141,10 @@ def test_export_is_polygons_that_labelme_draws_back_exactly(tmp_path):
     report = import_into(project, src, "labelme")
     assert not report.problems
     assert np.array_equal(project.load_mask(project.images()[0].id), m)
+
+
+def test_a_region_written_as_a_mask_shape_reads_back_exactly():
+    """The exporter's fallback where no polygon would be exact: a mask shape over the region's box."""
+    fill = np.random.default_rng(0).random((5, 7)) < 0.5
+    pixels, clipped = mask_shape_pixels((H, W), [[3.0, 4.0], [9.0, 8.0]], mask_shape_data(fill))
+    assert not clipped and np.array_equal(pixels, np.pad(fill, ((4, H - 9), (3, W - 10))))
