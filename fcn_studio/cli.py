@@ -94,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, type=Path)
     exp.add_argument("--which", default="human", choices=("reviewed", "human", "all"),
                      help="reviewed only, corrected and reviewed (default), or all with masks")
-    exp.add_argument("--val-fraction", type=float, default=0.2)
-    exp.add_argument("--seed", type=int, default=0)
+    exp.add_argument("--val-fraction", type=float, default=0.2,
+                     help="train/val come from the project's stored split (the one training uses); this share "
+                          "only places images it does not hold yet")
     exp.add_argument("--link", action="store_true", help="link images instead of copying them")
     exp.add_argument("--remap", action="append", default=[], metavar="OLD=NEW",
                      help="rename or merge a class (OLD=NEW), or drop it to ignore (OLD=); repeatable")
@@ -298,7 +299,7 @@ def cmd_export(args) -> int:
         if not sep:
             raise ValueError(f"--remap takes OLD=NEW or OLD=, not {item!r}")
         remap[old] = new or None
-    options = ExportOptions(which=args.which, val_fraction=args.val_fraction, seed=args.seed, link=args.link,
+    options = ExportOptions(which=args.which, val_fraction=args.val_fraction, link=args.link,
                             remap=remap, replace=args.replace)
     project = Project.open(args.project)
     progress = _LazyBar("export")

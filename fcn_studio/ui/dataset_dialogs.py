@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressDialog,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
@@ -59,8 +58,8 @@ class ExportDialog(QDialog):
         self.val.setRange(0, 0.9)
         self.val.setSingleStep(0.05)
         self.val.setValue(0.2)
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.val.setToolTip("Images keep the project's stored train/val split, the one training uses; this "
+                            "share only places images that split does not hold yet")
         self.link = QCheckBox("Link images instead of copying them")
         self.components = QCheckBox("COCO: one annotation per connected region")
         self.polygons = QCheckBox("COCO: polygons where exact (else RLE)")
@@ -68,8 +67,7 @@ class ExportDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Format", self.format)
         form.addRow("Images", self.which)
-        form.addRow("Validation share", self.val)
-        form.addRow("Split seed", self.seed)
+        form.addRow("Validation share (new images)", self.val)
         form.addRow("", self.link)
         form.addRow("", self.components)
         form.addRow("", self.polygons)
@@ -79,7 +77,7 @@ class ExportDialog(QDialog):
     def request(self) -> tuple[str, Path, ExportOptions, dict]:
         fmt = self.format.currentData()
         options = ExportOptions(which=self.which.currentData(), val_fraction=self.val.value(),
-                                seed=self.seed.value(), link=self.link.isChecked())
+                                link=self.link.isChecked())
         extra = {}
         if fmt == "coco":
             extra = {"per_component": self.components.isChecked(), "polygons": self.polygons.isChecked()}

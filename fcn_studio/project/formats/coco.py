@@ -24,6 +24,7 @@ from fcn_studio.project.formats.common import (
     run_export,
     store,
 )
+from fcn_studio.project.formats.contours import corner_outlines
 from fcn_studio.project.project import Project
 
 
@@ -31,45 +32,6 @@ def _rle(binary: np.ndarray) -> dict:
     rle = mask_utils.encode(np.asfortranarray(binary.astype(np.uint8)))
     rle["counts"] = rle["counts"].decode("ascii")
     return rle
-
-
-def corner_outlines(binary: np.ndarray) -> list[list[tuple[int, int]]]:
-    """Outlines along pixel edges (vertices at pixel corners, as COCO's rasteriser reads polygons):
-    each unit edge between an inside and an outside pixel, directed with the inside on its right,
-    chained into loops; straight runs are merged."""
-    b = np.pad(binary.astype(bool), 1)
-    nxt: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    # horizontal edges between rows y-1 and y, vertical edges between columns x-1 and x (padded coords)
-    ys, xs = np.nonzero(b[1:, :] & ~b[:-1, :])  # inside below: edge goes left -> right
-    for y, x in zip(ys + 1, xs, strict=True):
-        nxt.setdefault((x, y), []).append((x + 1, y))
-    ys, xs = np.nonzero(~b[1:, :] & b[:-1, :])  # inside above: right -> left
-    for y, x in zip(ys + 1, xs, strict=True):
-        nxt.setdefault((x + 1, y), []).append((x, y))
-    ys, xs = np.nonzero(b[:, 1:] & ~b[:, :-1])  # inside to the right: bottom -> top
-    for y, x in zip(ys, xs + 1, strict=True):
-        nxt.setdefault((x, y + 1), []).append((x, y))
-    ys, xs = np.nonzero(~b[:, 1:] & b[:, :-1])  # inside to the left: top -> bottom
-    for y, x in zip(ys, xs + 1, strict=True):
-        nxt.setdefault((x, y), []).append((x, y + 1))
-    loops = []
-    while nxt:
-        start = next(iter(nxt))
-        loop, point = [start], start
-        while True:
-            targets = nxt[point]
-            step = targets.pop()
-            if not targets:
-                del nxt[point]
-            if step == start:
-                break
-            loop.append(step)
-            point = step
-        merged = [p for i, p in enumerate(loop)
-                  if not (loop[i - 1][0] == p[0] == loop[(i + 1) % len(loop)][0]
-                          or loop[i - 1][1] == p[1] == loop[(i + 1) % len(loop)][1])]
-        loops.append([(x - 1, y - 1) for x, y in merged])  # back to unpadded coordinates
-    return loops
 
 
 def _polygons_or_rle(binary: np.ndarray) -> list | dict:
@@ -127,16 +89,44 @@ def export_coco(project: Project, out: Path, options: ExportOptions, progress: P
     return run_export(project, out, options, progress, write_item, finish)
 
 
-def _decode(seg, h: int, w: int) -> np.ndarray:
+def decode_segmentation(seg, h: int, w: int, problem) -> np.ndarray:
+    """One annotation's pixels (H x W bool), whichever way COCO stores them: polygons (iscrowd=0),
+    uncompressed RLE with counts as a list, or compressed RLE (iscrowd=1). A polygon with fewer than
+    three points is left out and reported (pycocotools would read a 4-number one as a box); anything
+    else unreadable raises ValueError."""
     if isinstance(seg, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
-    elif isinstance(seg, dict) and isinstance(seg.get("counts"), list):
-        rle = mask_utils.frPyObjects(seg, h, w)
+        polygons = []
+        for poly in seg:
+            if not isinstance(poly, list) or len(poly) < 6 or len(poly) % 2:
+                problem(f"a polygon with {len(poly) if isinstance(poly, list) else 'no'} coordinates "
+                        f"(not x, y pairs of 3 or more points) left out")
+            else:
+                polygons.append([float(v) for v in poly])
+        if not polygons:
+            return np.zeros((h, w), bool)
+        rle = mask_utils.merge(mask_utils.frPyObjects(polygons, h, w))
+    elif isinstance(seg, dict) and "counts" in seg and "size" in seg:
+        if [int(v) for v in seg["size"]] != [h, w]:
+            raise ValueError(f"its RLE is {seg['size'][1]}x{seg['size'][0]} but the image is {w}x{h}")
+        if isinstance(seg["counts"], list):
+            rle = mask_utils.frPyObjects(seg, h, w)
+        else:
+            rle = dict(seg)
+            if isinstance(rle["counts"], str):
+                rle["counts"] = rle["counts"].encode("ascii")
     else:
-        rle = dict(seg)
-        if isinstance(rle.get("counts"), str):
-            rle["counts"] = rle["counts"].encode("ascii")
-    return mask_utils.decode(rle).astype(bool)
+        raise ValueError("its segmentation is neither polygons nor RLE")
+    decoded = mask_utils.decode(rle)
+    if decoded.shape != (h, w):
+        raise ValueError(f"its RLE decodes to {decoded.shape[1]}x{decoded.shape[0]}, not {w}x{h}")
+    return decoded.astype(bool)
+
+
+def _outside(polygon, h: int, w: int) -> bool:
+    if not isinstance(polygon, list) or len(polygon) < 2:
+        return False
+    xs, ys = polygon[0::2], polygon[1::2]
+    return min(xs) < 0 or max(xs) > w or min(ys) < 0 or max(ys) > h
 
 
 def find_annotation_file(root: Path) -> Path:
@@ -176,16 +166,21 @@ def import_coco(project: Project, root: Path, overwrite: bool = False,
         def read(shape, h=h, w=w, anns=anns, name=img["file_name"]):
             if shape != (h, w):
                 raise ValueError(f"annotations.json says {w}x{h} but the image is {shape[1]}x{shape[0]}")
-            mask = np.full((h, w), 255, np.uint8)
+            mask = np.full((h, w), labels.ignore_index, np.uint8)
             for ann in anns:
+                where = f"{name}: annotation {ann.get('id')}"
                 if ann.get("category_id") not in index:
-                    report.problem(f"{name}: annotation {ann.get('id')} has unknown category {ann.get('category_id')}")
+                    report.problem(f"{where} has unknown category {ann.get('category_id')}")
                     continue
                 seg = ann.get("segmentation")
-                if isinstance(seg, list) and any(
-                        min(p[0::2]) < 0 or max(p[0::2]) > w or min(p[1::2]) < 0 or max(p[1::2]) > h for p in seg):
-                    report.problem(f"{name}: annotation {ann.get('id')} has points outside the image (clipped)")
-                mask[_decode(seg, h, w)] = index[ann["category_id"]]
+                try:
+                    if isinstance(seg, list) and any(_outside(p, h, w) for p in seg):
+                        report.problem(f"{where} has points outside the image (clipped)")
+                    pixels = decode_segmentation(seg, h, w, lambda text, at=where: report.problem(f"{at}: {text}"))
+                except (ValueError, TypeError, IndexError, KeyError) as exc:
+                    report.problem(f"{where} left out: {exc}")
+                    continue
+                mask[pixels] = index[ann["category_id"]]
             return mask
 
         items.append(Incoming(folder / img["file_name"], reader=read))

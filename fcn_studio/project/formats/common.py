@@ -1,7 +1,8 @@
-"""What every format shares. Export: which images, a seeded train/val split, copy or link, a class
-remapping, and an output folder that appears whole or not at all (built beside, renamed at the
-end). Import: classes matched by name (new ones added, colours kept), masks stored as human labels
-(reviewed), existing human masks kept unless `overwrite`, and a report naming each problem."""
+"""What every format shares. Export: which images, the project's own train/val split (the one
+training and evaluation use), copy or link, a class remapping, and an output folder that appears
+whole or not at all (built beside, renamed at the end). Import: classes matched by name (new ones
+added, colours kept), masks stored as human labels (reviewed) through project.save_mask only,
+existing human masks kept unless `overwrite`, and a report naming each problem."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
+from fcn_studio.core.splits import split_side
 from fcn_studio.project.project import ImageRecord, Project
 from fcn_studio.project.schema import HUMAN_STATES
 
@@ -31,8 +33,7 @@ class FormatError(ValueError):
 @dataclass
 class ExportOptions:
     which: str = "human"  # reviewed | human (corrected + reviewed) | all (with predictions)
-    val_fraction: float = 0.2
-    seed: int = 0
+    val_fraction: float = 0.2  # only for images the project's stored split does not hold yet, as in training
     link: bool = False  # hard-link (else symlink) images instead of copying, where the format allows
     remap: dict[str, str | None] = field(default_factory=dict)  # class name -> new name, or None: ignore
     replace: bool = False  # replace an existing output folder
@@ -61,10 +62,7 @@ def export_items(project: Project, options: ExportOptions) -> list[ExportItem]:
     if options.which not in WHICH:
         raise FormatError(f"which images: one of {', '.join(WHICH)}, not {options.which!r}")
     records = [r for r in project.images() if r.state in WHICH[options.which] and project.mask_path(r.id).is_file()]
-    rng = np.random.default_rng(options.seed)
-    order = rng.permutation(len(records))
-    n_val = int(round(options.val_fraction * len(records)))
-    val = {records[i].id for i in order[:n_val]}
+    sides = export_sides(project, records, options.val_fraction)
     used: set[str] = set()
     items = []
     for rec in records:
@@ -73,8 +71,16 @@ def export_items(project: Project, options: ExportOptions) -> list[ExportItem]:
         if name in used:
             name = f"{image.stem}_{rec.id}"
         used.add(name)
-        items.append(ExportItem(rec, image, name, "val" if rec.id in val else "train"))
+        items.append(ExportItem(rec, image, name, sides[rec.id]))
     return items
+
+
+def export_sides(project: Project, records: list[ImageRecord], val_fraction: float) -> dict[int, str]:
+    """Each image's side ("train" | "val"): the project's stored split, so an exported val set is the
+    one models were chosen on; an image the split does not hold (one with only a prediction) gets the
+    side the project's policy would give it, so it stays there once a person labels it."""
+    stored = project.training_split(val_fraction)
+    return {r.id: stored.get(r.id) or split_side(r.path, val_fraction) for r in records}
 
 
 def each(items: list, progress: Progress | None):
@@ -113,7 +119,7 @@ def remapped(labels: LabelSet, remap: dict[str, str | None]) -> tuple[LabelSet, 
     unknown = [n for n in remap if n not in labels.names]
     if unknown:
         raise FormatError(f"class remapping names unknown classes: {', '.join(unknown)}")
-    names, colors, lut = [], [], np.full(256, 255, np.uint8)
+    names, colors, lut = [], [], np.full(256, labels.ignore_index, np.uint8)
     for i, (name, color) in enumerate(zip(labels.names, labels.colors, strict=True)):
         target = remap.get(name, name)
         if target is None:
@@ -173,9 +179,10 @@ class Incoming:
 
 def merge_labels(project: Project, source: LabelSet, report: ImportReport) -> np.ndarray:
     """Matches the source's classes to the project's by name, adds the new ones (their colours kept)
-    and returns the look-up table from source indices to project indices (unknown -> 255)."""
+    and returns the look-up table from source indices to project indices (the source's ignore index
+    and unknown indices -> the project's ignore index)."""
     names, colors = list(project.labels.names), list(project.labels.colors)
-    lut = np.full(256, 255, np.uint8)
+    lut = np.full(256, project.labels.ignore_index, np.uint8)
     for i, (name, color) in enumerate(zip(source.names, source.colors, strict=True)):
         if name not in names:
             names.append(name)
@@ -222,7 +229,7 @@ def store(project: Project, items: list[Incoming], source_labels: LabelSet, over
         if mask.shape != (h, w):
             report.problem(f"{item.image}: the mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}")
             continue
-        bad = np.unique(mask[(mask >= n) & (mask != 255)])
+        bad = np.unique(mask[(mask >= n) & (mask != source_labels.ignore_index)])
         if bad.size:
             report.problem(f"{item.image}: unknown class indices {bad.tolist()[:8]} (made unlabelled)")
         project.save_mask(rec.id, lut[mask], "reviewed")

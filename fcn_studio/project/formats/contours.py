@@ -1,66 +1,101 @@
-"""Masks as polygons and back, exactly: every class region's outer boundaries, and for each hole a
-polygon that resets it to unlabelled, all in painter's order (largest area first). Drawing them in
-that order over an unlabelled canvas gives back the mask pixel for pixel, since a nested shape always
-has a smaller area than the shape around it."""
+"""The one mask-to-polygon tracer, shared by COCO and labelme: outlines along pixel edges (vertices at
+pixel corners), so a polygon can stand for its pixels exactly; each format checks that by drawing the
+polygon the way its own readers do. And the painter's layering that labelme needs, whose polygons
+cannot have holes: every region with its holes filled, larger first, so what lies in a hole is drawn
+after the region around it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-IGNORE = 255
+
+def corner_outlines(binary: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Outlines along pixel edges (vertices at pixel corners, as COCO's rasteriser reads polygons):
+    each unit edge between an inside and an outside pixel, directed with the inside on its right
+    (x to the right, y down), chained into loops; straight runs are merged."""
+    b = _padded(binary.astype(bool), False)
+    nxt: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    # horizontal edges between rows y-1 and y, vertical edges between columns x-1 and x (padded coords)
+    ys, xs = np.nonzero(b[1:, :] & ~b[:-1, :])  # inside below: edge goes left -> right
+    for y, x in zip(ys + 1, xs, strict=True):
+        nxt.setdefault((x, y), []).append((x + 1, y))
+    ys, xs = np.nonzero(~b[1:, :] & b[:-1, :])  # inside above: right -> left
+    for y, x in zip(ys + 1, xs, strict=True):
+        nxt.setdefault((x + 1, y), []).append((x, y))
+    ys, xs = np.nonzero(b[:, 1:] & ~b[:, :-1])  # inside to the right: bottom -> top
+    for y, x in zip(ys, xs + 1, strict=True):
+        nxt.setdefault((x, y + 1), []).append((x, y))
+    ys, xs = np.nonzero(~b[:, 1:] & b[:, :-1])  # inside to the left: top -> bottom
+    for y, x in zip(ys, xs + 1, strict=True):
+        nxt.setdefault((x, y), []).append((x, y + 1))
+    loops = []
+    while nxt:
+        start = next(iter(nxt))
+        loop, point = [start], start
+        while True:
+            targets = nxt[point]
+            step = targets.pop()
+            if not targets:
+                del nxt[point]
+            if step == start:
+                break
+            loop.append(step)
+            point = step
+        merged = [p for i, p in enumerate(loop)
+                  if not (loop[i - 1][0] == p[0] == loop[(i + 1) % len(loop)][0]
+                          or loop[i - 1][1] == p[1] == loop[(i + 1) % len(loop)][1])]
+        loops.append([(int(x) - 1, int(y) - 1) for x, y in merged])  # back to unpadded coordinates
+    return loops
 
 
-def _outer_contours(binary: np.ndarray) -> list[np.ndarray]:
-    contours, _ = cv2.findContours(binary.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return list(contours)
+def _padded(array: np.ndarray, value) -> np.ndarray:
+    """`array` with a one-pixel border of `value` (np.pad costs more than the tracing of a small region)."""
+    out = np.full((array.shape[0] + 2, array.shape[1] + 2), value, array.dtype)
+    out[1:-1, 1:-1] = array
+    return out
 
 
-def _filled(shape: tuple[int, int], contours: list[np.ndarray]) -> np.ndarray:
-    canvas = np.zeros(shape, np.uint8)
-    cv2.drawContours(canvas, contours, -1, 1, thickness=cv2.FILLED)
-    return canvas.astype(bool)
+def _filled(binary: np.ndarray) -> np.ndarray:
+    """The region with its holes filled: every pixel that cannot reach the border through 4-connected
+    outside pixels. The result has no holes and no pinches, so its outline is one simple loop."""
+    outside = _padded((~binary).astype(np.uint8), 1)
+    seeds = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
+    cv2.floodFill(outside, seeds, (0, 0), 2, flags=4)
+    return (outside != 2)[1:-1, 1:-1]
 
 
-def mask_to_shapes(mask: np.ndarray, num_classes: int) -> list[tuple[int, np.ndarray]]:
-    """[(class index or 255 for "unlabelled", N x 2 int points (x, y))] in drawing order."""
-    shapes: list[tuple[float, int, np.ndarray]] = []
-    for cls in np.unique(mask):
-        cls = int(cls)
-        if cls == IGNORE or cls >= num_classes:
-            continue
-        region = mask == cls
-        outer = _outer_contours(region)
-        for c in outer:
-            shapes.append((float(_filled(mask.shape, [c]).sum()), cls, c.reshape(-1, 2)))
-        holes = _filled(mask.shape, outer) & ~region
-        for c in _outer_contours(holes):
-            shapes.append((float(_filled(mask.shape, [c]).sum()), IGNORE, c.reshape(-1, 2)))
-    shapes.sort(key=lambda s: -s[0])  # larger first; a nested shape is always smaller
-    ordered = [(cls, pts) for _, cls, pts in shapes]
-    return _corrected(mask, ordered)
+@dataclass
+class Layer:
+    """One 4-connected region of one value, holes filled, as a crop placed at (x, y)."""
+
+    value: int
+    x: int
+    y: int
+    fill: np.ndarray  # bool, the crop of the filled region
 
 
-def _corrected(mask: np.ndarray, shapes: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
-    """Where two classes touch only diagonally, both 8-connected outlines can claim the same crossing;
-    the pixels that come out wrong get small shapes of their own, drawn last, until the drawing is
-    exact (single pixels as the last resort)."""
-    for attempt in range(4):
-        drawn = shapes_to_mask(mask.shape, shapes)
-        wrong = drawn != mask
-        if not wrong.any():
-            return shapes
-        for cls in np.unique(mask[wrong]):
-            part = wrong & (mask == cls)
-            if attempt < 3:
-                shapes += [(int(cls), c.reshape(-1, 2)) for c in _outer_contours(part)]
-            else:
-                shapes += [(int(cls), np.array([[x, y]])) for y, x in zip(*np.nonzero(part), strict=True)]
-    return shapes
+def layers(mask: np.ndarray, blank: int) -> list[Layer]:
+    """The regions to draw, in order, over a canvas of `blank` so that the drawing is `mask` exactly.
+    A region lying in the hole of another lies wholly inside its filled outline, so it is smaller and
+    comes later; regions of `blank` are drawn only where they are a hole in some other region."""
+    found: list[Layer] = []
+    for value in np.unique(mask):
+        n, comp, stats, _ = cv2.connectedComponentsWithStats((mask == value).astype(np.uint8), connectivity=4)
+        for i in range(1, n):
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            found.append(Layer(int(value), x, y, _filled(comp[y:y + h, x:x + w] == i)))
+    found.sort(key=lambda layer: -int(layer.fill.sum()))
+    covered = np.zeros(mask.shape, bool)
+    for layer in found:
+        if layer.value != blank:
+            h, w = layer.fill.shape
+            covered[layer.y:layer.y + h, layer.x:layer.x + w] |= layer.fill
+    return [layer for layer in found if layer.value != blank or _covered(covered, layer)]
 
 
-def shapes_to_mask(shape: tuple[int, int], shapes: list[tuple[int, np.ndarray]]) -> np.ndarray:
-    mask = np.full(shape, IGNORE, np.uint8)
-    for cls, pts in shapes:
-        cv2.drawContours(mask, [np.asarray(pts, np.int32).reshape(-1, 1, 2)], -1, int(cls), thickness=cv2.FILLED)
-    return mask
+def _covered(covered: np.ndarray, layer: Layer) -> bool:
+    h, w = layer.fill.shape
+    return bool((covered[layer.y:layer.y + h, layer.x:layer.x + w] & layer.fill).any())

@@ -1,7 +1,8 @@
-"""labelme JSON: one file per image beside a copy of it, polygons from the mask's contours. labelme
-draws shapes in file order, so the shapes come in painter's order (largest first); a hole is a
-polygon labelled "__ignore__" (labelme's label for unlabelled pixels), drawn before what lies inside
-it. Drawing them in order gives back the mask exactly."""
+"""labelme JSON: one file per image beside a copy of it. Export: every region, holes filled, as a
+polygon (a `mask` shape where no polygon draws it exactly), in painter's order (larger first), and a
+hole is a region labelled "__ignore__" (labelme's label for unlabelled pixels); drawing them in order
+gives back the mask exactly. Import: every shape type labelme has, drawn as labelme draws it, in file
+order over unlabelled pixels; a shape that cannot be drawn is reported with its file."""
 
 from __future__ import annotations
 
@@ -22,27 +23,74 @@ from fcn_studio.project.formats.common import (
     run_export,
     store,
 )
-from fcn_studio.project.formats.contours import IGNORE, mask_to_shapes, shapes_to_mask
+from fcn_studio.project.formats.contours import layers
+from fcn_studio.project.formats.labelme_shapes import (
+    ShapeError,
+    mask_shape_data,
+    mask_shape_pixels,
+    polygon_points,
+    shape_to_mask,
+)
 from fcn_studio.project.project import Project
 
 IGNORE_LABEL = "__ignore__"
 LABELME_VERSION = "5.5.0"
 
 
-def _shape_type(n: int) -> str:
-    return "polygon" if n >= 3 else ("line" if n == 2 else "point")
+def mask_to_shapes(mask: np.ndarray, labels: LabelSet) -> list[dict]:
+    """labelme shapes that, drawn in order over unlabelled pixels, give `mask` back exactly (values
+    outside the label set count as unlabelled)."""
+    ignore = labels.ignore_index
+    mask = np.where(mask < len(labels), mask, ignore)
+    shapes = []
+    for layer in layers(mask, ignore):
+        label = IGNORE_LABEL if layer.value == ignore else labels.names[layer.value]
+        points = polygon_points(layer.fill)
+        shape = {"label": label, "points": [[x + layer.x, y + layer.y] for x, y in points or []],
+                 "group_id": None, "description": "", "shape_type": "polygon", "flags": {}, "mask": None}
+        if points is None:
+            h, w = layer.fill.shape
+            shape.update(points=[[float(layer.x), float(layer.y)], [float(layer.x + w - 1), float(layer.y + h - 1)]],
+                         shape_type="mask", mask=mask_shape_data(layer.fill))
+        shapes.append(shape)
+    return shapes
+
+
+def shapes_to_mask(size: tuple[int, int], shapes: list[dict], classes: dict[str, int], ignore: int,
+                   problem) -> np.ndarray:
+    """Draws the shapes in file order, later over earlier, as labelme's shapes_to_label does; each
+    shape it cannot draw goes to `problem(text)` and is left out."""
+    h, w = size
+    mask = np.full(size, ignore, np.uint8)
+    for k, s in enumerate(shapes):
+        if not isinstance(s, dict) or s.get("label") not in classes:
+            problem(f"shape {k + 1} left out: it has no label")
+            continue
+        name = f"shape {k + 1} ({s['label']!r}, {s.get('shape_type') or 'polygon'})"
+        try:
+            points = s.get("points") or []
+            if s.get("shape_type") == "mask":
+                drawn, clipped = mask_shape_pixels(size, points, s.get("mask"))
+            else:
+                drawn = shape_to_mask(size, points, s.get("shape_type"))
+                pts = np.asarray(points, float).reshape(-1, 2)
+                clipped = bool(pts.size) and bool(pts.min() < 0 or (pts[:, 0] > w).any() or (pts[:, 1] > h).any())
+        except (ShapeError, ValueError, TypeError) as exc:
+            problem(f"{name} left out: {exc}")
+            continue
+        if clipped:
+            problem(f"{name} has points outside the image (clipped)")
+        mask[drawn] = classes[s["label"]]
+    return mask
 
 
 def export_labelme(project: Project, out: Path, options: ExportOptions, progress: Progress | None = None) -> int:
     def write_item(tmp: Path, _index: int, it: ExportItem, mask: np.ndarray, labels: LabelSet) -> None:
         image_name = f"{it.name}{it.image.suffix.lower()}"
         place_image(it.image, tmp / image_name, options.link)
-        shapes = [{"label": IGNORE_LABEL if cls == IGNORE else labels.names[cls],
-                   "points": pts.astype(float).tolist(), "group_id": None, "description": "",
-                   "shape_type": _shape_type(len(pts)), "flags": {}, "mask": None}
-                  for cls, pts in mask_to_shapes(mask, len(labels))]
-        doc = {"version": LABELME_VERSION, "flags": {}, "shapes": shapes, "imagePath": image_name,
-               "imageData": None, "imageHeight": int(mask.shape[0]), "imageWidth": int(mask.shape[1])}
+        doc = {"version": LABELME_VERSION, "flags": {}, "shapes": mask_to_shapes(mask, labels),
+               "imagePath": image_name, "imageData": None, "imageHeight": int(mask.shape[0]),
+               "imageWidth": int(mask.shape[1])}
         (tmp / f"{it.name}.json").write_text(json.dumps(doc))
 
     def finish(tmp: Path, _items: list[ExportItem], labels: LabelSet) -> None:
@@ -62,7 +110,7 @@ def import_labelme(project: Project, root: Path, overwrite: bool = False,
     for f in files:
         try:
             doc = json.loads(f.read_text(encoding="utf-8"))
-            if not isinstance(doc.get("shapes"), list) or "imagePath" not in doc:
+            if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list) or "imagePath" not in doc:
                 raise ValueError("no 'shapes' list or 'imagePath'")
             docs.append((f, doc))
         except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
@@ -74,21 +122,16 @@ def import_labelme(project: Project, root: Path, overwrite: bool = False,
                  and not n.startswith("_background_")]
     for _, doc in docs:
         for s in doc["shapes"]:
-            if s.get("label") not in names and s.get("label") not in (IGNORE_LABEL, None):
-                names.append(s["label"])
+            label = s.get("label") if isinstance(s, dict) else None
+            if isinstance(label, str) and label not in names and label != IGNORE_LABEL:
+                names.append(label)
     labels = LabelSet(tuple(names)) if names else LabelSet(("background",))
+    classes = {IGNORE_LABEL: labels.ignore_index, **{n: i for i, n in enumerate(names)}}
     items = []
     for f, doc in docs:
         def read(shape, doc=doc, f=f):
-            h, w = shape
-            parsed = []
-            for s in doc["shapes"]:
-                pts = np.asarray(s.get("points", []), float).reshape(-1, 2)
-                if pts.size and (pts.min() < 0 or (pts[:, 0] > w).any() or (pts[:, 1] > h).any()):
-                    report.problem(f"{f}: shape '{s.get('label')}' has points outside the image (clipped)")
-                cls = IGNORE if s.get("label") == IGNORE_LABEL else names.index(s["label"])
-                parsed.append((cls, np.round(pts).astype(np.int32)))
-            return shapes_to_mask((h, w), parsed)
+            return shapes_to_mask(shape, doc["shapes"], classes, labels.ignore_index,
+                                  lambda text, f=f: report.problem(f"{f}: {text}"))
 
         items.append(Incoming((f.parent / doc["imagePath"]).resolve(), reader=read))
     return store(project, items, labels, overwrite, report, progress)

@@ -1,6 +1,7 @@
 """Image + mask folders, Cityscapes style: images/<name>.<ext>, labels/<name>_labelIds.png (class ids
 as grey values, 255 ignore), colors/<name>_color.png (for people), and classes.json / classes.txt.
-Any pipeline that reads "image + mask" pairs reads this."""
+Any pipeline that reads "image + mask" pairs reads this. On import a class-id file is preferred to a
+colour file of the same image, and a colour file is only ever read through the class colours."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from PIL import Image
 
 from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.image_io import find_images
-from fcn_studio.core.labels import LabelSet
+from fcn_studio.core.labels import IGNORE_INDEX, LabelSet
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.core.overlay import overlay_lut
 from fcn_studio.project.formats.common import (
@@ -29,7 +30,9 @@ from fcn_studio.project.formats.common import (
 )
 from fcn_studio.project.project import Project
 
-SUFFIXES = ("_labelIds", "_mask", "_label", "_labels")
+SUFFIXES = ("_labelIds", "_mask", "_label", "_labels", "")  # class-id files, the preferred first
+COLOUR_SUFFIX = "_color"
+COLOUR_MODES = ("RGB", "RGBA")
 
 
 def _save_png(path: Path, array: np.ndarray, mode: str) -> None:
@@ -54,12 +57,30 @@ def export_masks(project: Project, out: Path, options: ExportOptions, progress: 
     return run_export(project, out, options, progress, write_item, finish)
 
 
-def _mask_stem(path: Path) -> str:
+def _mask_name(path: Path) -> tuple[str, int]:
+    """The image stem a mask file belongs to, and its rank: 0.. for class-id files in SUFFIXES' order
+    of preference, len(SUFFIXES) for a colour file."""
     stem = path.stem
-    for suffix in SUFFIXES:
-        if stem.endswith(suffix):
-            return stem[: -len(suffix)]
-    return stem
+    if stem.endswith(COLOUR_SUFFIX):
+        return stem[: -len(COLOUR_SUFFIX)], len(SUFFIXES)
+    for rank, suffix in enumerate(SUFFIXES):
+        if suffix and stem.endswith(suffix):
+            return stem[: -len(suffix)], rank
+    return stem, SUFFIXES.index("")
+
+
+def _read(mask: tuple[int, Path], shape: tuple[int, int], labels: LabelSet) -> np.ndarray:
+    """A mask file's class ids. A colour file is read through the label colours, and one saved in
+    another mode (a palette or grey image) is refused rather than read as ids."""
+    rank, path = mask
+    if rank < len(SUFFIXES):
+        return read_mask(path, shape=shape, labels=labels)
+    with Image.open(path) as img:
+        mode = img.mode
+    if mode not in COLOUR_MODES:
+        raise ValueError(f"{path}: a colour mask ({COLOUR_SUFFIX}) saved as a {mode} image; its class ids "
+                         f"cannot be told from its colours safely (give the _labelIds file instead)")
+    return read_mask(path, shape=shape, labels=labels)
 
 
 def import_masks(project: Project, root: Path, overwrite: bool = False,
@@ -69,24 +90,35 @@ def import_masks(project: Project, root: Path, overwrite: bool = False,
     image_dir = root / "images"
     if mask_dir is None or not image_dir.is_dir():
         raise FormatError(f"{root}: expected images/ beside labels/ (or masks/)")
+    masks: dict[str, tuple[int, Path]] = {}
+    for p in sorted(mask_dir.glob("*.png")):
+        stem, rank = _mask_name(p)
+        if stem not in masks or rank < masks[stem][0]:
+            masks[stem] = (rank, p)
     if (root / "classes.json").is_file():
         labels = LabelSet.from_file(root / "classes.json")
     elif (root / "classes.txt").is_file():
         labels = LabelSet.from_file(root / "classes.txt")
     else:
-        top = 0
-        for p in mask_dir.glob("*.png"):
-            try:
-                values = read_mask(p)
-            except ValueError:
-                continue  # reported with its image below; one bad file must not stop the import
-            top = max(top, int(values[values != 255].max(initial=0)))
-        labels = LabelSet(tuple(f"class_{i}" for i in range(top + 1)))
+        labels = LabelSet(tuple(f"class_{i}" for i in range(_highest_id(
+            [p for rank, p in masks.values() if rank < len(SUFFIXES)]) + 1)))
     report = ImportReport()
     images = {p.stem: p for p in find_images(image_dir)}
-    masks = {_mask_stem(p): p for p in sorted(mask_dir.glob("*.png"))}
     for stem in sorted(set(masks) - set(images)):
-        report.problem(f"{masks[stem]}: no image {stem}.* in {image_dir}")
-    items = [Incoming(images[s], reader=lambda shape, m=masks[s]: read_mask(m, shape=shape, labels=labels))
+        report.problem(f"{masks[stem][1]}: no image {stem}.* in {image_dir}")
+    items = [Incoming(images[s], reader=lambda shape, m=masks[s]: _read(m, shape, labels))
              for s in sorted(set(masks) & set(images))]
     return store(project, items, labels, overwrite, report, progress)
+
+
+def _highest_id(paths: list[Path]) -> int:
+    """The highest class id in the class-id files (their ignore value aside), when no class list says
+    how many classes there are."""
+    top = 0
+    for p in paths:
+        try:
+            values = read_mask(p)
+        except ValueError:
+            continue  # reported with its image on import; one bad file must not stop the import
+        top = max(top, int(values[values != IGNORE_INDEX].max(initial=0)))
+    return top

@@ -11,7 +11,7 @@ from fcn_studio.cli import main
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.project.formats import ExportOptions, FormatError, detect_format, export_project, import_into
-from fcn_studio.project.formats.contours import mask_to_shapes, shapes_to_mask
+from fcn_studio.project.formats.labelme import IGNORE_LABEL, mask_to_shapes, shapes_to_mask
 from fcn_studio.project.project import Project
 
 LABELS = LabelSet(("background", "cat", "dog"), ((0, 0, 0), (200, 30, 30), (30, 30, 200)))
@@ -85,7 +85,7 @@ def test_voc_export_loads_in_torchvision(project, tmp_path):
     from torchvision.datasets import VOCSegmentation
 
     root = tmp_path / "VOCdevkit"
-    export_project(project, "voc", root / "VOC2012", ExportOptions(val_fraction=0.5, seed=3))
+    export_project(project, "voc", root / "VOC2012", ExportOptions())
     ds = VOCSegmentation(str(tmp_path), year="2012", image_set="trainval", download=False)
     assert len(ds) == 6
     img, target = ds[0]
@@ -93,7 +93,9 @@ def test_voc_export_loads_in_torchvision(project, tmp_path):
     name = (root / "VOC2012" / "ImageSets" / "Segmentation" / "trainval.txt").read_text().split()[0]
     assert np.array_equal(np.array(target), read_mask(root / "VOC2012" / "SegmentationClass" / f"{name}.png"))
     train = (root / "VOC2012" / "ImageSets" / "Segmentation" / "train.txt").read_text().split()
-    assert len(train) == 3  # the seeded split
+    val = (root / "VOC2012" / "ImageSets" / "Segmentation" / "val.txt").read_text().split()
+    assert sorted(train + val) == sorted(name.split()[0] for name in
+                                         (root / "VOC2012" / "ImageSets" / "Segmentation" / "trainval.txt").open())
 
 
 def test_options_which_images_remap_and_link(project, tmp_path):
@@ -177,12 +179,18 @@ def test_missing_images_are_reported(project, tmp_path):
     assert report.imported == 5 and any("no image" in p for p in report.problems)
 
 
-def test_contours_are_exact_on_noise():
+def test_labelme_shapes_are_exact_on_noise():
+    """Every class and unlabelled speckle of pure noise comes back pixel for pixel from polygons alone."""
     rng = np.random.default_rng(0)
+    classes = {IGNORE_LABEL: 255, **{n: i for i, n in enumerate(LABELS.names)}}
     for _ in range(5):
         m = rng.integers(0, 3, (30, 40)).astype(np.uint8)
         m[rng.random(m.shape) < 0.1] = 255
-        assert np.array_equal(shapes_to_mask(m.shape, mask_to_shapes(m, 3)), m)
+        shapes = mask_to_shapes(m, LABELS)
+        assert {s["shape_type"] for s in shapes} == {"polygon"}
+        problems = []
+        assert np.array_equal(shapes_to_mask(m.shape, shapes, classes, 255, problems.append), m)
+        assert not problems
 
 
 def test_cli_export_import_and_auto_format(project, tmp_path, capsys):
