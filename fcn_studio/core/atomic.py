@@ -76,21 +76,26 @@ def prepared_file(path: str | Path, writer: Callable[[Path], None]) -> Path:
     return tmp
 
 
-@contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yields a new empty folder beside `path` (ordinary permissions, unlike tempfile.mkdtemp's 0700);
-    on success it replaces `path` (which must not exist, or be an empty folder)."""
-    path = Path(path)
+def create_temp_dir(path: Path) -> Path:
+    """A new empty folder beside `path` with ordinary permissions (tempfile.mkdtemp's are 0700, and
+    they would survive the rename that publishes it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
         try:
             tmp.mkdir()
-            break
+            return tmp
         except FileExistsError:
             continue
-    else:
-        raise FileExistsError(f"cannot create a temporary folder beside {path}")
+    raise FileExistsError(f"cannot create a temporary folder beside {path}")
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yields a new empty folder beside `path`; on success it replaces `path` (which must not exist,
+    or be an empty folder)."""
+    path = Path(path)
+    tmp = create_temp_dir(path)
     try:
         yield tmp
         if path.is_dir() and not any(path.iterdir()):

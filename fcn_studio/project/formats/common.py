@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fcn_studio.core.atomic import create_temp_dir
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
 from fcn_studio.core.splits import split_side
 from fcn_studio.project.project import ImageRecord, Project
@@ -61,7 +61,7 @@ class ImportReport:
 def export_items(project: Project, options: ExportOptions) -> list[ExportItem]:
     if options.which not in WHICH:
         raise FormatError(f"which images: one of {', '.join(WHICH)}, not {options.which!r}")
-    records = [r for r in project.images() if r.state in WHICH[options.which] and project.mask_path(r.id).is_file()]
+    records = [r for r in project.images() if r.state in WHICH[options.which] and labels_file(project, r).is_file()]
     sides = export_sides(project, records, options.val_fraction)
     used: set[str] = set()
     items = []
@@ -103,10 +103,16 @@ def run_export(project: Project, out: Path, options: ExportOptions, progress: Pr
     items = export_items(project, options)
     with staged_folder(Path(out), options.replace) as tmp:
         for index, item in enumerate(each(items, progress)):
-            write_item(tmp, index, item, lut[project.load_mask(item.record.id)], labels)
+            mask, _human = project.load_shown_mask(item.record.id)
+            write_item(tmp, index, item, lut[mask], labels)
         if finish is not None:
             finish(tmp, items, labels)
     return len(items)
+
+
+def labels_file(project: Project, record: ImageRecord) -> Path:
+    """Where an image's labels are: the person's mask, or for a predicted image the model's."""
+    return project.mask_path(record.id) if record.state in HUMAN_STATES else project.prediction_path(record.id)
 
 
 def split_list(items: list[ExportItem], split: str | None = None) -> str:
@@ -139,7 +145,7 @@ def staged_folder(out: Path, replace: bool = False):
     if out.exists() and any(out.iterdir()) and not replace:
         raise FormatError(f"{out} exists and is not empty; choose another folder or ask to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = create_temp_dir(out)
     try:
         yield tmp
     except BaseException:

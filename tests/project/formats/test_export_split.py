@@ -54,3 +54,22 @@ def test_images_outside_the_split_get_the_side_the_project_would_give_them(proje
         assert (rec.name.split(".")[0] in val) == (split_side(rec.path, 0.5) == "val")
     project.save_mask(recs[8].id, np.zeros((8, 10), np.uint8), "reviewed")  # a person labels one of them
     assert project.training_split(0.5)[recs[8].id] == split_side(recs[8].path, 0.5)  # it keeps its side
+
+
+def test_exporting_all_includes_predicted_images_from_their_own_file(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from fcn_studio.project.formats import ExportOptions, export_project
+    from fcn_studio.project.project import Project
+
+    (tmp_path / "img").mkdir()
+    for i in range(2):
+        Image.new("RGB", (8, 6)).save(tmp_path / "img" / f"{i}.png")
+    project = Project.create(tmp_path / "p")
+    project.add_images([tmp_path / "img"])
+    a, b = project.images()
+    project.save_mask(a.id, np.full((6, 8), 1, np.uint8))
+    project.save_prediction(b.id, np.full((6, 8), 2, np.uint8), np.ones((6, 8), np.float32), 0.5)
+    assert export_project(project, "masks", tmp_path / "human", ExportOptions(which="human")) == 1
+    assert export_project(project, "masks", tmp_path / "all", ExportOptions(which="all")) == 2
