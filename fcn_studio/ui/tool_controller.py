@@ -211,4 +211,4 @@ class ToolController(QObject):
             self.busy.emit("")
             self.failed.emit(message)
 
-        self.window.background(lambda: grabcut_region(image, box), done, failed)
+        self.window.background(lambda: grabcut_region(image, box), done, failed, self.window.lanes.smart)
