@@ -256,3 +256,17 @@ def test_a_smart_selection_arriving_mid_stroke_waits_for_the_stroke(qtbot, windo
     assert not editor.in_operation
     window.undo()
     assert (window.overlay.mask[30:70, 40:90] == 2).mean() < 0.1 and (window.overlay.mask[90, 8:118] == 1).all()
+
+
+def test_a_mark_pressed_mid_stroke_leaves_the_rest_of_the_stroke_drawable(qtbot, window, opened):
+    vp = window.canvas.viewport()
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    window.tools_panel.size.setValue(5)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=at(window, 10, 20))
+    qtbot.mouseMove(vp, at(window, 40, 20))
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # closes the open operation
+    qtbot.mouseMove(vp, at(window, 80, 20))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=at(window, 80, 20))
+    mask, state = saved_mask(window, opened)
+    assert (mask[20, 8:82] == 1).all() and state == "reviewed"
+    assert [e.name for e in window.session.editor.stack.done] == ["brush", "mark reviewed", "brush"]

@@ -46,15 +46,19 @@ def _fill_capsule_body(fp: np.ndarray, a, b, r: float, shift: int) -> None:
 
 
 class Stroke:
-    """One mouse drag of the brush or eraser: one undo step however many segments it has."""
+    """One mouse drag of the brush or eraser: one undo step however many segments it has. Should
+    something close the editor's operation mid-drag (an undo key), the rest is a step of its own."""
 
     def __init__(self, editor: MaskEditor, value: int, diameter: int, preserve: Preserve | None = None,
                  name: str = "brush") -> None:
         self.editor, self.value, self.diameter, self.preserve = editor, value, diameter, preserve
+        self.name = name
         self.last: tuple[float, float] | None = None
         editor.begin(name)
 
     def to(self, x: float, y: float) -> Rect | None:
+        if not self.editor.in_operation:
+            self.editor.begin(self.name)
         start = self.last if self.last is not None else (x, y)
         self.last = (x, y)
         rect, fp = segment_footprint(start, (x, y), self.diameter)
