@@ -211,6 +211,7 @@ class MainWindow(EditingActions, QMainWindow):
             old.close()
         self.current_id = None
         self.current_rgb = None
+        self._load_token += 1  # an image still decoding for the old project is dropped when it arrives
         self._labels_changed(project.labels)
         self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()

@@ -70,3 +70,16 @@ def test_slow_background_jobs_never_stall_showing_an_image(qtbot, window, tmp_pa
             qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=at(window, 90, 70))
     finally:
         release.set()
+
+
+def test_an_image_of_the_previous_project_never_shows_in_the_next_one(qtbot, window, tmp_path, tiny_checkpoint):
+    from PySide6.QtWidgets import QApplication
+
+    first = _project(tmp_path / "first", 2, (96, 128), tiny_checkpoint)
+    empty = _project(tmp_path / "empty", 0, (96, 128), tiny_checkpoint)
+    window.open_paths([first])  # starts decoding first_0.png
+    window.open_paths([empty])
+    window.lanes.decode.waitForDone(10_000)
+    QApplication.processEvents()  # the decoded image arrives after the switch
+    assert window.canvas.image_item.buffer is None and "Choose an image" in window.canvas.message
+    assert window.session.editor is None and window.current_rgb is None
