@@ -47,23 +47,26 @@ FILTERS = (("all", "All images"), ("unlabelled", "Not yet corrected"), ("new", "
 
 
 class _ThumbSignals(QObject):
-    ready = Signal(int, QImage)
-    failed = Signal(int, str)
+    ready = Signal(int, int, QImage)  # generation, image id, thumbnail
+    failed = Signal(int, int, str)  # generation, image id, message
 
 
 class _ThumbJob(QRunnable):
-    def __init__(self, image_id: int, path: Path, signals: _ThumbSignals) -> None:
+    """Made for one generation of the list: image ids are only unique within one project."""
+
+    def __init__(self, generation: int, image_id: int, path: Path, signals: _ThumbSignals) -> None:
         super().__init__()
-        self.image_id, self.path, self.signals = image_id, path, signals
+        self.generation, self.image_id, self.path, self.signals = generation, image_id, path, signals
 
     def run(self) -> None:
         try:
             rgb = np.ascontiguousarray(make_thumbnail(self.path, THUMB))
         except (OSError, ValueError) as exc:
-            self.signals.failed.emit(self.image_id, str(exc))
+            self.signals.failed.emit(self.generation, self.image_id, str(exc))
             return
         h, w = rgb.shape[:2]
-        self.signals.ready.emit(self.image_id, QImage(rgb.data, w, h, w * 3, QImage.Format.Format_RGB888).copy())
+        image = QImage(rgb.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
+        self.signals.ready.emit(self.generation, self.image_id, image)
 
 
 class ImageListModel(QAbstractListModel):
@@ -76,7 +79,8 @@ class ImageListModel(QAbstractListModel):
         self.row_of: dict[int, int] = {}
         self._thumbs: OrderedDict[int, QPixmap] = OrderedDict()
         self._asked: set[int] = set()
-        self.pool = QThreadPool(self)
+        self._generation = 0  # bumped by set_records: results of an earlier list are dropped
+        self.pool = QThreadPool(self)  # thumbnails have a lane of their own: slow jobs never delay them
         self.pool.setMaxThreadCount(2)
         self._signals = _ThumbSignals()
         self._signals.ready.connect(self._thumb_ready)
@@ -84,6 +88,7 @@ class ImageListModel(QAbstractListModel):
 
     def set_records(self, records: list[ImageRecord], paths: dict[int, Path]) -> None:
         self.pool.clear()
+        self._generation += 1
         self.beginResetModel()
         self.records = list(records)
         self.paths = paths
@@ -140,10 +145,12 @@ class ImageListModel(QAbstractListModel):
             return pix
         if image_id not in self._asked and image_id in self.paths:
             self._asked.add(image_id)
-            self.pool.start(_ThumbJob(image_id, self.paths[image_id], self._signals))
+            self.pool.start(_ThumbJob(self._generation, image_id, self.paths[image_id], self._signals))
         return None
 
-    def _thumb_ready(self, image_id: int, image: QImage) -> None:
+    def _thumb_ready(self, generation: int, image_id: int, image: QImage) -> None:
+        if generation != self._generation:
+            return  # made for a list that has since been replaced (another project, same ids)
         self._thumbs[image_id] = QPixmap.fromImage(image)
         while len(self._thumbs) > 2000:
             old, _ = self._thumbs.popitem(last=False)
@@ -153,23 +160,30 @@ class ImageListModel(QAbstractListModel):
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
-    def _thumb_failed(self, image_id: int, message: str) -> None:
-        self.errors[image_id] = message
+    def _thumb_failed(self, generation: int, image_id: int, message: str) -> None:
+        if generation == self._generation:
+            self.errors[image_id] = message
 
 
 class StateFilter(QSortFilterProxyModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = "all"
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.text = ""  # plain text, matched case-insensitively in the path (no regular expression)
 
     def set_state(self, state: str) -> None:
+        self._change(state, self.text)
+
+    def set_text(self, text: str) -> None:
+        self._change(self.state, text.lower())
+
+    def _change(self, state: str, text: str) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt 6.10+; invalidateFilter() is deprecated there
             self.beginFilterChange()
-            self.state = state
+            self.state, self.text = state, text
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self.state = state
+            self.state, self.text = state, text
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
@@ -178,8 +192,7 @@ class StateFilter(QSortFilterProxyModel):
             return False
         if self.state not in ("all", "unlabelled") and rec.state != self.state:
             return False
-        text = self.filterRegularExpression().pattern()
-        return not text or text.lower() in rec.path.lower()
+        return not self.text or self.text in rec.path.lower()
 
 
 class ThumbDelegate(QStyledItemDelegate):
@@ -242,7 +255,7 @@ class ImageListPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by name")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(self.proxy.set_text)
         top = QHBoxLayout()
         top.addWidget(self.state_box)
         layout = QVBoxLayout(self)

@@ -1,6 +1,10 @@
 """The model lives in one worker thread. Requests are queued; a newer request for the same image
 replaces the older one; "predict all" is a cancellable batch that lets interactive requests jump
-ahead between images. Results and failures come back by queued signal; the GUI never waits."""
+ahead between images. Results and failures come back by queued signal; the GUI never waits.
+
+Image ids are only unique within a project, so each result carries the generation of the project
+it was made for, and each batch report its batch's serial number. They reach the window through
+relays on the GUI thread, which drop whatever belongs to a project or batch since replaced."""
 
 from __future__ import annotations
 
@@ -8,13 +12,25 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 
 from fcn_studio.core.image_io import load_image
 from fcn_studio.project.project import Project
+
+
+@dataclass
+class _Batch:
+    serial: int
+    ids: list[int]
+    total: int
+    done: int = 0
+    failures: int = 0
+    started: float | None = None
+    cancelled: bool = False
 
 
 class InferenceWorker(QThread):
@@ -24,26 +40,43 @@ class InferenceWorker(QThread):
     prediction_failed = Signal(int, str)
     batch_progress = Signal(int, int, float)  # done, total, seconds left (estimate)
     batch_finished = Signal(int, int, bool, int)  # done, total, cancelled, failures
+    # from the worker thread to the relays below (generation or batch serial first)
+    _predicted = Signal(int, int, object, object, bool)
+    _prediction_failed = Signal(int, int, str)
+    _batch_progress = Signal(int, int, int, float)
+    _batch_finished = Signal(int, int, int, bool, int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._cond = threading.Condition()
         self._requests: OrderedDict[int, np.ndarray | None] = OrderedDict()
         self._model_request: tuple[Path, str | None] | None = None
-        self._batch: list[int] = []
-        self._batch_total = 0
-        self._cancel = False
+        self._batch: _Batch | None = None
+        self._serial = 0
+        self._generation = 0  # bumped when the project changes
+        self._reported: int | None = None  # the serial of the batch the window is being told about
         self._stop = False
         self.project: Project | None = None
         self.predictor = None
+        queued = Qt.ConnectionType.QueuedConnection  # the relays run on the GUI thread
+        self._predicted.connect(self._relay_predicted, queued)
+        self._prediction_failed.connect(self._relay_failed, queued)
+        self._batch_progress.connect(self._relay_progress, queued)
+        self._batch_finished.connect(self._relay_finished, queued)
 
     # -- called from the GUI thread ----------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
+        """Anything still queued or running for the previous project is dropped; a batch in progress
+        is reported at once as cancelled after what it had done."""
         with self._cond:
             self.project = project
+            self._generation += 1
             self._requests.clear()
-            self._batch = []
-            self._cancel = True
+            batch, self._batch = self._batch, None
+            ended = (batch.done, batch.total, True, batch.failures) if batch is not None else None
+        if ended is not None and batch.serial == self._reported:
+            self._reported = None
+            self.batch_finished.emit(*ended)
 
     def load_model(self, path: str | Path, device: str | None = None) -> None:
         with self._cond:
@@ -61,66 +94,89 @@ class InferenceWorker(QThread):
             self._requests.pop(image_id, None)
 
     def predict_all(self, image_ids: list[int]) -> None:
+        """Replaces a batch in progress (which then reports nothing more)."""
+        if not image_ids:
+            self.batch_finished.emit(0, 0, False, 0)
+            return
         with self._cond:
-            self._batch = list(image_ids)
-            self._batch_total = len(image_ids)
-            self._cancel = False
+            self._serial += 1
+            self._batch = _Batch(self._serial, list(image_ids), len(image_ids))
+            self._reported = self._serial
             self._cond.notify()
 
     def cancel_batch(self) -> None:
         with self._cond:
-            self._cancel = True
+            if self._batch is not None:
+                self._batch.cancelled = True
             self._cond.notify()
 
     @property
     def batch_running(self) -> bool:
-        return bool(self._batch)
+        return self._batch is not None
 
     def stop(self) -> None:
         with self._cond:
             self._stop = True
-            self._cancel = True
             self._cond.notify()
         self.wait(10_000)
 
+    # -- relays, on the GUI thread -----------------------------------------------------------------
+    def _relay_predicted(self, generation: int, image_id: int, labels, confidence, stored: bool) -> None:
+        if generation == self._generation:
+            self.predicted.emit(image_id, labels, confidence, stored)
+
+    def _relay_failed(self, generation: int, image_id: int, message: str) -> None:
+        if generation == self._generation:
+            self.prediction_failed.emit(image_id, message)
+
+    def _relay_progress(self, serial: int, done: int, total: int, eta: float) -> None:
+        if serial == self._reported:
+            self.batch_progress.emit(done, total, eta)
+
+    def _relay_finished(self, serial: int, done: int, total: int, cancelled: bool, failures: int) -> None:
+        if serial == self._reported:
+            self._reported = None
+            self.batch_finished.emit(done, total, cancelled, failures)
+
     # -- the worker thread -------------------------------------------------------------------------
     def run(self) -> None:
-        done = failures = 0
-        started = 0.0
         while True:
             with self._cond:
                 while not (self._stop or self._model_request or self._requests or self._batch):
                     self._cond.wait()
                 if self._stop:
                     return
+                project, generation = self.project, self._generation
                 model_request, self._model_request = self._model_request, None
                 single = self._requests.popitem(last=False) if (self._requests and not model_request) else None
-                batch_id = None
-                if not model_request and single is None and self._batch:
-                    if self._cancel:
-                        total = self._batch_total
-                        self._batch = []
-                        self.batch_finished.emit(done, total, True, failures)
-                        done = failures = 0
+                batch = self._batch if (model_request is None and single is None) else None
+                if batch is not None:
+                    if batch.cancelled:
+                        self._batch = None
+                        self._batch_finished.emit(batch.serial, batch.done, batch.total, True, batch.failures)
                         continue
-                    if done == 0 and failures == 0:
-                        started = time.perf_counter()
-                    batch_id = self._batch.pop(0)
-                project = self.project
+                    if batch.started is None:
+                        batch.started = time.perf_counter()
+                    batch_id = batch.ids.pop(0)
             if model_request:
                 self._load(*model_request)
             elif single is not None:
-                self._predict(project, single[0], single[1])
-            elif batch_id is not None:
-                ok = self._predict(project, batch_id, None)
-                done += ok
-                failures += not ok
-                n = done + failures
-                rate = (time.perf_counter() - started) / n
-                self.batch_progress.emit(n, self._batch_total, rate * (self._batch_total - n))
-                if not self._batch:
-                    self.batch_finished.emit(done, self._batch_total, False, failures)
-                    done = failures = 0
+                self._predict(generation, project, single[0], single[1])
+            elif batch is not None:
+                self._batch_step(batch, self._predict(generation, project, batch_id, None))
+
+    def _batch_step(self, batch: _Batch, ok: bool) -> None:
+        with self._cond:
+            batch.done += ok
+            batch.failures += not ok
+            n = batch.done + batch.failures
+            finished = not batch.ids
+            if finished and self._batch is batch:
+                self._batch = None
+        eta = (time.perf_counter() - batch.started) / n * (batch.total - n)
+        self._batch_progress.emit(batch.serial, n, batch.total, eta)
+        if finished:
+            self._batch_finished.emit(batch.serial, batch.done, batch.total, False, batch.failures)
 
     def _load(self, path: Path, device: str | None) -> None:
         try:
@@ -133,9 +189,9 @@ class InferenceWorker(QThread):
         except Exception as exc:  # noqa: BLE001 - a bad checkpoint must not end the thread
             self.model_failed.emit(f"{path}: {exc}", traceback.format_exc())
 
-    def _predict(self, project: Project | None, image_id: int, image: np.ndarray | None) -> bool:
+    def _predict(self, generation: int, project: Project | None, image_id: int, image: np.ndarray | None) -> bool:
         if self.predictor is None or project is None:
-            self.prediction_failed.emit(image_id, "no model is loaded")
+            self._prediction_failed.emit(generation, image_id, "no model is loaded")
             return False
         try:
             record = project.image(image_id)
@@ -145,11 +201,11 @@ class InferenceWorker(QThread):
                 project.set_size(image_id, image.shape[1], image.shape[0])
             pred = self.predictor.predict(image)
             stored = project.save_prediction(image_id, pred.labels, pred.confidence, pred.uncertainty())
-            self.predicted.emit(image_id, pred.labels, pred.confidence, stored)
+            self._predicted.emit(generation, image_id, pred.labels, pred.confidence, stored)
             return True
         except Exception as exc:  # noqa: BLE001 - unreadable image, GPU out of memory, read-only disk
             message = str(exc)
             if "out of memory" in message.lower():
                 message = f"the device ran out of memory ({message.splitlines()[0]}); try a smaller tile or the CPU"
-            self.prediction_failed.emit(image_id, message)
+            self._prediction_failed.emit(generation, image_id, message)
             return False

@@ -26,7 +26,7 @@ from fcn_studio.ui.menus import build_menus
 from fcn_studio.ui.overlay_state import OverlayState
 from fcn_studio.ui.qimage import rgb_buffer
 from fcn_studio.ui.status import StatusBar
-from fcn_studio.ui.tasks import run_in_background
+from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
 from fcn_studio.ui.tools_panel import ToolsPanel
 from fcn_studio.ui.training_controller import TrainingController
@@ -45,6 +45,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.current_id: int | None = None
         self.current_rgb: np.ndarray | None = None
         self._load_token = 0
+        self.lanes = Lanes(self)
         self.overlay = OverlayState()
         self.overlay_shown = True
         self.closed = False
@@ -121,8 +122,9 @@ class MainWindow(EditingActions, QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def background(self, fn, on_done, on_failed=None) -> None:
-        """Runs `fn` in the pool; its callbacks are dropped once the window has closed."""
+    def background(self, fn, on_done, on_failed=None, pool: QThreadPool | None = None) -> None:
+        """Runs `fn` in `pool` (the slow lane unless told); its callbacks are dropped once the window
+        has closed."""
         def done(result) -> None:
             if not self.closed:
                 on_done(result)
@@ -131,7 +133,7 @@ class MainWindow(EditingActions, QMainWindow):
             if not self.closed:
                 (on_failed or (lambda m, d: show_error(self, "Something went wrong", m, d)))(message, details)
 
-        run_in_background(fn, done, failed)
+        run_in_background(fn, done, failed, pool or self.lanes.slow)
 
     # -- questions (tests replace this) ---------------------------------------------------------------
     def ask(self, title: str, text: str) -> bool:
@@ -214,6 +216,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.workspace.open(project)  # saves what is pending for the old project first, then closes it
         self.current_id = None
         self.current_rgb = None
+        self._load_token += 1  # an image still decoding for the old project is dropped when it arrives
         self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()
         self._update_title()
@@ -361,7 +364,7 @@ class MainWindow(EditingActions, QMainWindow):
             self.status.showMessage(message, 10000)
             log.warning("cannot show %s: %s", path, message)
 
-        self.background(load, done, failed)
+        self.background(load, done, failed, self.lanes.decode)
 
     def _render_overlay(self) -> None:
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
@@ -486,6 +489,6 @@ class MainWindow(EditingActions, QMainWindow):
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
         self.worker.stop()
-        QThreadPool.globalInstance().waitForDone(10_000)  # let a decode or a model save finish
+        self.lanes.wait_for_done(10_000)  # let a decode or a model save finish
         self.workspace.close(timeout=2)  # what still cannot be saved stays in the edit journal
         super().closeEvent(event)

@@ -224,8 +224,12 @@ def _new_model(w: MainWindow) -> None:
         save_checkpoint(target, model, info)
         return note
 
-    w.background(make, lambda note: (w.status.showMessage(note, 10000), w.load_model(target)),
-                 lambda msg, det: show_error(w, "Cannot make the model", msg, det))
+    def done(note) -> None:
+        if project is w.project:  # made for the project that asked; another one is open now otherwise
+            w.status.showMessage(note, 10000)
+            w.load_model(target)
+
+    w.background(make, done, lambda msg, det: show_error(w, "Cannot make the model", msg, det))
 
 
 def _sample_project(w: MainWindow) -> None:

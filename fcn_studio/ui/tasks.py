@@ -1,5 +1,8 @@
-"""Slow calls (image decoding, model creation, file scans) off the GUI thread: a QRunnable in the
-global pool that reports back by queued signal. Results for stale requests are dropped by callers."""
+"""Slow calls (image decoding, model creation, file scans) off the GUI thread: a QRunnable that
+reports back by queued signal. Results for stale requests are dropped by callers.
+
+Work runs in lanes, one QThreadPool each, so that slow jobs (a model comparison, an export) can
+never hold every thread while the person waits for an image to show or a smart selection."""
 
 from __future__ import annotations
 
@@ -32,16 +35,39 @@ class Task(QRunnable):
             pass  # the application is gone (its objects deleted at exit): nobody is left to tell
 
 
+def _pool(parent: QObject, threads: int) -> QThreadPool:
+    pool = QThreadPool(parent)
+    pool.setMaxThreadCount(threads)
+    return pool
+
+
+class Lanes(QObject):
+    """The window's thread pools. `decode`: showing the chosen image (latency-critical; two threads,
+    so one slow file does not hold up the next). `smart`: smart-selection tools (one at a time, as
+    the person makes them). `slow`: everything else (model comparison, export, import, making a
+    model), two threads so one long job leaves room for another but never for more."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.decode = _pool(self, 2)
+        self.smart = _pool(self, 1)
+        self.slow = _pool(self, 2)
+
+    def wait_for_done(self, msecs: int) -> bool:
+        """At exit: lets what was started (a decode, a model save) finish, at most `msecs` a lane."""
+        return all([pool.waitForDone(msecs) for pool in (self.decode, self.smart, self.slow)])
+
+
 _alive: set[Task] = set()  # PySide must not collect a task while the pool runs it
 
 
 def run_in_background(fn: Callable[[], object], on_done: Callable[[object], None],
-                      on_failed: Callable[[str, str], None], pool: QThreadPool | None = None) -> Task:
+                      on_failed: Callable[[str, str], None], pool: QThreadPool) -> Task:
     task = Task(fn)
     _alive.add(task)
     task.signals.done.connect(on_done)
     task.signals.failed.connect(on_failed)
     task.signals.done.connect(lambda _r: _alive.discard(task))
     task.signals.failed.connect(lambda _m, _d: _alive.discard(task))
-    (pool or QThreadPool.globalInstance()).start(task)
+    pool.start(task)
     return task

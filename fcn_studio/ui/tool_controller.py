@@ -4,6 +4,8 @@ previews. Right-button strokes and fills erase."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
@@ -33,6 +35,7 @@ class ToolController(QObject):
         self.canvas, self.panel, self.session, self.window = canvas, panel, session, window
         self.current_class = 1
         self._stroke: Stroke | None = None
+        self._after_stroke: list[Callable[[], None]] = []  # background results waiting for the stroke
         self._points: list[tuple[float, float]] = []
         self._dragging_lasso = False
         self._erasing = False
@@ -69,7 +72,7 @@ class ToolController(QObject):
         x, y = pos.x() - 0.5, pos.y() - 0.5  # pixel centres sit at integer coordinates
         if modifiers & Qt.KeyboardModifier.AltModifier:
             picked = class_at(editor, int(pos.x()), int(pos.y()))
-            if picked is not None and picked != 255:
+            if picked is not None:
                 self.set_class(picked)
             return
         tool = self.panel.tool()
@@ -114,6 +117,9 @@ class ToolController(QObject):
             stroke, self._stroke = self._stroke, None
             if stroke.finish() is not None:
                 self.operation_finished.emit()
+            waiting, self._after_stroke = self._after_stroke, []
+            for apply in waiting:
+                apply()
         elif self._dragging_lasso:
             self._dragging_lasso = False
             points, self._points = self._points, []
@@ -172,6 +178,14 @@ class ToolController(QObject):
         self.cursor.show()
 
     # -- smart selection ----------------------------------------------------------------------------
+    def _when_no_stroke(self, apply: Callable[[], None]) -> None:
+        """A result from the background never cuts into a stroke (which holds the editor's open
+        operation): it waits for the button's release and becomes its own undo step after it."""
+        if self._stroke is not None:
+            self._after_stroke.append(apply)
+        else:
+            apply()
+
     def _smart_select(self, a: QPointF, b: QPointF) -> None:
         editor, image, image_id = self.session.editor, self.window.current_rgb, self.session.current_id
         if editor is None or image is None:
@@ -180,8 +194,7 @@ class ToolController(QObject):
         value, preserve = self._value(False), self.panel.preserve_rule()
         self.busy.emit("Smart selection...")
 
-        def done(result) -> None:
-            self.busy.emit("")
+        def apply(result) -> None:
             if self.session.current_id != image_id or self.session.editor is not editor:
                 return  # the user moved on; the selection belongs to an image no longer shown
             rect, fg = result
@@ -190,8 +203,12 @@ class ToolController(QObject):
             if editor.end() is not None:
                 self.operation_finished.emit()
 
+        def done(result) -> None:
+            self.busy.emit("")
+            self._when_no_stroke(lambda: apply(result))
+
         def failed(message: str, _details: str) -> None:
             self.busy.emit("")
             self.failed.emit(message)
 
-        self.window.background(lambda: grabcut_region(image, box), done, failed)
+        self.window.background(lambda: grabcut_region(image, box), done, failed, self.window.lanes.smart)

@@ -99,6 +99,8 @@ def test_fill_polygon_eraser_and_alt_click(qtbot, window, opened):
     drag(qtbot, window, [(30, 30), (40, 30)], button=Qt.MouseButton.RightButton)  # right-drag erases
     mask, _ = saved_mask(window, opened)
     assert mask[30, 35] == 255 and mask[50, 50] == 1 and mask[90, 120] == 2
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, at(window, 30, 35))
+    assert window.tools.current_class == 1  # an unlabelled pixel is no class to pick
 
 
 def test_lasso_and_preserve_unlabelled(qtbot, window, opened):
@@ -224,3 +226,51 @@ def test_undoing_a_mark_while_its_save_is_still_queued_wins(qtbot, window, opene
     assert state == "corrected" and mask[10, 20] == 1
     qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)  # redo it
     assert saved_mask(window, opened)[1] == "reviewed"
+
+
+def test_a_smart_selection_arriving_mid_stroke_waits_for_the_stroke(qtbot, window, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "obj"
+    folder.mkdir()
+    img = np.full((96, 128, 3), 40, np.uint8)
+    img[30:70, 40:90] = (230, 210, 30)
+    Image.fromarray(img).save(folder / "object.png")
+    window.answers = [False]
+    window.open_paths([folder])
+    wait_for_image(qtbot, window, "object.png")
+    vp = window.canvas.viewport()
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    drag(qtbot, window, [(30, 20), (100, 80)])  # the smart selection starts in the background
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(window, 5, 90))
+    with qtbot.waitSignal(window.tools.busy, check_params_cb=lambda text: text == "", timeout=10_000):
+        pass  # the selection's result arrives while the mouse button is still down
+    editor = window.session.editor
+    assert editor.in_operation and window.overlay.mask[30:70, 40:90].mean() != 2  # not applied mid-stroke
+    qtbot.mouseMove(vp, at(window, 60, 90))
+    qtbot.mouseMove(vp, at(window, 120, 90))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(window, 120, 90))
+    mask = window.overlay.mask
+    assert (mask[90, 8:118] == 1).all()  # the whole stroke, one piece
+    assert (mask[30:70, 40:90] == 2).mean() > 0.9  # the selection, applied after it
+    assert [e.name for e in editor.stack.done[-2:]] == ["brush", "smart selection"]
+    assert not editor.in_operation
+    window.undo()
+    assert (window.overlay.mask[30:70, 40:90] == 2).mean() < 0.1 and (window.overlay.mask[90, 8:118] == 1).all()
+
+
+def test_a_mark_pressed_mid_stroke_leaves_the_rest_of_the_stroke_drawable(qtbot, window, opened):
+    vp = window.canvas.viewport()
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    window.tools_panel.size.setValue(5)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=at(window, 10, 20))
+    qtbot.mouseMove(vp, at(window, 40, 20))
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # closes the open operation
+    qtbot.mouseMove(vp, at(window, 80, 20))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=at(window, 80, 20))
+    mask, state = saved_mask(window, opened)
+    assert (mask[20, 8:82] == 1).all() and state == "reviewed"
+    assert [e.name for e in window.session.editor.stack.done] == ["brush", "mark reviewed", "brush"]

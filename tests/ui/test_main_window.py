@@ -1,5 +1,7 @@
 """The main window driven as a person would: open, switch, toggle, predict; offscreen, real widgets."""
 
+import threading
+
 import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -169,6 +171,8 @@ def test_filter_by_state_and_name(qtbot, window, tmp_path, photo_folder):
     box.setCurrentIndex(0)
     window.image_list.search.setText("img_3")
     assert _rows(window) == 1
+    window.image_list.search.setText("IMG_3.png")  # plain text, not a pattern: "." is a dot
+    assert _rows(window) == 1
 
 
 def test_dropping_a_folder_opens_it(qtbot, window, photo_folder):
@@ -193,13 +197,19 @@ def test_settings_persist_between_runs(qtbot, tmp_path, window, monkeypatch):
     again.close()
 
 
-def test_thumbnails_fill_in_off_the_gui_thread(qtbot, window, photo_folder):
+def test_thumbnails_fill_in_off_the_gui_thread(qtbot, window, photo_folder, monkeypatch):
+    from fcn_studio.ui import image_list
+
+    made_on, real = [], image_list.make_thumbnail
+    monkeypatch.setattr(image_list, "make_thumbnail",
+                        lambda *a, **k: made_on.append(threading.get_ident()) or real(*a, **k))
     window.open_paths([photo_folder])
     qtbot.waitUntil(lambda: _rows(window) == 4, timeout=10_000)
     model = window.image_list.model
     for row in range(4):
         model.data(model.index(row), Qt.ItemDataRole.DecorationRole)
     qtbot.waitUntil(lambda: len(model._thumbs) == 4, timeout=10_000)
+    assert made_on and threading.get_ident() not in made_on
 
 
 def test_label_set_from_a_checkpoint_replaces_an_unlabelled_projects(qtbot, window, tmp_path, photo_folder,

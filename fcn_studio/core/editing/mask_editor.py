@@ -145,16 +145,22 @@ class MaskEditor:
 
     # -- undo ---------------------------------------------------------------------------------------
     def undo(self) -> Edit | None:
+        self._end_open()
         return self._replay(self.stack.pop_undo(), 0)
 
     def redo(self) -> Edit | None:
+        self._end_open()
         return self._replay(self.stack.pop_redo(), 1)
+
+    def _end_open(self) -> None:
+        """An operation still open (Ctrl+Z during a drag) becomes a step first, so undo takes it back
+        rather than pasting an older step's tiles over it."""
+        if self._edit is not None:
+            self.end()
 
     def _replay(self, edit: Edit | None, which: int) -> Edit | None:
         if edit is None:
             return None
-        if self._edit is not None:
-            self.end()
         for (ty, tx), pair in edit.tiles.items():
             self._tile_view(ty, tx)[...] = pair[which]
         self._touched.update(edit.tiles)

@@ -8,8 +8,7 @@ import cv2
 import numpy as np
 
 from fcn_studio.core.editing.mask_editor import MaskEditor, Preserve, Rect
-
-IGNORE = 255
+from fcn_studio.core.labels import IGNORE_INDEX
 
 
 def segment_footprint(p0: tuple[float, float], p1: tuple[float, float], diameter: int) -> tuple[Rect, np.ndarray]:
@@ -47,15 +46,19 @@ def _fill_capsule_body(fp: np.ndarray, a, b, r: float, shift: int) -> None:
 
 
 class Stroke:
-    """One mouse drag of the brush or eraser: one undo step however many segments it has."""
+    """One mouse drag of the brush or eraser: one undo step however many segments it has. Should
+    something close the editor's operation mid-drag (an undo key), the rest is a step of its own."""
 
     def __init__(self, editor: MaskEditor, value: int, diameter: int, preserve: Preserve | None = None,
                  name: str = "brush") -> None:
         self.editor, self.value, self.diameter, self.preserve = editor, value, diameter, preserve
+        self.name = name
         self.last: tuple[float, float] | None = None
         editor.begin(name)
 
     def to(self, x: float, y: float) -> Rect | None:
+        if not self.editor.in_operation:
+            self.editor.begin(self.name)
         start = self.last if self.last is not None else (x, y)
         self.last = (x, y)
         rect, fp = segment_footprint(start, (x, y), self.diameter)
@@ -96,7 +99,7 @@ def polygon_footprint(points: list[tuple[float, float]]) -> tuple[Rect, np.ndarr
 
 def fill_polygon(editor: MaskEditor, points: list[tuple[float, float]], value: int,
                  preserve: Preserve | None = None, name: str = "polygon") -> Rect | None:
-    """Polygon (clicked corners) and lasso (dragged outline) alike: fill, or erase with 255."""
+    """Polygon (clicked corners) and lasso (dragged outline) alike: fill, or erase with the ignore index."""
     shape = polygon_footprint(points)
     if shape is None:
         return None
@@ -122,7 +125,7 @@ def relabel(editor: MaskEditor, source: int, target: int, points: list[tuple[flo
 
 
 def replace_all(editor: MaskEditor, values: np.ndarray | int, name: str) -> bool:
-    """Accept the prediction (an array) or clear the mask (255): one undo step, touched tiles only."""
+    """Accept the prediction (an array) or clear the mask (IGNORE_INDEX): one undo step, touched tiles only."""
     if isinstance(values, np.ndarray) and values.shape != editor.shape:
         raise ValueError(f"a {values.shape[1]}x{values.shape[0]} mask does not fit a "
                          f"{editor.shape[1]}x{editor.shape[0]} image")
@@ -132,5 +135,9 @@ def replace_all(editor: MaskEditor, values: np.ndarray | int, name: str) -> bool
 
 
 def class_at(editor: MaskEditor, x: int, y: int) -> int | None:
+    """The class under (x, y); None outside the image or on an unlabelled pixel."""
     h, w = editor.shape
-    return int(editor.mask[y, x]) if 0 <= x < w and 0 <= y < h else None
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    value = int(editor.mask[y, x])
+    return None if value == IGNORE_INDEX else value

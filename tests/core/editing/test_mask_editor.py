@@ -1,0 +1,19 @@
+"""The mask editor's undo: one operation is one step, even when undo arrives mid-operation."""
+
+import numpy as np
+
+from fcn_studio.core.editing.mask_editor import MaskEditor
+
+
+def test_undo_during_a_stroke_takes_back_that_stroke_not_an_older_step():
+    from fcn_studio.core.editing.tools import Stroke
+
+    editor = MaskEditor(np.full((64, 64), 255, np.uint8))
+    first = Stroke(editor, 1, 5)
+    first.to(5, 5)
+    first.finish()  # an earlier step on the stack, in the same tile
+    stroke = Stroke(editor, 2, 5)
+    stroke.to(30, 30)
+    stroke.to(40, 30)  # Ctrl+Z arrives while the mouse is still down
+    editor.undo()
+    assert editor.mask[30, 35] == 255 and editor.mask[5, 5] == 1  # the open stroke went; the first stayed
