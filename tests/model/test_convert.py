@@ -8,7 +8,13 @@ from fcn_studio.inference.predictor import Predictor
 from fcn_studio.model.checkpoint import load_checkpoint, save_checkpoint
 from fcn_studio.model.convert import ConversionError, convert_file, detect_torchvision_backbone
 from tests.conftest import smooth_image
-from tests.model.caffe_port_reference import PortFCN, caffe_input, randomise_scores_
+from tests.model.caffe_port_reference import (
+    CROP_OFFSETS,
+    PortFCN,
+    caffe_input,
+    crop_offsets_from_geometry,
+    randomise_scores_,
+)
 
 
 def _port_checkpoint(tmp_path, variant, fc=64, n_class=21, at_once=False, wrap=False):
@@ -22,7 +28,17 @@ def _port_checkpoint(tmp_path, variant, fc=64, n_class=21, at_once=False, wrap=F
 
 
 @pytest.mark.parametrize("variant", ["fcn32s", "fcn16s", "fcn8s"])
-def test_converted_port_gives_the_ports_label_map(tmp_path, variant):
+def test_the_references_crop_offsets_follow_from_the_layer_geometry(variant):
+    assert crop_offsets_from_geometry(variant) == CROP_OFFSETS[variant]
+
+
+def _assert_same_logits(got: torch.Tensor, ref: torch.Tensor) -> None:
+    assert got.shape == ref.shape
+    assert torch.allclose(got, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item()), (got - ref).abs().max()
+
+
+@pytest.mark.parametrize("variant", ["fcn32s", "fcn16s", "fcn8s"])
+def test_converted_port_gives_the_ports_scores(tmp_path, variant):
     port, path = _port_checkpoint(tmp_path, variant, wrap=variant == "fcn16s")
     model, info, report = convert_file(path)
     assert info.config.arch == variant and info.config.alignment == "classic"
@@ -30,9 +46,10 @@ def test_converted_port_gives_the_ports_label_map(tmp_path, variant):
     assert variant.upper() in report
     image = smooth_image(75, 101)
     with torch.no_grad():
-        expected = port(caffe_input(image)).argmax(1)[0].numpy()
-    got = Predictor(model, info.input, device="cpu").predict(image).labels
-    assert (got == expected).mean() > 0.999
+        ref = port(caffe_input(image))
+    predictor = Predictor(model, info.input, device="cpu")
+    _assert_same_logits(predictor.logits(image[None]), ref)
+    assert (predictor.predict(image).labels == ref.argmax(1)[0].numpy()).mean() > 0.999
 
 
 @pytest.mark.slow
@@ -52,14 +69,18 @@ def test_full_size_fcn8s_round_trips_through_our_format(tmp_path):
     assert (got.argmax(1) == ref.argmax(1)).float().mean() > 0.999
 
 
-def test_at_once_variant(tmp_path):
+def test_at_once_variant_scales_the_skips_exactly_as_the_release(tmp_path):
+    """voc-fcn8s-atonce scales pool4 by 0.01 and pool3 by 0.0001 before scoring them."""
     port, path = _port_checkpoint(tmp_path, "fcn8s", at_once=True)
     model, info, report = convert_file(path, at_once=True)
-    assert info.config.pool4_scale == 0.01 and "at-once" in report
+    assert (info.config.pool4_scale, info.config.pool3_scale) == (0.01, 0.0001) and "at-once" in report
     image = smooth_image(40, 48)
     with torch.no_grad():
-        expected = port(caffe_input(image)).argmax(1)[0].numpy()
-    assert (Predictor(model, info.input, device="cpu").predict(image).labels == expected).mean() > 0.999
+        ref = port(caffe_input(image))
+    _assert_same_logits(Predictor(model, info.input, device="cpu").logits(image[None]), ref)
+    _, path16 = _port_checkpoint(tmp_path, "fcn16s")
+    _, info16, report16 = convert_file(path16, at_once=True)  # the release has no at-once FCN-16s
+    assert (info16.config.pool4_scale, info16.config.pool3_scale) == (1.0, 1.0) and "at-once" not in report16
 
 
 def test_class_count_and_label_file(tmp_path):

@@ -97,12 +97,23 @@ def test_classic_and_fast_agree_in_shape_and_semantics_on_a_smooth_input():
     assert corr > 0.9 and agree > 0.95, (corr, agree)
 
 
-def test_at_once_skip_scaling_is_applied():
+@pytest.mark.parametrize("backbone,alignment", [("resnet18", "fast"), ("vgg16", "classic")])
+def test_at_once_skip_scaling_multiplies_each_skip_by_its_own_factor(backbone, alignment):
+    """pool4 x 0.01 and pool3 x 0.0001 before the 1x1 score layers equals scores whose weights carry
+    the factors; the skip terms are linear in their weights, so the match is exact up to rounding."""
     torch.manual_seed(0)
-    plain = build_fcn("fcn8s", "resnet18", num_classes=3).eval()
-    randomise_scores_(plain, std=0.1)
-    scaled = build_fcn("fcn8s", "resnet18", num_classes=3, pool4_scale=0.01, pool3_scale=1e-4).eval()
-    scaled.load_state_dict(plain.state_dict())
-    x = torch.randn(1, 3, 64, 64)
+    kw = {"num_classes": 3, "alignment": alignment, "fc_channels": 16}
+    scaled = build_fcn("fcn8s", backbone, pool4_scale=0.01, pool3_scale=0.0001, **kw).eval()
+    randomise_scores_(scaled, std=1.0)
+    folded = build_fcn("fcn8s", backbone, **kw).eval()
+    folded.load_state_dict(scaled.state_dict())
     with torch.no_grad():
-        assert not torch.allclose(plain(x), scaled(x))
+        folded.score_pool4.weight.mul_(0.01)
+        folded.score_pool3.weight.mul_(0.0001)
+    unscaled = build_fcn("fcn8s", backbone, **kw).eval()
+    unscaled.load_state_dict(scaled.state_dict())
+    x = torch.randn(1, 3, 64, 64) * 50
+    with torch.no_grad():
+        a, b, c = scaled(x), folded(x), unscaled(x)
+    assert torch.allclose(a, b, rtol=1e-5, atol=1e-5 * a.abs().max().item())
+    assert not torch.allclose(a, c, rtol=1e-2, atol=1e-2 * a.abs().max().item())
