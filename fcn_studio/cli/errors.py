@@ -5,6 +5,7 @@ raised into one line on stderr and an exit status.
   corrupt project database, a GPU out of memory) print `fcn-studio: error: <message>`, exit 2.
   By convention the layers below raise ValueError (or a subclass: CheckpointError, MaskError,
   ImageLoadError, FormatError, ...) for bad input, with a message that names the file and says why.
+- Libraries' warnings go to the log, not to the screen, unless debugging.
 - Anything else is a bug: one line that says so and where the traceback was logged, exit 1; with
   `--debug` or FCN_STUDIO_DEBUG=1 the traceback is shown instead.
 """
@@ -62,7 +63,7 @@ def run_command(func: Callable[[], int], debug: bool = False) -> int:
     """Runs a command; what it raises becomes one line on stderr and the exit status."""
     with warnings.catch_warnings():
         if not debug_requested(debug):
-            warnings.showwarning = _warning_line
+            warnings.showwarning = _warning_to_log
         try:
             return func()
         except KeyboardInterrupt:
@@ -88,6 +89,9 @@ def bug_line(exc: BaseException) -> str:
             f"{one_line(exc)}; {where}; run with --debug or FCN_STUDIO_DEBUG=1 to see it here")
 
 
-def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
-    """Libraries' warnings as one line each, without the source line they came from."""
-    print(f"fcn-studio: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+def _warning_to_log(message, category, filename, lineno, file=None, line=None) -> None:
+    """FCN Studio says what a person must know in its own messages; what libraries warn about
+    (torch on a refused pickle, say) is for whoever reads the log."""
+    from fcn_studio.core.logfile import append_to_log  # noqa: PLC0415
+
+    append_to_log(f"{category.__name__}: {' '.join(str(message).split())} ({filename}:{lineno})", "WARNING")

@@ -35,13 +35,13 @@ def setup_logging() -> Path:
     return path
 
 
-def append_to_log(text: str) -> Path | None:
+def append_to_log(text: str, level: str = "ERROR") -> Path | None:
     """Appends one entry to the log file; None if it cannot be written (the caller says so)."""
     path = log_dir() / LOG_NAME
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as f:
-            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} ERROR fcn_studio.cli: {text.rstrip()}\n")
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {level} fcn_studio.cli: {text.rstrip()}\n")
     except OSError:
         return None
     return path

@@ -2,7 +2,8 @@
 
 Memory does not grow with the number of files: a background pool decodes at most `ahead` images
 ahead of the model (not all of them, as Executor.map would), consecutive images of the same size
-share a forward pass, and each batch is written before the next is formed. Under torchrun each
+share a forward pass within the predictor's pixel budget, and each batch is written before the next
+is formed. Under torchrun each
 rank takes every world-th file of the same list (`shard`), so the ranks' outputs together are
 exactly those of one process."""
 
@@ -117,12 +118,14 @@ def decode_ahead(pairs: Iterable[Pair], ahead: int = 4, workers: int = 2) -> Ite
 
 
 def same_size_batches(items: Iterable[_Item], batch_size: int, max_pixels: int) -> Iterator[list[_Item]]:
-    """Consecutive images of one size, up to batch_size; an image too large for one pass (it is
-    tiled) or one that failed to decode goes alone."""
+    """Consecutive images of one size, up to batch_size and up to max_pixels in all (the most the
+    predictor takes in one pass: a batch never needs more memory than its largest single image);
+    an image that failed to decode, or that fills a pass alone (or is tiled), goes alone."""
     batch: list[_Item] = []
     for item in items:
-        alone = item.image is None or item.image.shape[0] * item.image.shape[1] > max_pixels
-        if batch and (alone or len(batch) >= batch_size or item.image.shape != batch[0].image.shape):
+        alone = item.image is None or 2 * _pixels(item) > max_pixels
+        if batch and (alone or len(batch) >= batch_size or item.image.shape != batch[0].image.shape
+                      or (len(batch) + 1) * _pixels(item) > max_pixels):
             yield batch
             batch = []
         if alone:
@@ -131,6 +134,10 @@ def same_size_batches(items: Iterable[_Item], batch_size: int, max_pixels: int) 
             batch.append(item)
     if batch:
         yield batch
+
+
+def _pixels(item: _Item) -> int:
+    return item.image.shape[0] * item.image.shape[1]
 
 
 def _load(path: Path) -> tuple[np.ndarray | None, str | None]:

@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from fcn_studio.cli import main
-from fcn_studio.cli.errors import run_command
 
 # (arguments, expected exit status); {T} is a working tiny checkpoint. Each runs in the `ws` folder.
 CASES = [
@@ -101,6 +100,7 @@ def test_bad_input_is_one_line_and_a_nonzero_status(ws, line, status, capsys, mo
 def test_a_bug_is_one_line_that_says_so_and_where_the_traceback_is(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FCN_STUDIO_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.delenv("FCN_STUDIO_DEBUG", raising=False)
+    from fcn_studio.cli.errors import run_command
 
     def buggy() -> int:
         return {}["missing"]

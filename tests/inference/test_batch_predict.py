@@ -66,12 +66,14 @@ def test_consecutive_same_size_images_share_a_batch_and_failures_go_alone():
         return _Item(Path(name), Path(name), None if shape is None else np.zeros((*shape, 3), np.uint8),
                      None if shape else "bad")
 
-    a, b = (8, 8), (8, 9)
+    a, b, c = (8, 8), (8, 9), (12, 12)
     items = [item("1", a), item("2", a), item("3", b), item("4", None), item("5", a), item("6", a), item("7", a),
-             item("8", a), item("9", a), item("big", (100, 100))]
-    batches = same_size_batches(items, batch_size=4, max_pixels=1000)
+             item("8", a), item("9", a), item("c1", c), item("c2", c), item("c3", c), item("big", (20, 20)),
+             item("huge", (100, 100))]
+    batches = same_size_batches(items, batch_size=4, max_pixels=300)
+    # c: 144 pixels, two fit in 300; big: 400 fills a pass alone (tiled, in fact)
     assert [[str(i.path) for i in batch] for batch in batches] == [
-        ["1", "2"], ["3"], ["4"], ["5", "6", "7", "8"], ["9"], ["big"]]
+        ["1", "2"], ["3"], ["4"], ["5", "6", "7", "8"], ["9"], ["c1", "c2"], ["c3"], ["big"], ["huge"]]
 
 
 def test_rank_shares_are_disjoint_and_cover_every_file(folder):
