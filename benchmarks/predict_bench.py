@@ -46,23 +46,37 @@ def extract(rev: str, dest: Path) -> Path:
     return dest
 
 
-def peak_run(cmd: list[str], env: dict) -> tuple[float | None, float, int]:
-    """(peak RSS in MiB or None where the platform cannot say, seconds, exit status) of a child process."""
+def peak_run(cmd: list[str], env: dict, limit: float | None) -> tuple[float | None, float, int | None]:
+    """(peak RSS in MiB or None where the platform cannot say, seconds, exit status or None if it was
+    stopped at `limit` seconds) of a child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if hasattr(os, "wait4"):  # POSIX: the child's own rusage, whatever else this process has run
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
-        peak = usage.ru_maxrss * scale / 2**20
-    else:
-        proc.wait()
-        peak = None
-    seconds = time.perf_counter() - start
-    if proc.returncode:
-        print(proc.stderr.read().decode(errors="replace")[-2000:], file=sys.stderr)
-    proc.stderr.close()
-    return peak, seconds, proc.returncode
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        stopped, peak = False, None
+        if hasattr(os, "wait4"):  # POSIX: the child's own rusage (a killed child's too)
+            while (done := os.wait4(proc.pid, os.WNOHANG))[0] == 0:
+                if limit is not None and time.perf_counter() - start > limit:
+                    proc.kill()
+                    stopped = True
+                    done = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.2)
+            _, status, usage = done
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
+            peak = usage.ru_maxrss * scale / 2**20
+        else:
+            try:
+                proc.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                stopped = True
+        seconds = time.perf_counter() - start
+        if proc.returncode and not stopped:
+            err.seek(0)
+            print(err.read().decode(errors="replace")[-2000:], file=sys.stderr)
+    return peak, seconds, None if stopped else proc.returncode
 
 
 def main() -> None:
@@ -72,6 +86,8 @@ def main() -> None:
     ap.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--time-limit", type=float, help="stop each run after this many seconds (the old code's "
+                    "peak comes within seconds, when every image is decoded; the new code's with the first batch)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="predict-bench-") as tmp:
@@ -91,16 +107,18 @@ def main() -> None:
                 out = tmp / f"out-{count}-{len(rows)}"
                 cmd = [sys.executable, "-m", "fcn_studio", "predict", str(images), "--model", str(model),
                        "--out", str(out), "--device", args.device]
-                peak, seconds, code = peak_run(cmd, {**os.environ, "PYTHONPATH": str(root)})
+                peak, seconds, code = peak_run(cmd, {**os.environ, "PYTHONPATH": str(root)}, args.time_limit)
                 written = len(list(out.glob("*.png"))) if out.is_dir() else 0
                 rows.append((name, count, peak, seconds, code, written))
                 print(f"  {name}: {count} images, peak {peak and f'{peak:.0f} MiB'}, {seconds:.1f} s", flush=True)
 
     print(f"\npredict, {args.size}x{args.size} JPEGs, fcn8s on mobilenet_v3_small, {args.device}")
-    print(f"{'code':<20} {'images':>6} {'peak RSS':>10} {'time':>8} {'img/s':>6} {'status':>6} {'written':>7}")
+    print(f"{'code':<20} {'images':>6} {'peak RSS':>10} {'time':>8} {'written':>7} {'img/s':>6} {'status':>7}")
     for name, count, peak, seconds, code, written in rows:
         peak_text = f"{peak:.0f} MiB" if peak is not None else "n/a"
-        print(f"{name:<20} {count:>6} {peak_text:>10} {seconds:>7.1f}s {count / seconds:>6.2f} {code:>6} {written:>7}")
+        status = "stopped" if code is None else code
+        print(f"{name:<20} {count:>6} {peak_text:>10} {seconds:>7.1f}s {written:>7} {written / seconds:>6.2f} "
+              f"{status:>7}")
 
 
 if __name__ == "__main__":
