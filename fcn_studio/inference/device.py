@@ -7,7 +7,10 @@ import torch
 
 def pick_device(requested: str | None = None) -> torch.device:
     if requested and requested != "auto":
-        dev = torch.device(requested)
+        try:
+            dev = torch.device(requested)
+        except RuntimeError:  # torch's message lists two dozen device types few people have
+            raise ValueError(f"unknown device {requested!r}; use auto, cpu, cuda, cuda:N or mps") from None
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {requested!r} asked for, but CUDA is not available here")
         if dev.type == "mps" and not _mps_available():

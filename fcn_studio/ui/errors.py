@@ -7,33 +7,14 @@ import logging
 import os
 import sys
 import traceback
-from logging.handlers import RotatingFileHandler
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from fcn_studio.core.logfile import log_dir, setup_logging
+
+__all__ = ["install_excepthook", "log_dir", "setup_logging", "show_error"]
+
 log = logging.getLogger("fcn_studio")
-
-
-def log_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(os.environ.get("FCN_STUDIO_LOG_DIR", Path(base) / "fcn-studio"))
-
-
-def setup_logging() -> Path:
-    folder = log_dir()
-    path = folder / "fcn-studio.log"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    except OSError:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("fcn_studio")
-    if not any(isinstance(h, type(handler)) for h in root.handlers):
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
 
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str | None = None) -> None:

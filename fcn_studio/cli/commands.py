@@ -1,0 +1,231 @@
+"""The subcommands (except predict, in cli.predict): each parses nothing, calls the layers below,
+prints, and returns the exit status; errors are raised and turned into one line by cli.errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def cmd_model_new(args) -> int:
+    from fcn_studio.core.labels import LabelSet
+    from fcn_studio.model.checkpoint import save_checkpoint
+    from fcn_studio.model.factory import new_model
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    model, info, note = new_model(args.arch, args.backbone, LabelSet.parse(args.classes), args.alignment,
+                                  weights)
+    save_checkpoint(args.out, model, info)
+    print(f"{args.out}: {args.arch} on {args.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
+    return 0
+
+
+def cmd_model_convert(args) -> int:
+    from fcn_studio.core.labels import LabelSet
+    from fcn_studio.model.checkpoint import save_checkpoint
+    from fcn_studio.model.convert import convert_file
+
+    labels = LabelSet.parse(args.classes) if args.classes else None
+    model, info, report = convert_file(args.src, labels, at_once=args.at_once, arch=args.arch)
+    save_checkpoint(args.dst, model, info)
+    print(f"{args.dst}: {report}")
+    return 0
+
+
+def cmd_model_info(args) -> int:
+    from fcn_studio.model.checkpoint import read_info
+
+    info = read_info(args.ckpt)
+    if args.json:
+        print(json.dumps(info.to_dict(), indent=2))
+        return 0
+    c, spec, prov = info.config, info.input, info.provenance
+    lines = [
+        f"checkpoint   {args.ckpt}",
+        f"model        {c.arch} on {c.backbone}, {c.alignment} alignment"
+        + (f", fc {c.fc_channels}" if c.backbone == "vgg16" else ""),
+        f"classes      {len(info.labels)} (ignore index {info.labels.ignore_index}): {', '.join(info.labels.names)}",
+        f"input        {spec.channel_order}, x{spec.scale:g}, mean {list(spec.mean)}, std {list(spec.std)}",
+        f"source       {prov.get('source', '?')}",
+        f"created      {prov.get('created', '?')} by {prov.get('created_by', '?')}",
+        f"trained on   {prov.get('trained_images', 0)} images",
+    ]
+    if prov.get("backbone_weights"):
+        lines.append(f"encoder      {prov['backbone_weights']}")
+    for k, v in (prov.get("metrics") or {}).items():
+        lines.append(f"metric       {k} = {v}")
+    print("\n".join(lines))
+    return 0
+
+
+def _labels_from_spec(spec: str):
+    """`voc`, a names file, or a checkpoint whose label set the project should share."""
+    from fcn_studio.core.labels import LabelSet
+
+    if spec.endswith(".safetensors"):
+        from fcn_studio.model.checkpoint import read_info
+
+        return read_info(spec).labels
+    return LabelSet.parse(spec)
+
+
+def cmd_project_new(args) -> int:
+    from fcn_studio.project.project import Project
+
+    project = Project.create(args.dir, _labels_from_spec(args.classes))
+    print(f"{args.dir}: new project with {len(project.labels)} classes")
+    project.close()
+    return 0
+
+
+def cmd_project_add(args) -> int:
+    from fcn_studio.project.project import Project
+
+    project = Project.open(args.dir)
+    result = project.add_images(args.paths)
+    for path, why in result.skipped:
+        print(f"{path}: {why}", file=sys.stderr)
+    print(f"{result.added} added, {result.already} already in the project; {sum(project.counts().values())} in all")
+    project.close()
+    return 1 if result.skipped else 0
+
+
+def progress_bar(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", disable=None, file=sys.stderr)
+
+
+def cmd_train(args) -> int:
+    """The same backend as the app's, in this process, with a progress bar from its events."""
+    from fcn_studio.training.config import config_from_args
+    from fcn_studio.training.events import EventWriter
+    from fcn_studio.training.runner import train_with_events
+
+    cfg = config_from_args(args)
+    events = EventWriter(None, cfg.events)
+    bar = None
+
+    def show(event: dict) -> None:
+        nonlocal bar
+        kind = event["event"]
+        if kind == "started":
+            print(f"training {event['arch']} on {event['backbone']} ({event['recipe']}) on {event['device']}: "
+                  f"{event['train_images']} training / {event['val_images']} validation images; {event['encoder']}")
+            bar = progress_bar(event["total_iterations"], "train")
+            bar.update(event.get("start_iteration", 0))
+        elif kind == "progress" and bar is not None:
+            bar.update(event["iteration"] - bar.n)
+            bar.set_postfix(loss=f"{event['loss']:.3f}", img_s=f"{event['images_per_s']:.1f}")
+        elif kind == "validation":
+            mean_iu = "n/a" if event["mean_iu"] is None else f"{event['mean_iu']:.4f}"
+            say = bar.write if bar else print
+            say(f"epoch {event['epoch']}: mean IU {mean_iu}, pixel accuracy {event['pixel_accuracy']:.4f}")
+        elif kind == "finished":
+            if bar is not None:
+                bar.close()
+            print(f"best mean IU {event['best_mean_iu']:.4f}: {event['best_checkpoint']}")
+        elif kind == "failed":
+            if bar is not None:
+                bar.close()
+            print(f"fcn-studio: training failed: {event['message']}", file=sys.stderr)
+
+    events.listeners.append(show)
+    try:
+        return train_with_events(cfg, events)
+    finally:
+        events.close()
+
+
+class _LazyBar:
+    """A progress bar that appears when the total is first known."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar = self.bar or progress_bar(total, self.desc)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_export(args) -> int:
+    from fcn_studio.project.formats import ExportOptions, export_project
+    from fcn_studio.project.project import Project
+
+    remap = {}
+    for item in args.remap:
+        old, sep, new = item.partition("=")
+        if not sep:
+            raise ValueError(f"--remap takes OLD=NEW or OLD=, not {item!r}")
+        remap[old] = new or None
+    options = ExportOptions(which=args.which, val_fraction=args.val_fraction, link=args.link,
+                            remap=remap, replace=args.replace)
+    project = Project.open(args.project)
+    progress = _LazyBar("export")
+    kwargs = {"per_component": args.per_component, "polygons": args.polygons} if args.format == "coco" else {}
+    try:
+        count = export_project(project, args.format, args.out, options, progress, **kwargs)
+    finally:
+        progress.close()
+        project.close()
+    print(f"{count} images exported to {args.out} ({args.format})")
+    return 0 if count else 1
+
+
+def cmd_import(args) -> int:
+    from fcn_studio.project.formats import import_into
+    from fcn_studio.project.project import Project
+
+    project = Project.open(args.project)
+    progress = _LazyBar("import")
+    try:
+        report = import_into(project, args.source, args.format, args.overwrite, progress)
+    finally:
+        progress.close()
+        project.close()
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print(f"{report.imported} masks imported, {report.skipped_existing} kept (already corrected; --overwrite "
+          f"replaces them), {len(report.problems)} problems"
+          + (f"; new classes: {', '.join(report.added_classes)}" if report.added_classes else ""))
+    return 1 if report.problems else 0
+
+
+def cmd_eval(args) -> int:
+    from fcn_studio.core.metrics import format_scores
+    from fcn_studio.inference.evaluate import evaluate_folders, pair_images_and_masks
+    from fcn_studio.inference.predictor import Predictor
+
+    predictor, info = Predictor.from_checkpoint(args.model, device=args.device)
+    pairs, _ = pair_images_and_masks(args.images, args.masks)
+    with progress_bar(len(pairs), "eval") as bar:
+        result = evaluate_folders(predictor, info.labels, args.images, args.masks,
+                                  progress=lambda _p: bar.update())
+    for path, why in result.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    if not result.images:
+        print("fcn-studio: error: no image could be evaluated", file=sys.stderr)
+        return 1
+    print(f"{result.images} images, {result.scores.pixels} labelled pixels")
+    print(format_scores(result.scores, info.labels.names))
+    if args.json:
+        from fcn_studio.core.atomic import atomic_write_bytes
+
+        data = {"model": str(args.model), "images": result.images,
+                "skipped": [[str(p), w] for p, w in result.skipped], **result.scores.to_dict(info.labels.names)}
+        atomic_write_bytes(args.json, json.dumps(data, indent=2).encode())
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from fcn_studio.inference.benchmark import DEFAULT_MODELS, run_benchmark
+
+    size = (args.size[0], args.size[-1])
+    half = {"auto": None, "fp32": False, "fp16": True}[args.precision]
+    run_benchmark(args.models or DEFAULT_MODELS, size=size, batch=args.batch, repeat=args.repeat,
+                  device=args.device, half=half, channels_last=not args.nchw)
+    return 0

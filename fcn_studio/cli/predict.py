@@ -1,0 +1,101 @@
+"""`fcn-studio predict`: one process, or several under torchrun (`python -m torch.distributed.run
+--nproc_per_node=N -m fcn_studio predict ...`, on one machine or many). Each rank predicts its share
+of the files on its own device; rank 0 alone shows the progress of all ranks together and the
+summary. The process group is the trainer's (training.distributed), so both run the same way."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fcn_studio.cli.args import output_dir, positive_int
+
+
+def add_predict_parser(sub) -> None:
+    pred = sub.add_parser("predict", help="label images and folders to palette PNGs (several GPUs: torchrun)")
+    pred.add_argument("inputs", nargs="+", type=Path, help="image files and folders (recursive)")
+    pred.add_argument("--model", required=True, type=Path)
+    pred.add_argument("--out", required=True, type=output_dir)
+    pred.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps")
+    pred.add_argument("--overlay", action="store_true", help="also write <stem>_overlay.jpg")
+    pred.add_argument("--confidence", action="store_true", help="also write <stem>_confidence.png")
+    pred.add_argument("--opacity", type=float, default=0.5)
+    pred.add_argument("--tile", type=positive_int, help="tile side for large images (pixels)")
+    pred.add_argument("--batch", type=positive_int, default=4, help="same-size images per forward pass")
+    pred.add_argument("--ahead", type=positive_int, default=4,
+                      help="images decoded ahead of the model (memory: about this many images)")
+    pred.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import torch  # noqa: PLC0415
+
+    from fcn_studio.inference.batch_predict import collect_inputs, predict_files, shard
+    from fcn_studio.inference.device import pick_device
+    from fcn_studio.inference.predictor import Predictor
+    from fcn_studio.training import distributed
+
+    pairs = collect_inputs(args.inputs)
+    if not pairs:
+        raise ValueError(f"no image found in {', '.join(map(str, args.inputs))}")
+    requested = pick_device(args.device)
+    d = distributed.setup(requested)
+    try:
+        device = distributed.local_device(requested, d)
+        predictor, info = Predictor.from_checkpoint(args.model, device=device, tile=args.tile)
+        mine = shard(pairs, d.rank, d.world_size)
+        # counts travel on the device the process group speaks (NCCL: CUDA, gloo: CPU)
+        count_device = device if device.type == "cuda" and d.enabled else torch.device("cpu")
+        progress = _RankProgress(len(pairs), d, count_device)
+        try:
+            result = predict_files(predictor, info.labels, mine, args.out, overlay=args.overlay,
+                                   confidence=args.confidence, opacity=args.opacity, progress=progress.step,
+                                   batch_size=args.batch, ahead=args.ahead)
+            # every rank takes part in as many reductions as the largest share has files
+            for _ in range(len(shard(pairs, 0, d.world_size)) - len(mine)):
+                progress.step(None, True)
+            written, failed = progress.totals(len(result.written), len(result.failed))
+        finally:
+            progress.close()
+    finally:
+        distributed.teardown(d)
+    for path, why in result.failed:  # each rank names its own failures, one line each
+        print(f"{path}: {why}", file=sys.stderr)
+    if d.main:
+        print(f"{written} written to {args.out}, {failed} failed")
+    return 1 if failed or not written else 0
+
+
+class _RankProgress:
+    """One progress bar for all ranks: after each file (or an empty slot, for ranks with a shorter
+    share), the ranks sum their counts of done files, and rank 0 shows the total."""
+
+    def __init__(self, total: int, d, device) -> None:
+        import torch  # noqa: PLC0415
+
+        from fcn_studio.cli.commands import progress_bar  # noqa: PLC0415
+        from fcn_studio.training.distributed import all_reduce_sum  # noqa: PLC0415
+
+        self.torch, self.all_reduce_sum = torch, all_reduce_sum
+        self.d, self.device = d, device
+        self.bar = progress_bar(total, "predict") if d.main else None
+
+    def step(self, path: Path | None, ok: bool = True) -> None:
+        done = self._sum([0 if path is None else 1])[0]
+        if self.bar is not None:
+            self.bar.update(done)
+
+    def totals(self, written: int, failed: int) -> tuple[int, int]:
+        written, failed = self._sum([written, failed])
+        return written, failed
+
+    def _sum(self, values: list[int]) -> list[int]:
+        if not self.d.enabled:
+            return values
+        t = self.torch.tensor(values, dtype=self.torch.int64, device=self.device)
+        return [int(v) for v in self.all_reduce_sum(t, self.d).tolist()]
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
