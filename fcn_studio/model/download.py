@@ -250,7 +250,7 @@ def _fetch_url(opener: urllib.request.OpenerDirector, url: str, entry: Entry, pr
             if progress:
                 progress(done, total)
             try:
-                while block := response.read(CHUNK):
+                while block := response.read1(CHUNK):  # what has arrived: a stall keeps it
                     out.write(block)
                     for h in hashers.values():
                         h.update(block)
