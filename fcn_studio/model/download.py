@@ -109,9 +109,18 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
     kept = partial_path(entry.file).is_file()
     advice = ("run the same command again to resume" if kept else "check the network or the proxy (HTTPS_PROXY)")
     raise DownloadError(
-        f"{entry.file}: not downloaded ({'; '.join(failures)}); nothing complete was left in the cache. "
+        f"{entry.file}: not downloaded ({'; '.join(failures)}); nothing complete was left in the cache, "
+        f"{_meanwhile(entry)}. "
         f"{advice.capitalize()}, set {MIRROR_ENV} to a server that has the file, or fetch {entry.urls[0]} by "
         f"hand and run `fcn-studio model get {entry.name} --from-file PATH`.")
+
+
+def _meanwhile(entry: Entry) -> str:
+    """What the app does without the file, for the one-line error."""
+    if entry.format == "state-dict":
+        return (f"so new {entry.backbone} models start from torchvision's cached weights if any, else from "
+                f"random weights")
+    return f"so {entry.name} is not available yet; everything else works as before"
 
 
 def register_file(entry: Entry, source: str | Path) -> Fetched:

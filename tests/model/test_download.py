@@ -8,7 +8,11 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import socket
+import ssl
+import subprocess
+import sys
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -85,11 +89,12 @@ def _handler(server: Server):
     return Handler
 
 
-@pytest.fixture
-def server():
+def _serve(tls: ssl.SSLContext | None = None):
     state = Server("", {})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    state.base = f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -98,6 +103,27 @@ def server():
         state.release.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    yield from _serve()
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """HTTPS on the loopback with a self-signed certificate; yields (server, certificate file)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    for state in _serve(context):
+        yield state, cert
 
 
 @pytest.fixture
@@ -237,6 +263,7 @@ def test_missing_everywhere_or_offline_is_one_line_naming_the_file(server, cache
     message = str(err.value)
     assert "\n" not in message and message.startswith("gone.pth: not downloaded")
     assert "HTTP 404" in message and "cannot connect" in message and "--from-file" in message
+    assert "gone is not available yet; everything else works as before" in message
     assert downloads(cache) == set()
 
 
@@ -377,3 +404,18 @@ def test_a_second_download_of_the_same_file_waits_its_turn(server, cache, tmp_pa
     with FileLock(str(cache / "downloads" / "busy.pth.lock")), pytest.raises(DownloadError, match="another"):
         model("get", "busy")
     assert server.log == [] and os.listdir(cache / "downloads") == ["busy.pth.lock"]
+
+
+def test_tls_is_verified_and_the_trust_store_is_the_systems(tls_server, cache, tmp_path, monkeypatch):
+    server, cert = tls_server
+    data = payload()
+    server.routes["/x.pth"] = Route(data)
+    use_catalogue(tmp_path, monkeypatch, entry("x", "x.pth", [f"{server.base}/x.pth"], data))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED"):
+        model("get", "x")
+    assert downloads(cache) == set()
+    if sys.platform.startswith("linux"):  # OpenSSL's default store honours SSL_CERT_FILE (a site's own CA)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert model("get", "x") == 0
+        assert (cache / "downloads" / "x.pth").read_bytes() == data
