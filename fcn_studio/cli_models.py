@@ -67,9 +67,10 @@ def _size(row: dict) -> str:
 def cmd_model_get(args) -> int:
     from fcn_studio.model.catalogue import load_catalogue
     from fcn_studio.model.download import discard_download, extract_member, fetch, register_file
-    from fcn_studio.model.install import install
+    from fcn_studio.model.install import check_out, install
 
     entry = load_catalogue().get(args.name)
+    check_out(entry, args.out)
     if args.from_file is not None:
         fetched = register_file(entry, args.from_file)
     else:

@@ -15,12 +15,17 @@ class ConversionUnavailable(ValueError):
     """This build cannot convert the format; the verified download stays in the cache."""
 
 
+def check_out(entry: Entry, out: Path | None) -> None:
+    """Refuses an output path the entry cannot use, before anything is downloaded."""
+    if out is not None and entry.format == "state-dict":
+        raise ValueError(f"{entry.name} is an encoder: it goes to the model cache, where new "
+                         f"{entry.backbone} models find it; --out does not apply")
+
+
 def install_encoder(entry: Entry, weights: Path, out: Path | None) -> str:
     from fcn_studio.model.pretrained import install_imagenet_encoder  # noqa: PLC0415 (torch)
 
-    if out is not None:
-        raise ValueError(f"{entry.name} is an encoder: it goes to the model cache, where new "
-                         f"{entry.backbone} models find it; --out does not apply")
+    check_out(entry, out)
     target, report = install_imagenet_encoder(entry.backbone, weights)
     return f"ImageNet {entry.backbone} encoder installed at {target} ({len(report.loaded)} tensors)"
 

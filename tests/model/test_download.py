@@ -385,13 +385,21 @@ def test_a_caffemodel_download_is_kept_when_it_cannot_be_converted(server, cache
     assert not (cache / "checkpoints").exists()
 
 
-def test_an_encoder_refuses_out(server, cache, tmp_path, monkeypatch):
-    use_catalogue(tmp_path, monkeypatch, entry("enc", "enc.pth", ["http://unused.invalid/enc.pth"], b"x",
+def test_an_encoder_refuses_out_before_downloading(server, cache, tmp_path, monkeypatch):
+    server.routes["/enc.pth"] = Route(b"x")
+    use_catalogue(tmp_path, monkeypatch, entry("enc", "enc.pth", [f"{server.base}/enc.pth"], b"x",
                                                fmt="state-dict", arch="encoder", backbone="resnet18"))
-    src = tmp_path / "enc.pth"
-    src.write_bytes(b"x")
     with pytest.raises(ValueError, match="--out does not apply"):
-        model("get", "enc", "--from-file", str(src), "--out", str(tmp_path / "o.safetensors"))
+        model("get", "enc", "--out", str(tmp_path / "o.safetensors"))
+    assert server.log == [] and downloads(cache) == set()
+
+
+def test_out_copies_a_file_this_build_keeps_as_downloaded(server, cache, tmp_path, monkeypatch, capsys):
+    data = payload()
+    server.routes["/seg.pth"] = Route(data)
+    use_catalogue(tmp_path, monkeypatch, entry("seg", "seg.pth", [f"{server.base}/seg.pth"], data))
+    assert model("get", "seg", "--out", str(tmp_path / "mine.pth")) == 0
+    assert (tmp_path / "mine.pth").read_bytes() == data and "kept as downloaded" in capsys.readouterr().out
 
 
 def test_a_second_download_of_the_same_file_waits_its_turn(server, cache, tmp_path, monkeypatch):
