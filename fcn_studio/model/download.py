@@ -87,7 +87,7 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
     if target.is_file():
         return Fetched(target, _recorded_sha256(entry.file) or "", str(target), note="already in the cache")
     downloads_dir().mkdir(parents=True, exist_ok=True)
-    opener = _opener(connect_timeout, read_timeout)
+    opener = _opener(read_timeout)  # the connect timeout goes with each request
     failures: list[str] = []
     with _exclusive(entry.file):
         for url in source_urls(entry):
@@ -401,7 +401,6 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
                             context=self._context)
 
 
-def _opener(connect_timeout: float, read_timeout: float) -> urllib.request.OpenerDirector:
+def _opener(read_timeout: float) -> urllib.request.OpenerDirector:
     """urllib's usual chain (ProxyHandler from the environment, redirects, errors) with our handlers."""
-    del connect_timeout  # passed per request
     return urllib.request.build_opener(_HTTPHandler(read_timeout), _HTTPSHandler(read_timeout))
