@@ -1,0 +1,119 @@
+"""`fcn-studio model list` and `model get`: the pretrained-model catalogue from the command line.
+`add_model_commands` adds both to the `model` subcommand's parsers; the handlers raise ValueError or
+OSError with one-line messages, which `cli.main` prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from fcn_studio.core.atomic import atomic_path
+from fcn_studio.model.download import CONNECT_TIMEOUT, MIRROR_ENV, READ_TIMEOUT
+
+
+def add_model_commands(model_subparsers) -> None:
+    ls = model_subparsers.add_parser("list", help="the pretrained-model catalogue and what is in the cache")
+    ls.add_argument("--json", action="store_true", help="machine-readable, one object per model")
+    ls.set_defaults(func=cmd_model_list)
+
+    get = model_subparsers.add_parser(
+        "get", help="download a catalogue model, verify its checksum and convert it",
+        description=f"Streams the file into the model cache, verifies it, then converts it. {MIRROR_ENV} names "
+                    "a server tried first (files by name); HTTPS_PROXY is honoured. A stopped download resumes.")
+    get.add_argument("name", help="a name from `fcn-studio model list`")
+    get.add_argument("--out", type=Path, help="where the converted checkpoint goes (default: the model cache)")
+    get.add_argument("--from-file", type=Path, metavar="PATH",
+                     help="register a file downloaded by hand instead (checked against the same checksum)")
+    get.add_argument("--no-keep", action="store_true", help="delete the original download once converted")
+    get.add_argument("--connect-timeout", type=float, default=CONNECT_TIMEOUT, help=argparse.SUPPRESS)
+    get.add_argument("--read-timeout", type=float, default=READ_TIMEOUT, help=argparse.SUPPRESS)
+    get.set_defaults(func=cmd_model_get)
+
+
+def cmd_model_list(args) -> int:
+    from fcn_studio.model.catalogue import cache_state, load_catalogue
+
+    catalogue = load_catalogue()
+    rows = [dict(_public(entry.raw), url=entry.urls[0], **cache_state(entry)) for entry in catalogue.entries]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        state = "installed" if r["installed"] else "downloaded" if r["downloaded"] else (
+            f"partial ({r['partial_bytes']} bytes)" if r["partial_bytes"] else "-")
+        what = f"{r['arch']} {r['backbone']}" if r["arch"] != "encoder" else f"{r['backbone']} encoder"
+        print(f"{r['name']:<{width}}  {what:<26} {_size(r):>9}  {state}")
+    print(f"catalogue: {catalogue.source}")
+    return 0
+
+
+def _public(raw: dict) -> dict:
+    keys = ("name", "description", "format", "arch", "backbone", "file", "urls", "sha256", "sha1",
+            "sha256_prefix", "checksum_source", "checksum_note", "size", "approx_mb", "licence", "classes",
+            "input", "accuracy", "torchvision_weights", "member")
+    return {k: raw.get(k) for k in keys}
+
+
+def _size(row: dict) -> str:
+    if row.get("size"):
+        return f"{row['size'] / 2**20:.1f} MB"
+    return f"~{row['approx_mb']:.0f} MB" if row.get("approx_mb") else "?"
+
+
+def cmd_model_get(args) -> int:
+    from fcn_studio.model.catalogue import load_catalogue
+    from fcn_studio.model.download import discard_download, extract_member, fetch, register_file
+    from fcn_studio.model.install import check_out, install
+
+    entry = load_catalogue().get(args.name)
+    check_out(entry, args.out)
+    if args.from_file is not None:
+        fetched = register_file(entry, args.from_file)
+    else:
+        with _ProgressBar(entry.file) as bar:
+            fetched = fetch(entry, bar.update, args.connect_timeout, args.read_timeout)
+    resumed = f", resumed after {fetched.resumed_from} bytes" if fetched.resumed_from else ""
+    print(f"{entry.file}: {fetched.note} (from {fetched.source}{resumed})")
+    weights = extract_member(entry) if entry.member else fetched.path
+    made = install(entry, weights, args.out)
+    if made is None:
+        if args.out is not None:
+            with atomic_path(args.out) as tmp:
+                shutil.copyfile(fetched.path, tmp)
+            print(f"{entry.file}: copied to {args.out}")
+        print(f"{entry.name}: kept as downloaded at {fetched.path} (this build has no converter for "
+              f"{entry.format} files)")
+        return 0
+    print(f"{entry.name}: {made}")
+    if args.no_keep:
+        discard_download(entry)
+        print(f"{entry.file}: original deleted (--no-keep); its sha256 stays recorded")
+    else:
+        print(f"{entry.file}: original kept at {fetched.path} (--no-keep deletes it)")
+    return 0
+
+
+class _ProgressBar:
+    """tqdm on stderr when it is a terminal; silent otherwise (logs, tests)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.bar = name, None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024,
+                            desc=self.name, file=sys.stderr, disable=None, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
