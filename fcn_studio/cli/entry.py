@@ -23,6 +23,7 @@ from fcn_studio.cli.commands import (
     cmd_train,
 )
 from fcn_studio.cli.errors import run_command
+from fcn_studio.cli.models import add_model_commands
 from fcn_studio.cli.predict import add_predict_parser
 from fcn_studio.model_choices import ARCHS, BACKBONES
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("ckpt", type=Path)
     info.add_argument("--json", action="store_true", help="print the raw JSON")
     info.set_defaults(func=cmd_model_info)
+    add_model_commands(model)  # list, get: the pretrained-model catalogue
 
     proj = sub.add_parser("project", help="create projects and add images").add_subparsers(
         title="project commands", metavar="ACTION", required=True)

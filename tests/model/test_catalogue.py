@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fcn_studio.cli_models import add_model_commands
+from fcn_studio.cli.models import add_model_commands
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.model.catalogue import CatalogueError, cache_state, load_catalogue, parse_catalogue
 from fcn_studio.model_choices import BACKBONES
@@ -169,7 +169,7 @@ def test_a_site_catalogue_replaces_the_built_in_one(monkeypatch, tmp_path):
 
 def test_listing_and_the_downloader_never_import_torch(tmp_path):
     code = ("import sys, argparse\n"
-            "from fcn_studio.cli_models import add_model_commands\n"
+            "from fcn_studio.cli.models import add_model_commands\n"
             "import fcn_studio.model.download, fcn_studio.model.install\n"
             "p = argparse.ArgumentParser(); add_model_commands(p.add_subparsers())\n"
             "a = p.parse_args(['list']); a.func(a)\n"

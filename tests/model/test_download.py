@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from fcn_studio.cli_models import add_model_commands
+from fcn_studio.cli.models import add_model_commands
 from fcn_studio.model.cache import encoder_cache_path
 from fcn_studio.model.download import ChecksumError, DownloadError
 from tests.model.conftest import deep_sort_mobilenet_v2
