@@ -136,8 +136,9 @@ def test_truncated_file_is_refused_in_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, b"hello, this is text\n",
-                                     b"PK\x03\x04" + bytes(100), b"\xa2\x06\x03\x0a\x01" + b"\xff" * 40, b""],
-                         ids=["png", "text", "zip", "garbage-after-a-layer-key", "empty"])
+                                     b"PK\x03\x04" + bytes(100), b"\xa2\x06\x03\x0a\x01" + b"\xff" * 40,
+                                     b"\x08\x96\x01" * 8, b""],
+                         ids=["png", "text", "zip", "garbage-after-a-layer-key", "other-protobuf", "empty"])
 def test_not_a_caffemodel_is_refused_in_one_line(tmp_path, content):
     path = tmp_path / "x.caffemodel"
     path.write_bytes(content)
