@@ -3,9 +3,9 @@
 A .caffemodel is one protobuf `NetParameter`. We need only a little of it, so a small reader of the
 wire format is clearer than compiling caffe.proto: layers (`layer` = 100, or the old V1 `layers` = 2)
 with a name, a type and their weight blobs, each blob a shape plus float data. The data is never
-turned into Python floats: packed floats become numpy views of a copy-on-write memory map of the file
-(one tag per float, as old writers stored them, is decoded with one strided numpy view per run), so
-reading the 540 MB FCN-8s costs about nothing beyond the one copy the model itself makes.
+turned into Python floats: packed floats become numpy views of a read-only memory map of the file,
+and a run of one tag per float (as old writers stored them) becomes one strided view, so reading the
+540 MB FCN-8s costs nothing beyond the one copy the converted model itself makes.
 
 Field numbers (caffe.proto): NetParameter name=1, layers=2 (V1LayerParameter), layer=100
 (LayerParameter); LayerParameter name=1, type=2 (string), blobs=7; V1LayerParameter name=4,
@@ -42,7 +42,7 @@ class _Bad(Exception):
 class CaffeLayer:
     name: str
     type: str
-    blobs: tuple[np.ndarray, ...]  # float32, in the blob's own shape; may be read-only views of the file
+    blobs: tuple[np.ndarray, ...]  # float32 in the blob's own shape; views of the mapped file where possible
 
 
 def looks_like_caffemodel(path: str | Path) -> bool:
@@ -68,7 +68,7 @@ def read_caffemodel(path: str | Path) -> list[CaffeLayer]:
         size = fh.seek(0, 2)
         if size == 0:
             raise CaffeModelError(f"{path}: empty file, not a .caffemodel")
-        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)  # writable views, no copy unless written
+        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # lives as long as a view of it does
     try:
         layers = _read_net(buf, size)
     except _Bad as exc:
@@ -143,8 +143,8 @@ def _read_blob(buf, start: int, end: int) -> np.ndarray:
 
 
 def _unpacked_run(buf, first: int, pos: int, end: int, tag: int, width: int) -> tuple[np.ndarray, int]:
-    """The value at `first` and every directly following (tag, value) record, as one array. Looks at
-    the tags through a strided numpy view, a chunk at a time, instead of a Python loop per value."""
+    """The value at `first` and every directly following (tag, value) record, as one strided view.
+    Checks the tags a chunk at a time with numpy instead of a Python loop per value."""
     record = np.dtype([("tag", "u1"), ("value", f"<f{width}")])  # packed: itemsize 1 + width
     available = (end - pos) // record.itemsize
     count = 0
@@ -156,10 +156,8 @@ def _unpacked_run(buf, first: int, pos: int, end: int, tag: int, width: int) -> 
             count += int(mismatch[0])
             break
         count += n
-    out = np.empty(1 + count, f"<f{width}")
-    out[0] = np.frombuffer(buf, f"<f{width}", 1, first)[0]
-    out[1:] = np.frombuffer(buf, record, count, pos)["value"]
-    return out, pos + count * record.itemsize
+    # The first value's own tag is the byte before it, so the whole run is one strided view: no copy.
+    return np.frombuffer(buf, record, 1 + count, first - 1)["value"], pos + count * record.itemsize
 
 
 def _read_dims(buf, start: int, end: int) -> tuple[int, ...]:
@@ -226,11 +224,10 @@ def _text(buf, span: tuple[int, int]) -> str:
 SKIP_SCALE_LAYERS = ("scale_pool4", "scale_pool3")  # the at-once FCN-8s's constant Scale layers
 
 
-def caffe_port_weights(layers: list[CaffeLayer], src: str | Path) -> tuple[dict, tuple[float, float] | None]:
-    """The release's layers as the PyTorch port's state dict (same names, `.weight` and `.bias`), the
-    tensors sharing memory with the file's map, and the at-once skip scales if the net has them."""
-    import torch
-
+def caffe_port_weights(layers: list[CaffeLayer], src: str | Path,
+                       ) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
+    """The release's layers under the PyTorch port's state-dict names (`.weight`, `.bias`), still
+    views of the file, and the at-once skip scales if the net has them."""
     sd, scales = {}, {}
     for layer in layers:
         where = f"{src}: layer {layer.name!r} ({layer.type})"
@@ -243,9 +240,9 @@ def caffe_port_weights(layers: list[CaffeLayer], src: str | Path) -> tuple[dict,
         if len(layer.blobs) > 2 or layer.blobs[0].ndim != 4:
             raise CaffeModelError(f"{where}: expected a 4-D weight and at most a bias, found blob shapes "
                                   f"{[list(b.shape) for b in layer.blobs]}")
-        sd[f"{layer.name}.weight"] = torch.from_numpy(layer.blobs[0])
+        sd[f"{layer.name}.weight"] = layer.blobs[0]
         if len(layer.blobs) == 2:  # legacy files store a bias as 1 x 1 x 1 x N
-            sd[f"{layer.name}.bias"] = torch.from_numpy(layer.blobs[1].reshape(-1))
+            sd[f"{layer.name}.bias"] = layer.blobs[1].reshape(-1)
     if not scales:
         return sd, None
     return sd, (scales.get("scale_pool4", 1.0), scales.get("scale_pool3", 1.0))

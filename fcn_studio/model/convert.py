@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from fcn_studio.core.labels import VOC_CLASSES, LabelSet
@@ -79,22 +80,15 @@ def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet 
     for key, value in sd.items():
         layer, _, kind = key.rpartition(".")
         if layer in VGG_CONV_INDEX:
-            mapped[f"backbone.features.{VGG_CONV_INDEX[layer]}.{kind}"] = value
+            mapped[f"backbone.features.{VGG_CONV_INDEX[layer]}.{kind}"] = (key, value)
         elif layer in ("fc6", "fc7"):
-            mapped[f"backbone.{layer}.{kind}"] = value
+            mapped[f"backbone.{layer}.{kind}"] = (key, value)
         elif layer in HEAD_LAYERS:
-            mapped[key] = value
+            mapped[key] = (key, value)
         else:
             raise ConversionError(f"{src}: unexpected key {key!r} for an FCN of the Caffe release")
     model = FCN(config)
-    try:
-        result = model.load_state_dict(mapped, strict=False)
-    except RuntimeError as exc:  # tensor sizes that do not fit the architecture
-        detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3])
-        raise ConversionError(f"{src}: does not fit {arch} (VGG16, {n} classes): {detail}") from None
-    if result.missing_keys or result.unexpected_keys:
-        raise ConversionError(f"{src}: does not fit {arch}: missing {result.missing_keys[:5]}, "
-                              f"unexpected {result.unexpected_keys[:5]}")
+    _copy_weights(model, mapped, f"{src}: does not fit {arch} (VGG16, {n} classes, fc {config.fc_channels})")
     info = CheckpointInfo(config, labels, CAFFE_VGG, new_provenance(
         f"converted from {src.name} ({origin})", converted_from=str(src)))
     report = (f"{src.name}: {arch.upper()} (VGG16, {n} classes), all {len(mapped)} tensors converted; "
@@ -102,6 +96,23 @@ def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet 
               + (f"; at-once skip scaling {config.pool4_scale:g} / {config.pool3_scale:g}"
                  if (config.pool4_scale, config.pool3_scale) != (1, 1) else ""))
     return model.eval(), info, report
+
+
+def _copy_weights(model: FCN, mapped: dict[str, tuple[str, torch.Tensor | np.ndarray]], misfit: str) -> None:
+    """Copies every value into its parameter in place. numpy values (a .caffemodel's views of its
+    memory-mapped file, strided ones included) go straight in, so converting holds one copy of the
+    weights: the model's."""
+    target = model.state_dict()
+    missing, unexpected = sorted(target.keys() - mapped.keys()), sorted(mapped.keys() - target.keys())
+    if missing or unexpected:
+        raise ConversionError(f"{misfit}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    for ours, (name, value) in mapped.items():
+        if tuple(value.shape) != tuple(target[ours].shape):
+            raise ConversionError(f"{misfit}: {name} is {list(value.shape)}, needs {list(target[ours].shape)}")
+        if isinstance(value, np.ndarray):
+            np.copyto(target[ours].numpy(), value)
+        else:
+            target[ours].copy_(value)
 
 
 def detect_torchvision_backbone(sd: dict[str, torch.Tensor]) -> str | None:

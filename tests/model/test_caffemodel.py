@@ -2,6 +2,8 @@
 writer (tests/model/caffe_wire.py) from the PyTorch-port reference, converted, and compared with the
 same weights converted through the port's .pth path and with the port itself."""
 
+import mmap
+
 import numpy as np
 import pytest
 import torch
@@ -73,13 +75,21 @@ def test_old_encodings_read_the_same_weights(tmp_path, encoding):
         assert torch.equal(ours[ours_key], value), key
 
 
-def test_deconvolutions_have_no_bias_and_blobs_are_views_of_the_file(tmp_path):
-    layers = {la.name: la for la in read_caffemodel(_write(tmp_path, _port("fcn8s")))}
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "one-tag-per-float"])
+def test_deconvolutions_have_no_bias_and_blobs_are_views_of_the_file(tmp_path, packed):
+    layers = {la.name: la for la in read_caffemodel(_write(tmp_path, _port("fcn8s"), packed=packed))}
     assert "data" not in layers and "score_pool4c" not in layers  # no blobs: Crop offsets are architecture
     for name in ("upscore2", "upscore_pool4", "upscore8"):
         assert layers[name].type == "Deconvolution" and len(layers[name].blobs) == 1
     assert layers["fc6"].blobs[0].shape == (64, 512, 7, 7) and layers["fc6"].blobs[1].shape == (64,)
-    assert all(b.base is not None for la in layers.values() for b in la.blobs)  # not copied out of the map
+    assert all(_maps_the_file(b) for la in layers.values() for b in la.blobs)
+
+
+def _maps_the_file(array):
+    """True when the array is a view of the file's memory map, not a copy of its values."""
+    while isinstance(array, np.ndarray):
+        array = array.base
+    return isinstance(array, memoryview) and isinstance(array.obj, mmap.mmap)
 
 
 def test_at_once_scales_come_from_the_files_scale_layers(tmp_path):
