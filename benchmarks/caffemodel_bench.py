@@ -12,7 +12,7 @@ Memory is the process's anonymous resident memory (RssAnon, sampled every 2 ms, 
 the memory-mapped file are page cache and not counted, the decoded or copied weights are. The file
 was just written, so it is read from the page cache, not from disk.
 
-Run: `python benchmarks/caffemodel_bench.py` (about a minute; needs ~1.3 GB in the temp folder)."""
+Run: `python benchmarks/caffemodel_bench.py` (about a minute; needs ~0.7 GB in the temp folder)."""
 
 from __future__ import annotations
 
