@@ -72,10 +72,17 @@ def read_caffemodel(path: str | Path) -> list[CaffeLayer]:
     try:
         layers = _read_net(buf, size)
     except _Bad as exc:
-        raise CaffeModelError(f"{path}: {exc}") from None
-    if not layers:
-        raise CaffeModelError(f"{path}: a Caffe net without weights (no layer holds blobs)")
-    return layers
+        error = CaffeModelError(f"{path}: {exc}")
+    else:
+        error = None if layers else CaffeModelError(f"{path}: a Caffe net without weights (no layer holds blobs)")
+    if error is None:
+        return layers
+    layers = None
+    try:  # unmap now rather than at garbage collection: Windows keeps a mapped file locked
+        buf.close()
+    except BufferError:  # a view is still alive somewhere; the map goes with it
+        pass
+    raise error
 
 
 def _read_net(buf, size: int) -> list[CaffeLayer]:

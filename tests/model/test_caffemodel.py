@@ -185,3 +185,17 @@ def test_cli_converts_a_caffemodel(tmp_path, capsys):
     assert main(["model", "convert", str(bad), str(dst)]) == 2
     err = capsys.readouterr().err.strip()
     assert str(bad) in err and "\n" not in err
+
+
+@pytest.mark.parametrize("cut", [True, False], ids=["truncated", "no-weights"])
+def test_a_refused_file_is_unmapped_at_once(tmp_path, monkeypatch, cut):
+    """Windows keeps a mapped file locked: after a refusal the user must be able to replace it."""
+    maps = []
+    real_mmap = mmap.mmap
+    monkeypatch.setattr(mmap, "mmap", lambda *args, **kwargs: maps.append(real_mmap(*args, **kwargs)) or maps[-1])
+    full = port_caffemodel(_port("fcn32s"))
+    path = tmp_path / "refused.caffemodel"
+    path.write_bytes(full[: len(full) // 2] if cut else message(1, b"net") + layer("data", "Data"))
+    with pytest.raises(CaffeModelError):
+        read_caffemodel(path)
+    assert len(maps) == 1 and maps[0].closed
