@@ -1,8 +1,9 @@
 """Converts the FCN weights people have into our checkpoint format.
 
-- The widely used PyTorch port of the Caffe FCN models (keys conv1_1 ... fc6, fc7, score_fr,
-  score_pool4, score_pool3, upscore2, upscore_pool4, upscore8 / upscore16 / upscore): kept in the
-  `classic` alignment with Caffe's input convention, so it gives the port's numbers.
+- The Caffe FCN release's .caffemodel files, read without Caffe (model/caffemodel.py), and the widely
+  used PyTorch port of them (keys conv1_1 ... fc6, fc7, score_fr, score_pool4, score_pool3, upscore2,
+  upscore_pool4, upscore8 / upscore16 / upscore): both are one state dict with the release's layer
+  names, kept in the `classic` alignment with Caffe's input convention, so they give its numbers.
 - torchvision classification state dicts (vgg16, resnet18/34/50, mobilenet_v2/v3) and the encoder of
   torchvision segmentation models: they become the encoder of a fresh FCN, matched key by key."""
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from fcn_studio.core.labels import VOC_CLASSES, LabelSet
+from fcn_studio.model.caffemodel import caffe_port_weights, looks_like_caffemodel, read_caffemodel
 from fcn_studio.model.checkpoint import CheckpointInfo, new_provenance
 from fcn_studio.model.fcn import FCN, FCNConfig
 from fcn_studio.model.input_spec import CAFFE_VGG, IMAGENET
@@ -25,6 +28,9 @@ VGG_CONV_INDEX = {
     "conv1_1": 0, "conv1_2": 2, "conv2_1": 5, "conv2_2": 7, "conv3_1": 10, "conv3_2": 12, "conv3_3": 14,
     "conv4_1": 17, "conv4_2": 19, "conv4_3": 21, "conv5_1": 24, "conv5_2": 26, "conv5_3": 28,
 }
+CAFFE_ORIGIN = "Caffe FCN release, .caffemodel"
+PORT_ORIGIN = "PyTorch port of the Caffe FCN release"
+AT_ONCE_SCALES = (0.01, 0.0001)  # the at-once FCN-8s's constant Scale layers before score_pool4/3
 HEAD_LAYERS = ("score_fr", "score_pool4", "score_pool3", "upscore2", "upscore_pool4", "upscore8",
                "upscore16", "upscore")
 
@@ -37,14 +43,23 @@ def convert_file(src: str | Path, labels: LabelSet | None = None, at_once: bool 
                  arch: str = "fcn8s") -> tuple[FCN, CheckpointInfo, str]:
     """Returns the model, its metadata and a one-paragraph report for the user."""
     src = Path(src)
+    if src.is_file() and looks_like_caffemodel(src):
+        sd, scales = caffe_port_weights(read_caffemodel(src), src)
+        if "conv1_1.weight" not in sd or "score_fr.weight" not in sd:
+            raise ConversionError(f"{src}: a Caffe model, but not an FCN of the release (no conv1_1 and "
+                                  f"score_fr layers; it has {', '.join(sorted({k.split('.')[0] for k in sd}))})")
+        return convert_caffe_port(sd, src, labels, at_once, CAFFE_ORIGIN, scales)
     sd = read_state_dict(src)
     if "conv1_1.weight" in sd and "score_fr.weight" in sd:
-        return convert_caffe_port(sd, src, labels, at_once)
+        return convert_caffe_port(sd, src, labels, at_once, PORT_ORIGIN)
     return convert_torchvision(sd, src, labels, arch)
 
 
 def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet | None,
-                       at_once: bool) -> tuple[FCN, CheckpointInfo, str]:
+                       at_once: bool, origin: str, skip_scales: tuple[float, float] | None = None,
+                       ) -> tuple[FCN, CheckpointInfo, str]:
+    """The release's layer names to our FCN. `skip_scales` (from the file's Scale layers, else the
+    at-once FCN-8s's constants when `at_once`) multiply pool4 and pool3 before their score layers."""
     if "upscore8.weight" in sd:
         arch = "fcn8s"
     elif "upscore16.weight" in sd:
@@ -54,33 +69,50 @@ def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet 
     else:
         raise ConversionError(f"{src}: FCN keys but no upscore8/upscore16/upscore layer")
     n = sd["score_fr.weight"].shape[0]
+    if skip_scales is None:
+        skip_scales = AT_ONCE_SCALES if at_once and arch == "fcn8s" else (1.0, 1.0)
     labels = _labels_for(n, labels, src)
     config = FCNConfig(arch=arch, backbone="vgg16", num_classes=n, alignment="classic",
                        fc_channels=sd["fc6.weight"].shape[0],
-                       pool4_scale=0.01 if at_once and arch == "fcn8s" else 1.0,
-                       pool3_scale=0.0001 if at_once and arch == "fcn8s" else 1.0)
+                       pool4_scale=skip_scales[0] if arch != "fcn32s" else 1.0,
+                       pool3_scale=skip_scales[1] if arch == "fcn8s" else 1.0)
     mapped = {}
     for key, value in sd.items():
         layer, _, kind = key.rpartition(".")
         if layer in VGG_CONV_INDEX:
-            mapped[f"backbone.features.{VGG_CONV_INDEX[layer]}.{kind}"] = value
+            mapped[f"backbone.features.{VGG_CONV_INDEX[layer]}.{kind}"] = (key, value)
         elif layer in ("fc6", "fc7"):
-            mapped[f"backbone.{layer}.{kind}"] = value
+            mapped[f"backbone.{layer}.{kind}"] = (key, value)
         elif layer in HEAD_LAYERS:
-            mapped[key] = value
+            mapped[key] = (key, value)
         else:
-            raise ConversionError(f"{src}: unexpected key {key!r} for an FCN port checkpoint")
+            raise ConversionError(f"{src}: unexpected key {key!r} for an FCN of the Caffe release")
     model = FCN(config)
-    result = model.load_state_dict(mapped, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ConversionError(f"{src}: does not fit {arch}: missing {result.missing_keys[:5]}, "
-                              f"unexpected {result.unexpected_keys[:5]}")
+    _copy_weights(model, mapped, f"{src}: does not fit {arch} (VGG16, {n} classes, fc {config.fc_channels})")
     info = CheckpointInfo(config, labels, CAFFE_VGG, new_provenance(
-        f"converted from {src.name} (PyTorch port of the Caffe FCN release)", converted_from=str(src)))
+        f"converted from {src.name} ({origin})", converted_from=str(src)))
     report = (f"{src.name}: {arch.upper()} (VGG16, {n} classes), all {len(mapped)} tensors converted; "
               f"classic alignment, Caffe input (BGR, 0..255, mean subtracted)"
-              + ("; at-once skip scaling 0.01 / 0.0001" if config.pool4_scale != 1 else ""))
+              + (f"; at-once skip scaling {config.pool4_scale:g} / {config.pool3_scale:g}"
+                 if (config.pool4_scale, config.pool3_scale) != (1, 1) else ""))
     return model.eval(), info, report
+
+
+def _copy_weights(model: FCN, mapped: dict[str, tuple[str, torch.Tensor | np.ndarray]], misfit: str) -> None:
+    """Copies every value into its parameter in place. numpy values (a .caffemodel's views of its
+    memory-mapped file, strided ones included) go straight in, so converting holds one copy of the
+    weights: the model's."""
+    target = model.state_dict()
+    missing, unexpected = sorted(target.keys() - mapped.keys()), sorted(mapped.keys() - target.keys())
+    if missing or unexpected:
+        raise ConversionError(f"{misfit}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    for ours, (name, value) in mapped.items():
+        if tuple(value.shape) != tuple(target[ours].shape):
+            raise ConversionError(f"{misfit}: {name} is {list(value.shape)}, needs {list(target[ours].shape)}")
+        if isinstance(value, np.ndarray):
+            np.copyto(target[ours].numpy(), value)
+        else:
+            target[ours].copy_(value)
 
 
 def detect_torchvision_backbone(sd: dict[str, torch.Tensor]) -> str | None:
