@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--out", required=True, type=Path)
     new.set_defaults(func=cmd_model_new)
 
-    conv = model.add_parser("convert", help="FCN port / torchvision weights to our safetensors format")
+    conv = model.add_parser("convert", help="a Caffe .caffemodel, the FCN PyTorch port or torchvision weights "
+                                            "to our safetensors format")
     conv.add_argument("src", type=Path)
     conv.add_argument("dst", type=Path)
     conv.add_argument("--classes", help="`voc` or a file of class names, if not VOC's 21")
