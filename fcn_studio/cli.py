@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="model commands", metavar="ACTION", required=True)
     new = model.add_parser("new", help="a fresh model (bilinear up-convolutions, ImageNet encoder if cached)")
     new.add_argument("--arch", default="fcn8s", choices=ARCHS)
-    new.add_argument("--backbone", default="mobilenet_v3_large", choices=BACKBONES)
+    new.add_argument("--backbone", choices=BACKBONES, help="default: as `train` and the app choose")
     new.add_argument("--classes", default="voc", help="`voc` or a file of class names (one per line)")
     new.add_argument("--alignment", default="fast", choices=("fast", "classic"))
     new.add_argument("--weights", default="imagenet",
@@ -152,7 +152,7 @@ def cmd_model_new(args) -> int:
     model, info, note = new_model(args.arch, args.backbone, LabelSet.parse(args.classes), args.alignment,
                                   weights)
     save_checkpoint(args.out, model, info)
-    print(f"{args.out}: {args.arch} on {args.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
+    print(f"{args.out}: {args.arch} on {info.config.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
     return 0
 
 
