@@ -18,6 +18,7 @@ from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.model.fcn import FCN, FCNConfig
 from fcn_studio.model.input_spec import IMAGENET, InputSpec
+from fcn_studio.model.state_dict_io import looks_like_safetensors
 
 FORMAT = "fcn-studio-checkpoint"
 FORMAT_VERSION = 1
@@ -86,7 +87,7 @@ def _open(path: Path):
         raise CheckpointError(f"{path}: no such checkpoint file")
     with open(path, "rb") as fh:
         head = fh.read(8)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
+    if not looks_like_safetensors(path) and (head[:2] == b"PK" or head[:1] == b"\x80"):
         raise CheckpointError(
             f"{path}: this is a PyTorch pickle (.pth/.pt), which can run code when loaded, so FCN Studio "
             f"never loads it as a model. Convert it once with `fcn-studio model convert {path} OUT.safetensors`, "

@@ -17,13 +17,19 @@ class WeightsFileError(ValueError):
     """A weight file we will not or cannot read; the message names it."""
 
 
+def looks_like_safetensors(path: str | Path) -> bool:
+    """A safetensors file is an 8-byte header length, then a JSON header: byte 8 is "{". (Its first byte
+    is the length's low byte, so it can be 0x80 like a pickle's: that alone proves nothing.)"""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    return len(head) == 9 and head[8:9] == b"{"
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise WeightsFileError(f"{path}: no such file")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head[:2] != b"PK" and head[:1] != b"\x80":
+    if looks_like_safetensors(path):
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
