@@ -16,7 +16,7 @@ def cmd_model_new(args) -> int:
     model, info, note = new_model(args.arch, args.backbone, LabelSet.parse(args.classes), args.alignment,
                                   weights)
     save_checkpoint(args.out, model, info)
-    print(f"{args.out}: {args.arch} on {args.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
+    print(f"{args.out}: {args.arch} on {info.config.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
     return 0
 
 
@@ -120,11 +120,14 @@ def cmd_train(args) -> int:
         elif kind == "validation":
             mean_iu = "n/a" if event["mean_iu"] is None else f"{event['mean_iu']:.4f}"
             say = bar.write if bar else print
-            say(f"epoch {event['epoch']}: mean IU {mean_iu}, pixel accuracy {event['pixel_accuracy']:.4f}")
+            acc = event["pixel_accuracy"]
+            say(f"epoch {event['epoch']}: mean IU {mean_iu}, "
+                + (f"pixel accuracy {acc:.4f}" if acc is not None else event.get("note", "nothing scored")))
         elif kind == "finished":
             if bar is not None:
                 bar.close()
-            print(f"best mean IU {event['best_mean_iu']:.4f}: {event['best_checkpoint']}")
+            best = "n/a (no validation images)" if event["best_mean_iu"] is None else f"{event['best_mean_iu']:.4f}"
+            print(f"best mean IU {best}: {event['best_checkpoint']}")
         elif kind == "failed":
             if bar is not None:
                 bar.close()

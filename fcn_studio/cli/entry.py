@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         title="model commands", metavar="ACTION", required=True)
     new = model.add_parser("new", help="a fresh model (bilinear up-convolutions, ImageNet encoder if cached)")
     new.add_argument("--arch", default="fcn8s", choices=ARCHS)
-    new.add_argument("--backbone", default="mobilenet_v3_large", choices=BACKBONES)
+    new.add_argument("--backbone", choices=BACKBONES, help="default: as `train` and the app choose")
     new.add_argument("--classes", default="voc", help="`voc` or a file of class names (one per line)")
     new.add_argument("--alignment", default="fast", choices=("fast", "classic"))
     new.add_argument("--weights", default="imagenet",

@@ -1,10 +1,14 @@
-"""Evaluates a model on image/mask folders with the paper's metrics, from one dataset histogram."""
+"""Evaluates a model on image/mask pairs with the paper's metrics, from one dataset histogram. The one
+evaluation: `fcn-studio eval`, the model comparison and the trainer's validation all go through
+`confusion_over_pairs`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from fcn_studio.core.image_io import ImageLoadError, find_images, load_image
 from fcn_studio.core.labels import LabelSet
@@ -29,21 +33,32 @@ def pair_images_and_masks(images: Path, masks: Path) -> tuple[list[tuple[Path, P
     return pairs, missing
 
 
-def evaluate_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Path, Path]],
-                   progress: Callable[[Path], None] | None = None) -> EvalResult:
-    """Scores over (image, mask) pairs from one dataset histogram; unusable pairs are reported."""
+def confusion_over_pairs(predict: Callable[[np.ndarray], np.ndarray], labels: LabelSet,
+                         pairs: list[tuple[Path, Path]], progress: Callable[[Path], None] | None = None,
+                         ) -> tuple[ConfusionMatrix, int, list[tuple[Path, str]]]:
+    """One confusion histogram over (image, mask) pairs, `predict` giving class indices for an RGB
+    image; the label set's ignore index (and any unknown id) is left out. Unusable pairs are
+    reported, not fatal. Returns (histogram, images scored, skipped)."""
     cm = ConfusionMatrix(len(labels))
     done, skipped = 0, []
     for img_path, mask_path in pairs:
         try:
             image = load_image(img_path)
             truth = read_mask(mask_path, shape=image.shape[:2], labels=labels)
-            cm.update(truth, predictor.predict(image).labels)
+            cm.update(truth, predict(image))
             done += 1
         except (ImageLoadError, MaskError) as exc:
             skipped.append((img_path, str(exc)))
         if progress:
             progress(img_path)
+    return cm, done, skipped
+
+
+def evaluate_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Path, Path]],
+                   progress: Callable[[Path], None] | None = None) -> EvalResult:
+    """Scores over (image, mask) pairs from one dataset histogram; unusable pairs are reported."""
+    cm, done, skipped = confusion_over_pairs(lambda image: predictor.predict(image).labels, labels, pairs,
+                                             progress)
     return EvalResult(cm.scores(), done, skipped)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fcn_studio.core.image_io import find_image_files, is_image_file
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.core.splits import split_side
+from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.errors import ProjectError
 from fcn_studio.project.journal import replay_orphans
 from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS, MaskFiles
@@ -261,21 +261,18 @@ class Project(MaskFiles):
 
     # -- training split ---------------------------------------------------------------------------
     def training_split(self, val_fraction: float = 0.2) -> dict[int, str]:
-        """The human-labelled images as {image id: "train" | "val"}. Kept in the project, so every
-        run (and the "is the new model better?" question) uses the same split; an image joins a side
-        once, by a hash of its path, and never moves. With fewer than 5 images all train and all
-        validate, since there is nothing else to learn from."""
+        """The human-labelled images as {image id: "train" | "val"}, by the one split policy
+        (fcn_studio.core.splits.assign_sides): stored in the project, so every run, evaluation,
+        comparison and export uses the same split; an image gets its side once and never moves, and
+        fewer than 5 labelled images means no validation images yet."""
         stored = json.loads(self._meta("split") or "{}")
         labelled = [r for r in self.images() if r.state in HUMAN_STATES]
-        changed = False
-        for rec in labelled:
-            if str(rec.id) not in stored:
-                stored[str(rec.id)] = split_side(rec.path, val_fraction)
-                changed = True
-        if changed:
-            self._set_meta("split", json.dumps(stored), "update split")
-        ids = {r.id for r in labelled}
-        return {int(k): v for k, v in stored.items() if int(k) in ids}
+        ids = {str(r.id) for r in labelled}
+        known = {k: v for k, v in stored.items() if k in ids}  # the share counts labelled images only
+        sides = assign_sides(known, [str(r.id) for r in labelled], val_fraction)
+        if any(k not in stored for k in sides):
+            self._set_meta("split", json.dumps({**stored, **sides}), "update split")
+        return {int(k): v for k, v in sides.items()}
 
     # -- history and models -------------------------------------------------------------------
     def history(self, limit: int = 100) -> list[tuple[str, int | None, str, str | None]]:

@@ -1,9 +1,11 @@
 """Training data: the labelled images of a project (its stored split) or a Pascal VOC folder, and the
 augmentation the recipes ask for (random scale, crop padded with ignore, flip, light colour jitter).
-Images and masks enter through the same loaders as everywhere else."""
+Images and masks enter through the same loaders as everywhere else; the ignore index is the label
+set's."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +17,11 @@ from torch.utils.data import Dataset
 from fcn_studio.core.image_io import load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import read_mask
-from fcn_studio.core.splits import split_side
+from fcn_studio.core.splits import VAL, assign_sides
 from fcn_studio.model.input_spec import InputSpec
 from fcn_studio.project.formats.common import FormatError
 from fcn_studio.project.formats.voc import scan_voc
 from fcn_studio.project.project import Project
-
-IGNORE = 255
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,13 @@ class DataSource:
 
 
 def project_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
+    """The project's labelled images on the sides of its stored split (fcn_studio.core.splits)."""
     project = Project.open(root)
     try:
         split = project.training_split(val_fraction)
         items = {i: Item(project.image_path(i), project.mask_path(i), str(i)) for i in split}
-        train = [items[i] for i, side in split.items() if side == "train"]
-        val = [items[i] for i, side in split.items() if side == "val"]
-        if len(items) < 5:  # too few to hold any back: learn from all, validate on all
-            train = val = list(items.values())
+        train = [items[i] for i, side in split.items() if side != VAL]
+        val = [items[i] for i, side in split.items() if side == VAL]
         return DataSource(project.labels, train, val, f"project {project.root} ({len(items)} labelled images)")
     finally:
         project.close()
@@ -55,7 +54,7 @@ def project_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
 
 def voc_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
     """A Pascal VOC folder as the dataset importer reads it; ImageSets/Segmentation/{train,val}.txt if
-    present, else a hash split."""
+    present, else the one split policy over the sorted names."""
     root = Path(root)
     try:
         labels, pairs = scan_voc(root)
@@ -70,10 +69,9 @@ def voc_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
             return [n.strip() for n in f.read_text().splitlines() if n.strip() in items]
         train, val = [items[n] for n in names(sets / "train.txt")], [items[n] for n in names(sets / "val.txt")]
     else:
-        train = [it for s, it in sorted(items.items()) if split_side(s, val_fraction) == "train"]
-        val = [it for s, it in sorted(items.items()) if split_side(s, val_fraction) == "val"]
-    if len(items) < 5 or not val or not train:
-        train = val = [items[s] for s in sorted(items)]
+        sides = assign_sides({}, sorted(items), val_fraction)
+        train = [items[s] for s in sorted(items) if sides[s] != VAL]
+        val = [items[s] for s in sorted(items) if sides[s] == VAL]
     return DataSource(labels, train, val, f"VOC folder {root} ({len(items)} labelled images)")
 
 
@@ -94,15 +92,15 @@ class Augment:
     jitter: float = 0.1  # brightness/contrast/saturation, as a fraction
 
 
-def augment(image: np.ndarray, mask: np.ndarray, aug: Augment,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment(image: np.ndarray, mask: np.ndarray, aug: Augment, rng: np.random.Generator,
+            ignore: int) -> tuple[np.ndarray, np.ndarray]:
     s = rng.uniform(*aug.scale)
     if abs(s - 1) > 1e-3:
         h, w = mask.shape
         size = (max(1, round(w * s)), max(1, round(h * s)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    image, mask = random_crop(image, mask, aug.crop, rng)
+    image, mask = random_crop(image, mask, aug.crop, rng, ignore)
     if aug.flip and rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
     if aug.jitter > 0:
@@ -110,13 +108,13 @@ def augment(image: np.ndarray, mask: np.ndarray, aug: Augment,
     return np.ascontiguousarray(image), np.ascontiguousarray(mask)
 
 
-def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator):
+def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator, ignore: int):
     """A size x size crop; smaller images are padded, the mask with ignore so padding never trains."""
     h, w = mask.shape
     ph, pw = max(0, size - h), max(0, size - w)
     if ph or pw:
         image = cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        mask = cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=IGNORE)
+        mask = cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=ignore)
         h, w = mask.shape
     y = int(rng.integers(0, h - size + 1))
     x = int(rng.integers(0, w - size + 1))
@@ -135,29 +133,43 @@ def colour_jitter(image: np.ndarray, amount: float, rng: np.random.Generator) ->
     return cv2.addWeighted(img, saturation, grey, 1 - saturation, 0)
 
 
+def _version(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
 class SegmentationDataset(Dataset):
-    """Decoded images are cached in memory (labelling projects are small; decoding dominated)."""
+    """Decoded images are cached in memory (labelling projects are small; decoding dominated), keyed by
+    the files and their modification time and size, so a mask a person corrects again mid-run is read
+    again, and a changed item list (`--follow`) never returns another item's pixels.
+
+    `items` and `epoch` are plain attributes that the trainer sets between epochs; it builds a new
+    DataLoader every epoch, so worker processes always start from the current values."""
 
     def __init__(self, items: list[Item], labels: LabelSet, spec: InputSpec, aug: Augment | None,
                  repeat: int = 1, seed: int = 0, cache: bool = True) -> None:
         self.items, self.labels, self.spec, self.aug, self.repeat = items, labels, spec, aug, repeat
         self.seed = seed
         self.epoch = 0
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[Path, Path], tuple[tuple, np.ndarray, np.ndarray]] = {}
         self.cache = cache
 
     def __len__(self) -> int:
         return len(self.items) * self.repeat
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        if index in self._cache:
-            return self._cache[index]
         item = self.items[index]
+        key = (item.image, item.mask)
+        version = (_version(item.image), _version(item.mask))
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
         image = load_image(item.image)
         mask = read_mask(item.mask, shape=image.shape[:2], labels=self.labels)
-        mask = np.where(mask < len(self.labels), mask, IGNORE).astype(np.uint8)  # unknown ids are ignored
+        ignore = self.labels.ignore_index
+        mask = np.where(mask < len(self.labels), mask, ignore).astype(np.uint8)  # unknown ids are ignored
         if self.cache:
-            self._cache[index] = (image, mask)
+            self._cache[key] = (version, image, mask)
         return image, mask
 
     def __getitem__(self, index: int):
@@ -165,5 +177,5 @@ class SegmentationDataset(Dataset):
         image, mask = self.load(index % len(self.items))
         if self.aug is not None:
             rng = np.random.default_rng((self.seed, self.epoch, index))
-            image, mask = augment(image, mask, self.aug, rng)
+            image, mask = augment(image, mask, self.aug, rng, self.labels.ignore_index)
         return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(mask.astype(np.int64))

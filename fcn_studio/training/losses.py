@@ -8,15 +8,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-IGNORE = 255
 
-
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean",
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int, reduction: str = "mean",
                       weights: torch.Tensor | None = None, sampling: float = 1.0) -> torch.Tensor:
+    """`ignore_index`: the label set's (LabelSet.ignore_index); those pixels never count."""
     if sampling >= 1.0:  # the common case: PyTorch's fused loss, no per-pixel tensor to mask
-        return F.cross_entropy(logits, target, weight=weights, ignore_index=IGNORE, reduction=reduction)
-    per_pixel = F.cross_entropy(logits, target, weight=weights, ignore_index=IGNORE, reduction="none")
-    keep = target != IGNORE
+        return F.cross_entropy(logits, target, weight=weights, ignore_index=ignore_index, reduction=reduction)
+    per_pixel = F.cross_entropy(logits, target, weight=weights, ignore_index=ignore_index, reduction="none")
+    keep = target != ignore_index
     if sampling < 1.0:
         counts = torch.bincount(target[keep], minlength=logits.shape[1]).float()
         present = counts[counts > 0]

@@ -1,18 +1,21 @@
-"""Runs a training from arguments: the project lock (one run per project), the event stream, and
-turning any failure into a `failed` event a person can act on."""
+"""Runs a training from arguments: the project lock (one run per project), the event stream, the
+stop request, and turning any failure into a `failed` event a person can act on."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
+import threading
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from fcn_studio.training.config import TrainConfig, add_arguments, config_from_args
 from fcn_studio.training.events import EventWriter
+from fcn_studio.training.stopping import StopRequested, stop_on_sigterm, watch_stdin
 
 LOCK_NAME = "training.lock"
 
@@ -21,32 +24,46 @@ class TrainingBusy(RuntimeError):
     pass
 
 
+def _holder(lock_path: Path) -> str:
+    """The process id the holder wrote after the first byte (Windows locks byte 0 against reads)."""
+    try:
+        with open(lock_path, "rb") as fh:
+            fh.seek(1)
+            return fh.read(32).decode("ascii", "replace").strip() or "?"
+    except OSError:
+        return "?"
+
+
 @contextmanager
 def project_lock(source: Path):
-    """Only one training run per project: an exclusive lock the OS drops if the process dies."""
-    lock_path = Path(source) / LOCK_NAME
-    if not (Path(source) / "project.sqlite").is_file():
+    """Only one training run per project: `training.lock` in the project folder, an OS lock (through
+    the cross-platform `filelock`) that the OS drops when the process dies, so a crashed run never
+    blocks the next one. The file holds the holder's process id for the "busy" message. A run removes
+    the file when it ends; one left by a killed run is harmless: the next run simply locks it again."""
+    source = Path(source)
+    if not (source / "project.sqlite").is_file():
         yield
         return
-    import fcntl  # noqa: PLC0415 (POSIX; on Windows the app still starts one run at a time)
-
-    fh = open(lock_path, "a+")  # noqa: SIM115
+    lock_path = source / LOCK_NAME
+    lock = FileLock(lock_path, timeout=0)
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        pid = fh.read().strip() or "?"
-        fh.close()
-        raise TrainingBusy(f"another training run (process {pid}) is using {source}; wait for it or stop it") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
+        lock.acquire()
+    except Timeout:
+        raise TrainingBusy(f"another training run (process {_holder(lock_path)}) is using {source}; "
+                           "wait for it or stop it") from None
     try:
+        with suppress(OSError), open(lock_path, "r+b") as fh:
+            fh.seek(1)
+            fh.write(f"{os.getpid()}\n".encode())
+            fh.truncate()
         yield
     finally:
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
+        # Unlinked while still held: a waiter that opened the old file sees it unlinked and retries
+        # on a fresh one (filelock checks), so the name never guards two holders. On Windows an open
+        # file cannot be unlinked; filelock removes it there on release.
+        with suppress(OSError):
+            lock_path.unlink()
+        lock.release()
 
 
 def friendly(exc: BaseException) -> str:
@@ -58,14 +75,14 @@ def friendly(exc: BaseException) -> str:
     return text
 
 
-def train_with_events(cfg: TrainConfig, events: EventWriter) -> int:
+def train_with_events(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = None) -> int:
     from fcn_studio.training.trainer import run  # noqa: PLC0415 (torch after argument parsing)
 
     try:
         with project_lock(cfg.source):
-            run(cfg, events)
+            run(cfg, events, stop)
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequested):
         events.emit("failed", message="stopped by the user", stopped=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event the GUI can show
@@ -74,19 +91,18 @@ def train_with_events(cfg: TrainConfig, events: EventWriter) -> int:
         return 1
 
 
-def _stop_requested(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m fcn_studio.training",
                                      description="Fine-tune an FCN on a project's corrected masks or a VOC folder.")
     add_arguments(parser)
     args = parser.parse_args(argv)
     cfg = config_from_args(args)
-    signal.signal(signal.SIGTERM, _stop_requested)  # the app's Stop: finish cleanly with an event
+    stop = threading.Event()
+    stop_on_sigterm(stop)
+    if cfg.stop_on_stdin and int(os.environ.get("RANK", "0")) == 0:
+        watch_stdin(stop)
     events = EventWriter(sys.stdout if int(os.environ.get("RANK", "0")) == 0 else None, cfg.events)
     try:
-        return train_with_events(cfg, events)
+        return train_with_events(cfg, events, stop)
     finally:
         events.close()

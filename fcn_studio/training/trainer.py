@@ -1,10 +1,12 @@
-"""The training loop, one process or DDP. It streams events, validates each epoch with the paper's
-metrics (one histogram, summed over ranks), writes checkpoints in our format each epoch (atomic, the
-best by validation mean IU kept), and resumes from the last one."""
+"""The training loop, one process or DDP. It streams events, validates each epoch with the one
+evaluation (inference/evaluate.py: one histogram, summed over ranks), writes checkpoints in our format
+each epoch (atomic, the best by validation mean IU kept), and resumes from the last one exactly where
+it stopped (weights, optimizer state and the position in the epoch's sample order)."""
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import replace
@@ -14,21 +16,24 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from fcn_studio.core.metrics import confusion_histogram, scores_from_histogram
+from fcn_studio.core.metrics import scores_from_histogram
 from fcn_studio.inference.device import device_name, pick_device
+from fcn_studio.inference.evaluate import confusion_over_pairs
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.model.factory import new_model
 from fcn_studio.model.fcn import FCN
 from fcn_studio.model.input_spec import normalise_batch
 from fcn_studio.training import distributed as D
 from fcn_studio.training.config import TrainConfig
-from fcn_studio.training.data import Augment, DataSource, SegmentationDataset, open_source
+from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, open_source
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.losses import median_frequency_weights, segmentation_loss
 from fcn_studio.training.recipes import Recipe, get_recipe
 from fcn_studio.training.state_io import load_trainer_state, save_trainer_state
+from fcn_studio.training.stopping import StopRequested
 
 MIN_EPOCH_SAMPLES = 64  # tiny projects: an "epoch" repeats the images so a checkpoint is worth writing
+NO_VALIDATION = "no validation images yet"
 
 
 def sibling(out: Path, kind: str) -> Path:
@@ -78,31 +83,60 @@ def set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, iteration: int, tot
 
 
 @torch.inference_mode()
-def validate(model: FCN, dataset: SegmentationDataset, device: torch.device, d: D.Dist) -> np.ndarray:
-    """One confusion histogram over the whole validation set (each rank its share, then summed)."""
+def validate(model: FCN, items: list[Item], source: DataSource, spec, device: torch.device, d: D.Dist) -> np.ndarray:
+    """One confusion histogram over the validation images (each rank its share, then summed), through
+    the same evaluation as `fcn-studio eval` and the model comparison."""
     was_training = model.training
     model.eval()
-    n = len(dataset.labels)
-    hist = torch.zeros(n * n, dtype=torch.int64)
-    for index in range(d.rank, len(dataset.items), d.world_size):
-        image, mask = dataset[index]
-        logits = model(normalise_batch(image[None], dataset.spec, device))
-        pred = logits.argmax(1)[0].to(torch.uint8).cpu().numpy()
-        hist += torch.from_numpy(confusion_histogram(mask.numpy(), pred, n).ravel())
-    model.train(was_training)
-    return D.all_reduce_sum(hist, d).numpy().reshape(n, n)
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(image))[None]
+        return model(normalise_batch(x, spec, device)).argmax(1)[0].to(torch.uint8).cpu().numpy()
+
+    try:
+        cm, _, _ = confusion_over_pairs(predict, source.labels, [(it.image, it.mask) for it in
+                                                                 items[d.rank :: d.world_size]])
+    finally:
+        model.train(was_training)
+    return D.all_reduce_sum(torch.from_numpy(cm.hist.ravel()), d).numpy().reshape(cm.hist.shape)
 
 
-def _any_rank(flag: bool, d: D.Dist) -> bool:
+def _any_rank(flags: list[bool], d: D.Dist) -> list[bool]:
     if not d.enabled:
-        return flag
-    t = torch.tensor([1 if flag else 0])
+        return flags
+    t = torch.tensor([1 if f else 0 for f in flags])
     torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-    return bool(t.item())
+    return [bool(v) for v in t.tolist()]
 
 
-def run(cfg: TrainConfig, events: EventWriter) -> dict:
-    """Trains as configured; returns the `finished` event. Raises on failure (the caller reports it)."""
+def _check_stop(stop: threading.Event | None, d: D.Dist) -> None:
+    if _any_rank([stop is not None and stop.is_set()], d)[0]:
+        raise StopRequested
+
+
+def epoch_order(train_set: SegmentationDataset, epoch: int, seed: int, d: D.Dist) -> list[int]:
+    """This rank's sample order for an epoch: a function of (seed, epoch) only, so a resumed run takes
+    the same batches as one that never stopped."""
+    if d.enabled:
+        sampler = DistributedSampler(train_set, d.world_size, d.rank, shuffle=True, seed=seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(train_set, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return list(sampler)
+
+
+def epoch_loader(train_set: SegmentationDataset, order: list[int], batch: int, workers: int,
+                 device: torch.device) -> DataLoader:
+    """A new loader every epoch: worker processes start from the dataset as it is now (the items
+    `--follow` added, the epoch that seeds augmentation); persistent workers would keep stale copies."""
+    return DataLoader(train_set, batch_size=batch, sampler=order, num_workers=workers, drop_last=False,
+                      pin_memory=device.type == "cuda")
+
+
+def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = None) -> dict:
+    """Trains as configured; returns the `finished` event. Raises on failure (the caller reports it)
+    and StopRequested when `stop` is set. `cfg.time_limit` is for the whole run: with staged training
+    each stage gets an equal share of the time still left."""
     base_recipe = get_recipe(cfg.recipe)
     recipe = replace(base_recipe, **{k: v for k, v in (("batch_size", cfg.batch_size), ("lr", cfg.lr),
                                                        ("crop", cfg.crop)) if v is not None})
@@ -113,6 +147,7 @@ def run(cfg: TrainConfig, events: EventWriter) -> dict:
     d = D.setup(requested)
     device = D.local_device(requested, d)
     torch.manual_seed(cfg.seed + d.rank)
+    run_started = time.perf_counter()
     try:
         result = None
         previous: FCN | None = None
@@ -120,36 +155,42 @@ def run(cfg: TrainConfig, events: EventWriter) -> dict:
             stage_cfg = replace(cfg, arch=arch, lr=cfg.lr if cfg.lr is not None else lr)
             if previous is not None:  # staged training: the next head starts from the last one's weights
                 stage_cfg = replace(stage_cfg, model=None, weights=None)
+            if cfg.time_limit is not None:
+                left = max(0.0, cfg.time_limit - (time.perf_counter() - run_started))
+                stage_cfg = replace(stage_cfg, time_limit=left / (len(stages) - stage_index))
             result, previous = _run_stage(stage_cfg, replace(recipe, lr=stage_cfg.lr), events, device, d, previous,
-                                          stage_index, len(stages))
+                                          stage_index, len(stages), stop)
         return result
     finally:
         D.teardown(d)
 
 
+def _repeat(recipe: Recipe, train_items: int) -> int:
+    return max(1, math.ceil(MIN_EPOCH_SAMPLES / max(1, train_items))) if recipe.crop else 1
+
+
 def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: torch.device, d: D.Dist,
-               previous: FCN | None, stage: int, stages: int):
+               previous: FCN | None, stage: int, stages: int, stop: threading.Event | None):
+    _check_stop(stop, d)
     source = open_source(cfg.source, cfg.val_fraction)
     if not source.train:
         raise ValueError(f"{source.description}: no labelled image to learn from; correct or review some first")
     model, info, note = build_model(cfg, source, recipe, cfg.arch)
+    encoder_loaded = int(info.provenance.get("encoder_tensors_loaded", 0))
     if previous is not None:
         own = model.state_dict()
         model.load_state_dict({k: v for k, v in previous.state_dict().items()
                                if k in own and own[k].shape == v.shape}, strict=False)
-    pretrained = cfg.model is not None or (cfg.weights is not None and "loaded" in note)
+    # A trained start (a checkpoint, the previous stage) or an encoder with loaded tensors learns its
+    # features slower than the new head; a random encoder learns at the full rate.
+    pretrained = cfg.model is not None or previous is not None or encoder_loaded > 0
     model = model.to(device).to(memory_format=torch.channels_last)
     aug = Augment(crop=recipe.crop or 0, scale=recipe.scale, flip=recipe.flip, jitter=recipe.jitter)
-    repeat = max(1, math.ceil(MIN_EPOCH_SAMPLES / len(source.train))) if recipe.crop else 1
     train_set = SegmentationDataset(source.train, source.labels, info.input, aug if recipe.crop else None,
-                                    repeat=repeat, seed=cfg.seed)
-    val_set = SegmentationDataset(source.val, source.labels, info.input, None)
+                                    repeat=_repeat(recipe, len(source.train)), seed=cfg.seed)
+    val_items = source.val
     batch = recipe.batch_size if recipe.crop else 1
-    sampler = (DistributedSampler(train_set, d.world_size, d.rank, shuffle=True, seed=cfg.seed) if d.enabled
-               else RandomSampler(train_set, generator=torch.Generator().manual_seed(cfg.seed)))
-    loader = DataLoader(train_set, batch_size=batch, sampler=sampler, num_workers=cfg.workers, drop_last=False,
-                        pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0)
-    per_epoch = len(loader)
+    per_epoch = math.ceil(len(epoch_order(train_set, 0, cfg.seed, d)) / batch)
     total = cfg.iterations or per_epoch * (cfg.epochs or 10)
     weights = median_frequency_weights(train_set).to(device) if cfg.class_weights else None
     optimizer = make_optimizer(param_groups(model, recipe, recipe.lr, pretrained), recipe)
@@ -168,29 +209,34 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         model.load_state_dict(load_checkpoint(sibling(out, "last"))[0].state_dict())
         iteration, best = int(state["iteration"]), float(state["best_mean_iu"])
     start_iteration = iteration
+    ignore = source.labels.ignore_index
+    n = len(source.labels)
     if d.main:
         events.emit("started", run=out.stem, arch=cfg.arch, backbone=info.config.backbone, recipe=recipe.name,
                     device=device_name(device), world_size=d.world_size, train_images=len(source.train),
-                    val_images=len(source.val), total_iterations=total, start_iteration=start_iteration,
+                    val_images=len(val_items), total_iterations=total, start_iteration=start_iteration,
                     classes=list(source.labels.names), stage=stage + 1, stages=stages, encoder=note,
+                    encoder_tensors_loaded=encoder_loaded, pretrained=pretrained, time_limit_s=cfg.time_limit,
                     source=source.description)
     started = time.perf_counter()
     last_emit, seen = 0.0, 0
-    epoch = iteration // per_epoch
+    epoch, skip = divmod(iteration, per_epoch)  # a resumed run goes on inside the epoch where it stopped
     while iteration < total:
-        if isinstance(sampler, DistributedSampler):
-            sampler.set_epoch(epoch)
         train_set.epoch = epoch
-        for images, masks in loader:
+        order = epoch_order(train_set, epoch, cfg.seed, d)[skip * batch :]
+        skip = 0
+        trained_pixels = torch.zeros(n, dtype=torch.int64)  # what this epoch learned from, per class
+        for images, masks in epoch_loader(train_set, order, batch, cfg.workers, device):
             if iteration >= total:
                 break
+            trained_pixels += torch.bincount(masks[masks < n].flatten(), minlength=n)
             images = normalise_batch(images, info.input, device)
             masks = masks.to(device, non_blocking=True)
             elapsed = (time.perf_counter() - started) / cfg.time_limit if cfg.time_limit else 0.0
             lr = set_lr(optimizer, recipe, iteration, total, elapsed)
             with torch.autocast(device.type, dtype=torch.float16) if use_amp else nullcontext():
                 logits = net(images)
-            loss = segmentation_loss(logits.float(), masks, recipe.loss, weights, cfg.loss_sampling)
+            loss = segmentation_loss(logits.float(), masks, ignore, recipe.loss, weights, cfg.loss_sampling)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -198,8 +244,13 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             iteration += 1
             seen += images.shape[0] * d.world_size
             now = time.perf_counter()
-            if cfg.time_limit is not None and _any_rank(now - started > cfg.time_limit, d):
-                total = iteration  # every rank takes part in the decision each step, so all stop together
+            # every rank takes part in both decisions each step, so all stop together
+            out_of_time, stopping = _any_rank([cfg.time_limit is not None and now - started > cfg.time_limit,
+                                               stop is not None and stop.is_set()], d)
+            if stopping:
+                raise StopRequested
+            if out_of_time:
+                total = iteration
             if d.main and (now - last_emit > 0.5 or iteration == total):
                 rate = seen / (now - started)
                 eta = (total - iteration) * (now - started) / max(1, iteration - start_iteration)
@@ -211,32 +262,39 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                             images_per_s=rate, eta_s=eta, fraction=fraction)
                 last_emit = now
         epoch += 1
-        hist = validate(model, val_set, device, d)
+        hist = validate(model, val_items, source, info.input, device, d)
+        trained_pixels = D.all_reduce_sum(trained_pixels, d)
         scores = scores_from_histogram(hist)
-        mean_iu = scores.mean_iu if math.isfinite(scores.mean_iu) else 0.0
+        scored = bool(val_items) and math.isfinite(scores.mean_iu)
         if d.main:
+            extra = {} if val_items else {"note": NO_VALIDATION}
             events.emit("validation", iteration=iteration, epoch=epoch, train_images=len(train_set.items),
-                        val_images=len(val_set.items), **scores.to_dict(source.labels.names))
-            is_best = mean_iu > best
+                        val_images=len(val_items), **scores.to_dict(source.labels.names), **extra,
+                        trained_pixels=dict(zip(source.labels.names, trained_pixels.tolist(), strict=True)))
+            # Unscored (no validation images yet): the newest model is the run's result until one is scored.
+            is_best = scores.mean_iu > best if scored else best < 0
+            metrics = scores.to_dict(source.labels.names) if scored else {}
             info.provenance = new_provenance(
-                f"trained ({recipe.name}) on {source.description}", trained_images=len(source.train),
-                metrics={**scores.to_dict(source.labels.names), "split": "project validation split"},
-                iterations=iteration, recipe=recipe.name, base=str(cfg.model) if cfg.model else note)
+                f"trained ({recipe.name}) on {source.description}", trained_images=len(train_set.items),
+                metrics={**metrics, "split": "project validation split" if scored else NO_VALIDATION},
+                iterations=iteration, recipe=recipe.name, base=str(cfg.model) if cfg.model else note,
+                encoder_tensors_loaded=encoder_loaded)
             info.config = model.config
             save_checkpoint(sibling(out, "last"), model, info)
+            new_best = max(best, scores.mean_iu) if scored else best
             save_trainer_state(sibling(out, "resume"), optimizer, {"iteration": iteration, "epoch": epoch,
-                                                                   "best_mean_iu": max(best, mean_iu)})
+                                                                   "best_mean_iu": new_best})
             events.emit("checkpoint", path=str(sibling(out, "last")), iteration=iteration, epoch=epoch, best=is_best)
             if is_best:
-                best, best_epoch = mean_iu, epoch
+                best, best_epoch = new_best, epoch
                 save_checkpoint(out, model, info)
                 events.emit("checkpoint", path=str(out), iteration=iteration, epoch=epoch, best=True)
         D.barrier(d)
         if cfg.follow and iteration < total:
             source_now = open_source(cfg.source, cfg.val_fraction)
-            train_set.items = source_now.train
-            val_set.items = source_now.val
-    finished = {"best_checkpoint": str(out), "best_mean_iu": best, "best_epoch": best_epoch,
+            train_set.items, val_items = source_now.train, source_now.val
+            train_set.repeat = _repeat(recipe, len(source_now.train))
+    finished = {"best_checkpoint": str(out), "best_mean_iu": best if best >= 0 else None, "best_epoch": best_epoch,
                 "iterations": iteration, "seconds": time.perf_counter() - started, "stage": stage + 1}
     if d.main and stage + 1 == stages:
         events.emit("finished", **finished)

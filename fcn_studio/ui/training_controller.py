@@ -1,22 +1,31 @@
 """Training from the app: flushes pending saves so the newest corrections count, starts the backend
 process, feeds its events to the panel, and when a run ends compares the new model with the one in
 use on the same validation split. A better model is swapped in (or offered) and the uncorrected
-images are predicted again, least certain first. Every run is kept in the project's history."""
+images are predicted again, least certain first. Every run is kept in the project's history.
+
+A run belongs to the project that started it: if the window has moved to another project by the time
+it ends, the comparison, the history record and any swap go to the run's own project (opened for the
+moment), never to the one on screen."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from fcn_studio.project.project import Project
 from fcn_studio.training.compare import mean_iu_on_split
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.training_panel import TrainingPanel
 from fcn_studio.ui.training_process import TrainingProcess
+from fcn_studio.workspace import Run
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TrainingController(QObject):
@@ -27,6 +36,7 @@ class TrainingController(QObject):
         self.window, self.panel = window, panel
         self.process = TrainingProcess(self)
         self.checkpoint: Path | None = None
+        self.run: Run | None = None  # the workspace's record of the run: which project it belongs to
         self.last_event: dict | None = None
         panel.start_requested.connect(self.start)
         panel.stop_requested.connect(self.process.stop)
@@ -44,17 +54,38 @@ class TrainingController(QObject):
             show_error(w, "Training", "Training learns from a project's corrected images: make a project first "
                        "(File > New Project, or accept the offer when you open a folder).")
             return
-        if not w.session.flush():
+        if w.session.failed:
             show_error(w, "Training", "Some corrections could not be saved, so training would miss them. "
                        "Fix the save problem first.")
             return
+        self.panel.set_running(True)
+        self.panel.status.setText("Saving your latest corrections...")
+        session = w.session
+
+        def saved(ok: bool) -> None:  # the flush runs in the pool: the window never waits on it
+            if project is not w.project:
+                self.panel.set_running(False)
+                return
+            if not ok:
+                self.panel.set_running(False)
+                show_error(w, "Training", "Some corrections could not be saved, so training would miss them. "
+                           "Fix the save problem first.")
+                return
+            self._launch(project)
+
+        w.background(lambda: session.flush(60), saved)
+
+    def _launch(self, project: Project) -> None:
+        w = self.window
         counts = project.counts()
         if counts["corrected"] + counts["reviewed"] == 0:
+            self.panel.set_running(False)
             show_error(w, "Training", "No image is corrected or reviewed yet. Correct a few masks (each saved "
                        "edit marks its image corrected), then train.")
             return
         models = project.root / "models"
         self.checkpoint = models / f"run-{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+        self.run = w.workspace.start_run(self.checkpoint)
         args = [str(project.root), "--out", str(self.checkpoint), "--device", w.settings.value("device", "auto")]
         backbone = self.panel.new_backbone()
         if backbone is None and self._worth_continuing(project.model_path):
@@ -84,7 +115,7 @@ class TrainingController(QObject):
             prov = read_info(path).provenance
         except ValueError:
             return False
-        untrained_random = prov.get("trained_images", 0) == 0 and "loaded" not in prov.get("backbone_weights", "")
+        untrained_random = prov.get("trained_images", 0) == 0 and prov.get("encoder_tensors_loaded", 0) == 0
         return not (untrained_random and imagenet_weights_file(default_backbone()) is not None)
 
     def _event(self, event: dict) -> None:
@@ -94,27 +125,47 @@ class TrainingController(QObject):
             w = self.window
             w.status.showMessage(f"Training: {self.panel.status.text()}", 3000)
 
+    def _on_screen(self) -> bool:
+        """Whether the window still shows the project the run belongs to."""
+        return self.window.workspace.owns(self.run)
+
+    def _in_run_project(self, fn: Callable[[Project], T]) -> T | None:
+        """Calls fn with the run's project: the window's when it is still on screen, else opened for
+        the call."""
+        if self._on_screen():
+            return fn(self.window.project)
+        root = None if self.run is None else self.run.project.root
+        if root is None or not Project.is_project(root):
+            return None
+        project = Project.open(root)
+        try:
+            return fn(project)
+        finally:
+            project.close()
+
     def _ended(self, succeeded: bool, message: str) -> None:
         self.panel.set_running(False)
         w = self.window
+        if self.run is not None:
+            w.workspace.end_run(self.run)
         stopped = message == "stopped"
         if not succeeded and not stopped:
             self.panel.status.setText(f"Training failed: {message}")
             show_error(w, "Training failed", message)
             self._record(note=f"failed: {message}")
             return
-        project, new = w.project, self.checkpoint
+        new, root = self.checkpoint, (None if self.run is None else self.run.project.root)
         if stopped and (new is None or not new.is_file()):
             self.panel.status.setText("Stopped before the first validation; nothing to compare.")
             return
-        if project is None or new is None or not new.is_file():
+        if root is None or new is None or not new.is_file():
             return
-        current = project.model_path
+        current = self._in_run_project(lambda p: p.model_path)
         self.panel.status.setText("Finished. Comparing with the model in use on the same validation images...")
 
         def compare():
-            new_iu = mean_iu_on_split(new, project.root)
-            old_iu = mean_iu_on_split(current, project.root) if current is not None and current.is_file() else None
+            new_iu = mean_iu_on_split(new, root)
+            old_iu = mean_iu_on_split(current, root) if current is not None and current.is_file() else None
             return new_iu, old_iu
 
         w.background(compare, lambda result: self._compared(new, *result),
@@ -125,9 +176,20 @@ class TrainingController(QObject):
         better = new_iu is not None and (old_iu is None or new_iu > old_iu)
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
         text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (same validation images)."
-        self._record(new, {"mean_iu": new_iu, "previous_mean_iu": old_iu}, "better" if better else "not better")
+        if new_iu is None:
+            text = ("The new model could not be scored: the project has no validation images yet (every fifth "
+                    "labelled image validates).")
+        self._record(new, {"mean_iu": new_iu, "previous_mean_iu": old_iu},
+                     "better" if better else ("not scored" if new_iu is None else "not better"))
         if not better:
-            self.panel.status.setText(text + " Kept the model in use.")
+            self.panel.status.setText(text + " Kept the model in use (Model > Model History can use the new one).")
+            return
+        if not self._on_screen():  # the run's project is no longer open: never touch the one on screen
+            if self.panel.auto_swap.isChecked():
+                self._in_run_project(lambda p: p.set_model_path(new))
+                self.panel.status.setText(text + f" Made it the model of {self.run.project.root.name}.")
+            else:
+                self.panel.status.setText(text + f" Model > Model History in {self.run.project.root.name} can use it.")
             return
         if self.panel.auto_swap.isChecked() or w.ask("A better model", text + "\n\nUse the new model?"):
             self.panel.status.setText(text + " Swapped in; predicting the uncorrected images again.")
@@ -137,6 +199,5 @@ class TrainingController(QObject):
             self.panel.status.setText(text + " Not swapped in (Model > Model History can use it later).")
 
     def _record(self, checkpoint: Path | None = None, metrics: dict | None = None, note: str = "") -> None:
-        project = self.window.project
-        if project is not None and not project.closed:
-            project.record_model_run(checkpoint or self.checkpoint or "", metrics, note)
+        path = checkpoint or self.checkpoint or ""
+        self._in_run_project(lambda p: p.record_model_run(path, metrics, note))

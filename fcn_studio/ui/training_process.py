@@ -8,9 +8,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from fcn_studio.training.events import parse_event
+from fcn_studio.training.stopping import STOP_LINE
+
+KILL_AFTER_MS = 15_000  # a stop waits for the step in progress; a backend stuck longer than this is killed
 
 
 class TrainingProcess(QObject):
@@ -44,16 +47,22 @@ class TrainingProcess(QObject):
         proc.finished.connect(self._finished)
         proc.errorOccurred.connect(self._error)
         self.process = proc
-        proc.start(sys.executable, ["-m", "fcn_studio.training", *args])
+        proc.start(sys.executable, ["-m", "fcn_studio.training", "--stop-on-stdin", *args])
 
     def stop(self) -> None:
-        """Asks the run to stop (SIGTERM), and kills it if it has not stopped in 5 seconds."""
+        """Asks the run to stop with a line on its stdin (the same on Windows, macOS and Linux: a
+        console Python never sees the WM_CLOSE that QProcess.terminate sends on Windows), and kills it
+        if it has not ended in KILL_AFTER_MS. Never blocks the GUI thread."""
         if not self.running:
             return
         self._stopping = True
-        self.process.terminate()
-        if not self.process.waitForFinished(5000):
-            self.process.kill()
+        proc = self.process
+        proc.write(f"{STOP_LINE}\n".encode())
+        QTimer.singleShot(KILL_AFTER_MS, self, lambda: self._kill_if_running(proc))
+
+    def _kill_if_running(self, proc: QProcess) -> None:
+        if proc is self.process and proc.state() != QProcess.ProcessState.NotRunning:
+            proc.kill()
 
     def pid(self) -> int:
         return int(self.process.processId()) if self.process is not None else 0

@@ -94,4 +94,6 @@ class Workspace:
 
     def owns(self, run: Run | None) -> bool:
         """Whether a run's results may touch what is open now (not after a switch of project)."""
-        return run is not None and run.project is self.project and not run.project.closed
+        project = self.project
+        return (run is not None and project is not None and not project.closed
+                and project.root == run.project.root)

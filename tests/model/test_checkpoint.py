@@ -227,3 +227,18 @@ def test_damaged_state_dict_files_give_a_one_line_error_naming_the_file(tmp_path
             read_state_dict(path)
         message = str(caught.value)
         assert message.startswith(f"{path}: ") and "\n" not in message, message
+
+
+def test_a_checkpoint_whose_header_length_starts_like_a_pickle_still_loads(tmp_path):
+    """The first byte of a safetensors file is its header length's low byte: 0x80 for 1 file in 32."""
+    model, info, _ = new_model("fcn8s", "mobilenet_v3_small", LabelSet.voc(), weights=None)
+    path = tmp_path / "m.safetensors"
+    for n in range(300):
+        info.provenance["note"] = "x" * n
+        save_checkpoint(path, model, info)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    assert read_info(path).provenance["note"] == "x" * n
+    assert load_checkpoint(path)[0] is not None and read_state_dict(path)
+

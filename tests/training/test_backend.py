@@ -5,10 +5,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import jsonschema
 import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file as safe_load
 
 from fcn_studio.model.checkpoint import load_checkpoint
 from fcn_studio.training.events import SCHEMA_PATH
@@ -37,16 +41,48 @@ def test_a_tiny_net_learns_a_generated_task_and_events_follow_the_schema(tmp_pat
     assert info.provenance["trained_images"] > 0 and info.labels.names == ("background", "blob")
 
 
-def test_resume_continues_where_it_stopped(tmp_path, easy_voc):
-    out = tmp_path / "m.safetensors"
-    proc, first = run_backend(small_args(easy_voc, out, "--iterations", "8"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    proc, second = run_backend(small_args(easy_voc, out, "--iterations", "16", "--resume"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    started = next(e for e in second if e["event"] == "started")
-    assert started["start_iteration"] == 8
-    assert [e["iteration"] for e in second if e["event"] == "progress"][-1] == 16
-    assert next(e for e in second if e["event"] == "finished")["iterations"] == 16
+def _train_in_process(voc, out, stop_after_checkpoint=False, **overrides) -> list[dict]:
+    from fcn_studio.training.config import TrainConfig
+    from fcn_studio.training.events import EventWriter
+    from fcn_studio.training.stopping import StopRequested
+    from fcn_studio.training.trainer import run
+
+    events = EventWriter()
+    seen: list[dict] = []
+    stop = threading.Event()
+    events.listeners.append(seen.append)
+    if stop_after_checkpoint:  # the person presses Stop during the second epoch
+        events.listeners.append(lambda e: stop.set() if e["event"] == "checkpoint" else None)
+    cfg = TrainConfig(source=voc, out=out, **{"backbone": "resnet18", "weights": None, "crop": 48, "batch_size": 4,
+                                              "lr": 0.01, "device": "cpu", **overrides})
+    try:
+        run(cfg, events, stop)
+    except StopRequested:
+        pass
+    return seen
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path, easy_voc):
+    from fcn_studio.training.state_io import KEY
+
+    straight = tmp_path / "straight" / "m.safetensors"
+    first = _train_in_process(easy_voc, straight, epochs=2, crop=32, batch_size=8)
+    per_epoch = first[0]["total_iterations"] // 2
+    resumed = tmp_path / "resumed" / "m.safetensors"
+    _train_in_process(easy_voc, resumed, stop_after_checkpoint=True, epochs=2, crop=32, batch_size=8)
+    second = _train_in_process(easy_voc, resumed, epochs=2, crop=32, batch_size=8, resume=True)
+    assert next(e for e in second if e["event"] == "started")["start_iteration"] == per_epoch
+    a = load_checkpoint(straight.with_name("m.last.safetensors"))[0].state_dict()
+    b = load_checkpoint(resumed.with_name("m.last.safetensors"))[0].state_dict()
+    assert a.keys() == b.keys()
+    for key in a:  # the same batches, the same optimizer moments: the same weights
+        assert torch.allclose(a[key].float(), b[key].float(), atol=1e-5), key
+    sa, sb = (safe_load(p.with_name("m.resume.safetensors")) for p in (straight, resumed))
+    assert sa.keys() == sb.keys() and sa
+    for key in sa:
+        assert torch.allclose(sa[key].float(), sb[key].float(), atol=1e-5), key
+    with safe_open(str(resumed.with_name("m.resume.safetensors")), "pt") as f:
+        assert json.loads(f.metadata()[KEY])["extra"]["iteration"] == 2 * per_epoch
 
 
 def test_bad_input_becomes_a_failed_event_a_person_can_act_on(tmp_path, schema):
@@ -73,9 +109,24 @@ def test_killing_training_leaves_the_last_checkpoint_intact(tmp_path, easy_voc):
     time.sleep(0.3)  # likely in the middle of the next epoch, maybe of a write
     child.send_signal(signal.SIGKILL)
     child.wait()
-    model, info = load_checkpoint(last)  # a torn file would fail here
+    _assert_complete(last)
+    _assert_complete(out)
+
+
+def _assert_complete(path):
+    """A checkpoint that loads, with every tensor of the model it claims to be, finite."""
+    from fcn_studio.model.factory import new_model
+
+    model, info = load_checkpoint(path)  # a torn file fails here
     assert info.provenance["iterations"] > 0
-    assert not list(tmp_path.glob(".*.tmp")) or all(p.stat().st_size >= 0 for p in tmp_path.glob(".*.tmp"))
+    fresh = new_model(info.config.arch, info.config.backbone, info.labels, weights=None)[0].state_dict()
+    saved = model.state_dict()
+    with safe_open(str(path), "pt") as f:
+        stored = set(f.keys())
+    assert stored == set(fresh)  # nothing missing from the file, nothing the loader made up
+    for key, value in fresh.items():
+        assert saved[key].shape == value.shape, key
+        assert torch.isfinite(saved[key].float()).all(), key
 
 
 def test_one_training_run_per_project(tmp_path):
@@ -102,8 +153,49 @@ def test_one_training_run_per_project(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+    assert (tmp_path / "p" / "training.lock").exists()  # the dead holder's file: harmless
     with project_lock(tmp_path / "p"):  # the OS released the dead holder's lock
         pass
+    assert not (tmp_path / "p" / "training.lock").exists()  # a run that ends leaves nothing behind
+
+
+def test_a_line_on_stdin_stops_the_run_cleanly(tmp_path, easy_voc):
+    out = tmp_path / "m.safetensors"
+    child = subprocess.Popen([sys.executable, "-m", "fcn_studio.training", "--stop-on-stdin",
+                              *map(str, small_args(easy_voc, out, "--iterations", "100000"))],
+                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    events = []
+    for line in child.stdout:
+        events.append(json.loads(line)) if line.startswith("{") else None
+        if events and events[-1]["event"] == "progress":
+            break
+    child.stdin.write("stop\n")  # what the app sends on every platform, instead of a signal
+    child.stdin.flush()
+    rest, _ = child.communicate(timeout=120)
+    events += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    assert child.returncode == 130
+    assert events[-1]["event"] == "failed" and events[-1]["stopped"] is True
+
+
+def test_the_time_limit_is_for_the_whole_run_not_each_stage(tmp_path, easy_voc):
+    events = _train_in_process(easy_voc, tmp_path / "m.safetensors", recipe="paper", crop=None, batch_size=None,
+                               lr=None, iterations=10**6, time_limit=3.0)
+    budgets = [e["time_limit_s"] for e in events if e["event"] == "started"]
+    assert len(budgets) == 3 and budgets[0] <= 1.0  # a third of the run's time
+    assert sum(budgets) <= 3.0  # each later stage gets a share of what is left, not 3 s again
+    assert [e["event"] for e in events].count("finished") == 1
+
+
+def test_a_random_encoder_is_not_taken_for_a_pretrained_one(tmp_path, easy_voc):
+    from safetensors.torch import save_file
+
+    unrelated = tmp_path / "unrelated.safetensors"
+    save_file({"something.else": torch.zeros(3)}, str(unrelated))  # "loaded 0 of N encoder tensors"
+    started = [e for e in _train_in_process(easy_voc, tmp_path / "m.safetensors", iterations=1,
+                                            weights=str(unrelated)) if e["event"] == "started"][0]
+    assert "loaded 0 of" in started["encoder"]
+    assert started["encoder_tensors_loaded"] == 0 and started["pretrained"] is False
 
 
 def test_two_process_gloo_ddp_takes_the_same_steps_and_learns(tmp_path, easy_voc):

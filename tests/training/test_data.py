@@ -3,6 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import write_mask
 from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_voc
 from fcn_studio.model.input_spec import IMAGENET, normalise_batch
@@ -73,10 +74,11 @@ def test_crops_are_padded_with_ignore_and_augmentation_keeps_pairs_aligned():
     image[:, 15:] = 255
     mask[:, 15:] = 1
     rng = np.random.default_rng(0)
-    img, m = random_crop(image, mask, 40, rng)
+    img, m = random_crop(image, mask, 40, rng, 255)
     assert img.shape == (40, 40, 3) and (m[25:, :] == 255).all()
     for seed in range(5):
-        img, m = augment(image, mask, Augment(crop=16, scale=(0.8, 1.2), jitter=0.0), np.random.default_rng(seed))
+        img, m = augment(image, mask, Augment(crop=16, scale=(0.8, 1.2), jitter=0.0), np.random.default_rng(seed),
+                       255)
         labelled = m != 255
         assert ((img[..., 0] > 127) == (m == 1))[labelled].mean() > 0.95
 
@@ -92,3 +94,63 @@ def test_unknown_class_ids_become_ignore(tmp_path):
 def test_neither_project_nor_voc_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="neither a project"):
         open_source(tmp_path)
+
+
+def _project_with_images(tmp_path, count: int, labels=SAMPLE_LABELS) -> Project:
+    (tmp_path / "img").mkdir()
+    for i in range(count):
+        Image.new("RGB", (8, 8), (i, i, i)).save(tmp_path / "img" / f"{i:02d}.png")
+    project = Project.create(tmp_path / "p", labels)
+    project.add_images([tmp_path / "img"])
+    return project
+
+
+def test_few_labelled_images_have_no_validation_and_a_validated_image_never_trains(tmp_path):
+    project = _project_with_images(tmp_path, 12)
+    recs = project.images()
+    for rec in recs[:4]:
+        project.save_mask(rec.id, np.zeros((8, 8), np.uint8))
+    few = open_source(tmp_path / "p")
+    assert few.val == [] and len(few.train) == 4  # nothing validates yet; no training image is scored
+    sides = {}
+    for n, rec in enumerate(recs[4:], start=5):
+        project.save_mask(rec.id, np.zeros((8, 8), np.uint8))
+        split = project.training_split()
+        assert all(split[i] == side for i, side in sides.items())  # nobody ever moves
+        assert list(split.values()).count("val") == n // 5  # the share of validation stays at 1 in 5
+        sides = split
+    source = open_source(tmp_path / "p")
+    val_keys = {i.key for i in source.val}
+    assert not val_keys & {i.key for i in source.train} and len(val_keys) == 2
+    project.close()
+
+
+def test_a_mask_corrected_again_is_read_again(tmp_path):
+    project = _project_with_images(tmp_path, 2)
+    recs = project.images()
+    for rec in recs:
+        project.save_mask(rec.id, np.zeros((8, 8), np.uint8))
+    source = open_source(tmp_path / "p")
+    ds = SegmentationDataset(source.train, source.labels, IMAGENET, None)
+    assert (ds[0][1] == 0).all() and (ds[1][1] == 0).all()
+    changed = next(r.id for r in recs if str(r.id) == source.train[0].key)
+    project.save_mask(changed, np.full((8, 8), 2, np.uint8))  # the person corrects it again mid-run
+    assert (ds[0][1] == 2).all()
+    ds.items = source.train[::-1]  # --follow hands over a new list: no item gets another one's pixels
+    assert (ds[0][1] == 0).all() and (ds[1][1] == 2).all()
+    project.close()
+
+
+def test_the_label_sets_ignore_index_is_the_one_used(tmp_path):
+    labels = LabelSet(("background", "thing"), ((0, 0, 0), (255, 0, 0)), ignore_index=200)
+    root = write_sample_voc(tmp_path / "voc", 1, size=(10, 10))
+    write_mask(root / "SegmentationClass" / "00000.png", np.full((10, 10), 9, np.uint8))
+    items = voc_source(root).train
+    ds = SegmentationDataset(items, labels, IMAGENET, Augment(crop=16, scale=(1.0, 1.0), jitter=0.0))
+    _, y = ds[0]
+    assert set(torch.unique(y).tolist()) == {200}  # unknown ids and the crop's padding
+    from fcn_studio.training.losses import segmentation_loss
+
+    logits = torch.zeros(1, 2, 1, 2)
+    assert torch.isclose(segmentation_loss(logits, torch.tensor([[[0, 200]]]), labels.ignore_index),
+                         torch.log(torch.tensor(2.0)))

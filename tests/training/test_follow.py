@@ -1,21 +1,40 @@
-"""--follow: images a person corrects while training runs join the next epoch."""
+"""--follow: images a person corrects while training runs join the next epoch, with the pixels as
+they are now, also through DataLoader worker processes."""
+
+import numpy as np
+import pytest
 
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.project.project import Project
 from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.events import EventWriter
-from fcn_studio.training.trainer import run
+from fcn_studio.training.trainer import NO_VALIDATION, run
 from tests.training.conftest import EASY, write_easy_voc
 
 
-def test_new_corrections_join_the_next_epoch(tmp_path):
-    voc = write_easy_voc(tmp_path / "voc", count=10)
+def _project(tmp_path, count: int, labelled: int):
+    voc = write_easy_voc(tmp_path / "voc", count=count)
     project = Project.create(tmp_path / "p", EASY)
     project.add_images([voc / "JPEGImages"])
     recs = project.images()
     truth = {r.id: read_mask(voc / "SegmentationClass" / r.name) for r in recs}
-    for rec in recs[:5]:
+    for rec in recs[:labelled]:
         project.save_mask(rec.id, truth[rec.id])
+    return project, recs, truth
+
+
+def _train(tmp_path, events: EventWriter, **overrides) -> list[dict]:
+    seen = []
+    events.listeners.insert(0, seen.append)
+    cfg = TrainConfig(source=tmp_path / "p", out=tmp_path / "p" / "models" / "m.safetensors", backbone="resnet18",
+                      weights=None, crop=32, batch_size=4, lr=0.01, device="cpu", follow=True,
+                      **{"epochs": 3, **overrides})
+    run(cfg, events)
+    return seen
+
+
+def test_new_corrections_join_the_next_epoch(tmp_path):
+    project, recs, truth = _project(tmp_path, 10, 5)
 
     def correct_more(event: dict) -> None:  # the annotator goes on while the model trains
         if event["event"] == "validation" and event["epoch"] == 1:
@@ -23,14 +42,61 @@ def test_new_corrections_join_the_next_epoch(tmp_path):
                 project.save_mask(rec.id, truth[rec.id])
 
     events = EventWriter()
-    seen = []
-    events.listeners += [seen.append, correct_more]
-    cfg = TrainConfig(source=tmp_path / "p", out=tmp_path / "p" / "models" / "m.safetensors", backbone="resnet18",
-                      weights=None, crop=48, batch_size=4, lr=0.01, epochs=3, device="cpu", follow=True)
-    run(cfg, events)
+    events.listeners.append(correct_more)
+    seen = _train(tmp_path, events, epochs=2)
     project.close()
     validations = [e for e in seen if e["event"] == "validation"]
     first, last = validations[0], validations[-1]
-    assert first["train_images"] + first["val_images"] <= 5 * 2  # 5 labelled (few: all train and validate)
-    assert last["train_images"] + last["val_images"] > first["train_images"] + first["val_images"]
-    assert last["train_images"] >= 6
+    assert (first["train_images"], first["val_images"]) == (4, 1)
+    assert (last["train_images"], last["val_images"]) == (8, 2)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_mask_corrected_again_is_what_the_next_epoch_trains_on(tmp_path, workers):
+    project, recs, truth = _project(tmp_path, 5, 5)
+
+    def correct_again(event: dict) -> None:  # the person paints every labelled image all "blob"
+        if event["event"] == "validation" and event["epoch"] == 1:
+            for rec in recs:
+                project.save_mask(rec.id, np.ones_like(truth[rec.id]))
+
+    events = EventWriter()
+    events.listeners.append(correct_again)
+    seen = _train(tmp_path, events, epochs=2, workers=workers)
+    project.close()
+    first, second = [e["trained_pixels"] for e in seen if e["event"] == "validation"]
+    assert first["background"] > first["blob"] > 0  # the original masks: mostly background
+    assert second["background"] == 0 and second["blob"] > 0  # only the re-corrected pixels
+
+
+def test_worker_processes_train_on_the_images_that_joined(tmp_path):
+    project, recs, truth = _project(tmp_path, 10, 5)
+
+    def label_more(event: dict) -> None:  # five more images, every pixel "blob"
+        if event["event"] == "validation" and event["epoch"] == 1:
+            for rec in recs[5:]:
+                project.save_mask(rec.id, np.ones_like(truth[rec.id]))
+
+    events = EventWriter()
+    events.listeners.append(label_more)
+    seen = _train(tmp_path, events, epochs=2, workers=1)
+    project.close()
+    first, second = [e["trained_pixels"] for e in seen if e["event"] == "validation"]
+    share = [p["blob"] / (p["blob"] + p["background"]) for p in (first, second)]
+    assert share[0] < 0.3  # circles on a background
+    assert share[1] > 0.4  # half the training images are now all blob
+
+
+def test_without_validation_images_nothing_is_scored_and_the_run_says_so(tmp_path):
+    project, _, _ = _project(tmp_path, 4, 4)
+    project.close()
+    seen = _train(tmp_path, EventWriter(), epochs=1)
+    validation = next(e for e in seen if e["event"] == "validation")
+    assert validation["val_images"] == 0 and validation["train_images"] == 4
+    assert validation["mean_iu"] is None and validation["note"] == NO_VALIDATION
+    finished = next(e for e in seen if e["event"] == "finished")
+    assert finished["best_mean_iu"] is None
+    from fcn_studio.model.checkpoint import load_checkpoint
+
+    _, info = load_checkpoint(finished["best_checkpoint"])  # the newest model is the result, marked unscored
+    assert info.provenance["metrics"] == {"split": NO_VALIDATION}

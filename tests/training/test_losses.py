@@ -9,8 +9,8 @@ from fcn_studio.training.losses import median_frequency_weights, segmentation_lo
 def test_sum_mean_and_ignore():
     logits = torch.zeros(1, 3, 2, 2)
     target = torch.tensor([[[0, 1], [2, 255]]])
-    mean = segmentation_loss(logits, target, "mean")
-    total = segmentation_loss(logits, target, "sum")
+    mean = segmentation_loss(logits, target, 255, "mean")
+    total = segmentation_loss(logits, target, 255, "sum")
     assert torch.isclose(mean, torch.log(torch.tensor(3.0))) and torch.isclose(total, 3 * mean)
 
 
@@ -20,7 +20,7 @@ def test_loss_sampling_keeps_rare_classes():
     target = torch.zeros(1, 100, 100, dtype=torch.long)
     target[0, :5] = 1  # rare
     full = torch.nn.functional.cross_entropy(logits, target, reduction="none")
-    sampled = segmentation_loss(logits, target, "sum", sampling=0.25)
+    sampled = segmentation_loss(logits, target, 255, "sum", sampling=0.25)
     rare = full[target == 1].sum()
     common = full[target == 0].sum()
     assert rare < sampled < rare + 0.5 * common

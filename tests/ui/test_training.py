@@ -17,10 +17,9 @@ from tests.ui.conftest import wait_for_image
 SHORT = ["--iterations", "30", "--crop", "48", "--batch-size", "4", "--lr", "0.01", "--device", "cpu"]
 
 
-@pytest.fixture
-def labelled_project(tmp_path):
-    voc = write_easy_voc(tmp_path / "voc", count=8)
-    project = Project.create(tmp_path / "proj", EASY)
+def make_labelled_project(tmp_path, name: str = "proj"):
+    voc = write_easy_voc(tmp_path / f"voc-{name}", count=8)
+    project = Project.create(tmp_path / name, EASY)
     project.add_images([voc / "JPEGImages"])
     from fcn_studio.core.mask_io import read_mask
 
@@ -28,11 +27,16 @@ def labelled_project(tmp_path):
         project.save_mask(rec.id, read_mask(voc / "SegmentationClass" / f"{rec.name[:-4]}.png"))
     torch.manual_seed(0)
     model, info, _ = new_model("fcn8s", "resnet18", EASY, weights=None)  # untrained: predicts nothing useful
-    start = tmp_path / "proj" / "models" / "start.safetensors"
+    start = tmp_path / name / "models" / "start.safetensors"
     save_checkpoint(start, model, info)
     project.set_model_path(start)
     project.close()
-    return tmp_path / "proj"
+    return tmp_path / name
+
+
+@pytest.fixture
+def labelled_project(tmp_path):
+    return make_labelled_project(tmp_path)
 
 
 def test_the_panel_trains_and_a_better_model_is_swapped_in(qtbot, window, labelled_project):
@@ -54,6 +58,25 @@ def test_the_panel_trains_and_a_better_model_is_swapped_in(qtbot, window, labell
     assert runs[0]["note"] == "better" and runs[0]["metrics"]["mean_iu"] > runs[0]["metrics"]["previous_mean_iu"]
     # the uncorrected images are predicted again with the new model
     qtbot.waitUntil(lambda: Project.open(labelled_project).counts()["predicted"] == 2, timeout=60_000)
+
+
+def test_a_run_belongs_to_the_project_that_started_it(qtbot, window, labelled_project, tmp_path):
+    other = make_labelled_project(tmp_path, "other")
+    other_model = Project.open(other).model_path
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    window.training_panel.arguments = lambda: SHORT
+    window.training_panel.start.click()
+    assert window.training.running
+    window.open_paths([other])  # the person moves on to another project while the run goes on
+    qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
+                    timeout=30_000)
+    qtbot.waitUntil(lambda: not window.training.running, timeout=120_000)
+    qtbot.waitUntil(lambda: len(Project.open(labelled_project).model_runs()) == 1, timeout=60_000)
+    run = Project.open(labelled_project).model_runs()[0]
+    assert run["note"] == "better" and run["metrics"]["mean_iu"] is not None
+    assert str(Project.open(labelled_project).model_path) == str(run["checkpoint"])  # auto swap, in its project
+    assert window.project.model_runs() == [] and window.project.model_path == other_model  # untouched
 
 
 def test_a_killed_training_process_is_reported_and_nothing_is_lost(qtbot, window, labelled_project):
