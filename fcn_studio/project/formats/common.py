@@ -17,7 +17,7 @@ import numpy as np
 
 from fcn_studio.core.atomic import create_temp_dir
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
-from fcn_studio.core.splits import split_side
+from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.project import ImageRecord, Project
 from fcn_studio.project.schema import HUMAN_STATES
 
@@ -80,7 +80,9 @@ def export_sides(project: Project, records: list[ImageRecord], val_fraction: flo
     one models were chosen on; an image the split does not hold (one with only a prediction) gets the
     side the project's policy would give it, so it stays there once a person labels it."""
     stored = project.training_split(val_fraction)
-    return {r.id: stored.get(r.id) or split_side(r.path, val_fraction) for r in records}
+    sides = assign_sides({str(k): v for k, v in stored.items()},
+                         [str(r.id) for r in records if r.id not in stored], val_fraction)
+    return {r.id: sides[str(r.id)] for r in records}
 
 
 def each(items: list, progress: Progress | None):
