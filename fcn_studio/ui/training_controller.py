@@ -38,6 +38,7 @@ class TrainingController(QObject):
         self.checkpoint: Path | None = None
         self.run: Run | None = None  # the workspace's record of the run: which project it belongs to
         self.last_event: dict | None = None
+        self._starting = False
         panel.start_requested.connect(self.start)
         panel.stop_requested.connect(self.process.stop)
         self.process.event.connect(self._event)
@@ -45,7 +46,12 @@ class TrainingController(QObject):
 
     @property
     def running(self) -> bool:
-        return self.process.running
+        """A run is going, or starting (its corrections are being saved first)."""
+        return self.process.running or self.starting
+
+    @property
+    def starting(self) -> bool:
+        return self._starting
 
     def start(self) -> None:
         w = self.window
@@ -58,13 +64,21 @@ class TrainingController(QObject):
             show_error(w, "Training", "Some corrections could not be saved, so training would miss them. "
                        "Fix the save problem first.")
             return
+        counts = project.counts()
+        if counts["corrected"] + counts["reviewed"] == 0 and not w.session.unsaved():
+            show_error(w, "Training", "No image is corrected or reviewed yet. Correct a few masks (each saved "
+                       "edit marks its image corrected), then train.")
+            return
         self.panel.set_running(True)
         self.panel.status.setText("Saving your latest corrections...")
+        self._starting = True
         session = w.session
 
         def saved(ok: bool) -> None:  # the flush runs in the pool: the window never waits on it
+            self._starting = False
             if project is not w.project:
                 self.panel.set_running(False)
+                self.panel.status.setText("Training was not started: another project was opened.")
                 return
             if not ok:
                 self.panel.set_running(False)

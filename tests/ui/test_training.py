@@ -67,7 +67,7 @@ def test_a_run_belongs_to_the_project_that_started_it(qtbot, window, labelled_pr
     wait_for_image(qtbot, window, ".png")
     window.training_panel.arguments = lambda: SHORT
     window.training_panel.start.click()
-    assert window.training.running
+    qtbot.waitUntil(lambda: window.training.process.running, timeout=30_000)  # started, after saving
     window.open_paths([other])  # the person moves on to another project while the run goes on
     qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
                     timeout=30_000)
