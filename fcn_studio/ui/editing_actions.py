@@ -24,11 +24,13 @@ class EditingActions:
         if image_id == self.current_id:
             self._update_title()
 
-    def _save_failed(self, image_id: int, message: str) -> None:
+    def _save_failed(self, image_id: int, message: str, first: bool = True) -> None:
+        """A dialog for the first failure of an image; its automatic retries only update the status bar."""
         self.status.showMessage(f"Not saved: {message}", 0)
-        show_error(self, "The mask could not be saved",
-                   f"{message}\n\nYour edits are kept and the image stays marked unsaved; saving is tried "
-                   f"again by itself, and quitting asks before anything is lost.")
+        if first:
+            show_error(self, "The mask could not be saved",
+                       f"{message}\n\nYour edits are kept and the image stays marked unsaved; saving is tried "
+                       f"again by itself, and quitting asks before anything is lost.")
 
     def _refresh_record(self, image_id: int) -> None:
         if self.project is not None and not self.project.closed:

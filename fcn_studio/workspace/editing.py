@@ -25,9 +25,10 @@ class Editing:
     def __init__(self, undo_limit_mb: int = 300, autosave_delay: float = 0.3,
                  dispatch: Callable[[Callable[[], None]], None] = call_now) -> None:
         self.dirty_changed = Event()  # (image id, has unsaved edits)
-        self.save_failed = Event()  # (image id, message)
+        self.save_failed = Event()  # (image id, message, first failure of this image since it was saved)
         self.state_changed = Event()  # (image id): its state in the project changed (saved, marked)
         self.dispatch = dispatch
+        self._reported: set[int] = set()  # images whose failure was announced and not saved since
         self.budget = UndoBudget(undo_limit_mb * 2**20)
         self.autosave_delay = autosave_delay
         self.editors: OrderedDict[int, MaskEditor] = OrderedDict()
@@ -159,13 +160,16 @@ class Editing:
         self.dirty_changed.emit(image_id, False)
 
     def _on_saved(self, image_id: int, version: int) -> None:
+        self._reported.discard(image_id)
         self.state_changed.emit(image_id)
         if not self.is_dirty(image_id):
             self.dirty_changed.emit(image_id, False)
 
     def _on_failed(self, image_id: int, version: int, message: str) -> None:
         self.dirty_changed.emit(image_id, True)
-        self.save_failed.emit(image_id, message)
+        first = image_id not in self._reported
+        self._reported.add(image_id)
+        self.save_failed.emit(image_id, message, first)
 
     # -- undo and marking ---------------------------------------------------------------------------
     def undo(self) -> Edit | None:

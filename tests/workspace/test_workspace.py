@@ -83,3 +83,25 @@ def test_marking_an_untouched_prediction_reviewed_stores_it_as_the_persons(two_p
     assert ws.editing.flush(5)
     assert ws.project.image(rec.id).state == "predicted" and ws.project.load_mask(rec.id) is None
     ws.close()
+
+
+def test_a_failing_save_is_announced_once_until_it_succeeds(two_projects, read_only):
+    ws = Workspace(autosave_delay=0)
+    ws.open(Project.open(two_projects[0]))
+    rec = ws.project.images()[0]
+    announced = []
+    ws.editing.save_failed.connect(lambda image_id, message, first: announced.append(first))
+    ws.editing.open_image(rec.id, None, (30, 40))
+    undo_read_only = read_only(two_projects[0] / "masks")
+    editor = ws.editing.editor
+    stroke = Stroke(editor, 1, 5)
+    stroke.to(10, 10)
+    stroke.finish()
+    ws.editing.operation_finished()
+    ws.editing.flush(5)
+    ws.editing.flush(5)  # retried: fails again
+    assert announced[0] is True and len(announced) >= 2 and not any(announced[1:])  # a dialog once, not per retry
+    undo_read_only()
+    assert ws.editing.flush(5)
+    assert ws.project.load_mask(rec.id)[10, 10] == 1
+    ws.close()
