@@ -58,6 +58,7 @@ class AutoSaver:
         self._tracks: dict[int, _Track] = {}
         self._pending: dict[int, _Job] = {}
         self._failed: dict[int, str] = {}
+        self._unjournaled: set[int] = set()  # edits neither in the journal nor on disk: a quit loses them
         self._busy: int | None = None
         self._cond = threading.Condition()
         self._stop = False
@@ -89,13 +90,16 @@ class AutoSaver:
                 try:
                     if revert:
                         self.journal.append(image_id, version, mask, (), revert=True)
-                    elif tiles is None or (not self.journal.has(image_id) and track.disk_version is None):
-                        self.journal.append(image_id, version, mask, None, state)
+                    elif (tiles is None or image_id in self._unjournaled
+                          or (not self.journal.has(image_id) and track.disk_version is None)):
+                        self.journal.append(image_id, version, mask, None, state)  # a whole snapshot
                     else:
                         self.journal.append(image_id, version, mask, tiles, state)
+                    self._unjournaled.discard(image_id)
                 except OSError as exc:
                     journal_error = f"the edit could not be recorded: {describe(exc)}"
                     self._failed[image_id] = journal_error
+                    self._unjournaled.add(image_id)
             due = time.monotonic() + (self.delay if delay is None else delay)
             earlier = self._pending.get(image_id)
             if earlier is not None:
@@ -147,6 +151,11 @@ class AutoSaver:
     def pending(self) -> set[int]:
         return set(self.unsaved())
 
+    def only_in_memory(self) -> set[int]:
+        """Images with edits that neither the journal nor the PNG holds: quitting now loses them."""
+        with self._cond:
+            return set(self._unjournaled)
+
     def failures(self) -> dict[int, str]:
         with self._cond:
             return dict(self._failed)
@@ -177,6 +186,7 @@ class AutoSaver:
         with self._cond:
             self._pending.pop(image_id, None)
             self._failed.pop(image_id, None)
+            self._unjournaled.discard(image_id)
             self._tracks.pop(image_id, None)
             if self.journal is not None:
                 self.journal.drop(image_id)
@@ -235,6 +245,8 @@ class AutoSaver:
                 continue
             with self._cond:
                 self._failed.pop(image_id, None)
+                if image_id not in self._pending:
+                    self._unjournaled.discard(image_id)  # the PNG holds the newest version
                 track = self._tracks.setdefault(image_id, _Track())
                 track.disk_version = None if job.revert else job.version
                 if self.journal is not None:

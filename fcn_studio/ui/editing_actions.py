@@ -153,7 +153,7 @@ class EditingActions:
         self._quit_wait.stop()
         names = {r.id: r.name for r in self.project.images()} if self.project is not None else {}
         reasons = "".join(f"\n- {names.get(i, i)}: {why}" for i, why in list(failed.items())[:5])
-        kept = all(not why.startswith("the edit could not be recorded") for why in failed.values())
+        kept = not self.session.only_in_memory()
         after = ("They are kept in the edit journal and will be restored the next time you open this project."
                  if kept else "Quitting now loses them.")
         if self.ask("Quit with unsaved edits?", f"{len(failed)} image(s) could not be saved:{reasons}\n\n{after}"

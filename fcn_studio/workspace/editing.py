@@ -132,6 +132,10 @@ class Editing:
         """No person's work on the image: its editor is where the model (or nothing) left it."""
         return self.saver is not None and self.saver.at_origin(image_id)
 
+    def only_in_memory(self) -> set[int]:
+        """Images whose unsaved edits are not in the edit journal either: quitting loses them."""
+        return self.saver.only_in_memory() if self.saver is not None else set()
+
     @property
     def failed(self) -> dict[int, str]:
         return self.saver.failures() if self.saver is not None else {}

@@ -168,3 +168,18 @@ def test_discarded_edits_are_neither_saved_nor_replayed(project):
     reopened = Project.open(project.root)
     assert reopened.load_mask(rec.id) is None and reopened.restored == []
     reopened.close()
+
+
+def test_an_edit_the_journal_could_not_hold_is_known_to_live_only_in_memory(read_only, tmp_path):
+    project = _project_on(tmp_path, tmp_path)
+    rec = project.images()[0]
+    saver = AutoSaver(project, delay=0)
+    undo_read_only = read_only(project.root / "masks")  # the journal lives there too
+    saver.record(rec.id, np.full((300, 400), 2, np.uint8), 1, None)
+    assert saver.flush(5) is False
+    # the PNG retry fails with its own message; what quitting must say stays true: only in memory
+    assert saver.only_in_memory() == {rec.id}
+    undo_read_only()
+    assert saver.flush(5) and saver.only_in_memory() == set()
+    saver.close()
+    project.close()
