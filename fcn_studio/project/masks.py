@@ -82,8 +82,24 @@ class MaskFiles:
         return conf if shape is None or conf.shape == tuple(shape) else None
 
     # -- writing ------------------------------------------------------------------------------------
-    def _prepare(self, final: Path, mask: np.ndarray) -> Path:
-        return prepared_file(final, lambda tmp: encode_mask(tmp, mask, self.labels, name=final))
+    @contextlib.contextmanager
+    def _placing(self, final: Path, mask: np.ndarray, image_id: int):
+        """The one write step: the PNG is prepared beside `final` first (the slow part, outside the
+        lock), then the body runs inside the write transaction with the image's current state and a
+        `place()` that renames the file into place. Nothing is placed if the body raises."""
+        tmp = prepared_file(final, lambda t: encode_mask(t, mask, self.labels, name=final))
+
+        def place() -> None:
+            os.replace(tmp, final)
+            fsync_dir(final.parent)
+
+        try:
+            with self.transaction() as db:
+                self._finish_label_change_in(db)
+                yield db, self._state_in(db, image_id), place
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def _state_in(self, db: sqlite3.Connection, image_id: int) -> str:
         row = db.execute("SELECT state FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -102,19 +118,10 @@ class MaskFiles:
         "corrected, unless a person already marked it reviewed" (what an edit by the reviewer keeps)."""
         if state not in (None, *HUMAN_STATES):
             raise ValueError(f"a person's mask is corrected or reviewed, not {state!r}")
-        final = self.mask_path(image_id)
-        tmp = self._prepare(final, mask)
-        try:
-            with self.transaction() as db:
-                self._finish_label_change_in(db)
-                current = self._state_in(db, image_id)
-                new = state or ("reviewed" if current == "reviewed" else "corrected")
-                os.replace(tmp, final)
-                fsync_dir(final.parent)
-                self._record_state(db, image_id, new)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        with self._placing(self.mask_path(image_id), mask, image_id) as (db, current, place):
+            new = state or ("reviewed" if current == "reviewed" else "corrected")
+            place()
+            self._record_state(db, image_id, new)
         return new
 
     def revert_mask(self, image_id: int) -> str:
@@ -148,20 +155,12 @@ class MaskFiles:
         """Keeps the model's latest prediction (apart from any person's mask). Returns True when the
         image has no person's mask, so the prediction is what the image shows; its state becomes
         "predicted" then, in the same step."""
-        final = self.prediction_path(image_id)
-        tmp = self._prepare(final, labels)
-        try:
-            with self.transaction() as db:
-                self._finish_label_change_in(db)
-                current = self._state_in(db, image_id)
-                os.replace(tmp, final)
-                shown = current not in HUMAN_STATES
-                db.execute("UPDATE images SET uncertainty = ? WHERE id = ?", (uncertainty, image_id))
-                if shown and current != "predicted":
-                    self._record_state(db, image_id, "predicted")
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        with self._placing(self.prediction_path(image_id), labels, image_id) as (db, current, place):
+            place()
+            shown = current not in HUMAN_STATES
+            db.execute("UPDATE images SET uncertainty = ? WHERE id = ?", (uncertainty, image_id))
+            if shown and current != "predicted":
+                self._record_state(db, image_id, "predicted")
         conf = np.clip(confidence * 255 + 0.5, 0, 255).astype(np.uint8)
         try:
             with atomic_path(self.confidence_path(image_id)) as ctmp:
