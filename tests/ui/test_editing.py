@@ -147,7 +147,8 @@ def test_clear_and_relabel(qtbot, window, opened):
     assert mask is None and state == "new"  # cleared back to nothing labelled
 
 
-def test_smart_box_selects_an_object(qtbot, window, tmp_path):
+def _open_one_object(qtbot, window, tmp_path):
+    """A loose image with one yellow box on grey, opened for the session."""
     from PIL import Image
 
     folder = tmp_path / "obj"
@@ -158,6 +159,10 @@ def test_smart_box_selects_an_object(qtbot, window, tmp_path):
     window.answers = [False]
     window.open_paths([folder])
     wait_for_image(qtbot, window, "object.png")
+
+
+def test_smart_box_selects_an_object(qtbot, window, tmp_path):
+    _open_one_object(qtbot, window, tmp_path)
     qtbot.keyClick(window, Qt.Key.Key_S)
     qtbot.keyClick(window, Qt.Key.Key_2)
     with qtbot.waitSignal(window.tools.operation_finished, timeout=10_000):
@@ -229,16 +234,7 @@ def test_undoing_a_mark_while_its_save_is_still_queued_wins(qtbot, window, opene
 
 
 def test_a_smart_selection_arriving_mid_stroke_waits_for_the_stroke(qtbot, window, tmp_path):
-    from PIL import Image
-
-    folder = tmp_path / "obj"
-    folder.mkdir()
-    img = np.full((96, 128, 3), 40, np.uint8)
-    img[30:70, 40:90] = (230, 210, 30)
-    Image.fromarray(img).save(folder / "object.png")
-    window.answers = [False]
-    window.open_paths([folder])
-    wait_for_image(qtbot, window, "object.png")
+    _open_one_object(qtbot, window, tmp_path)
     vp = window.canvas.viewport()
     qtbot.keyClick(window, Qt.Key.Key_S)
     qtbot.keyClick(window, Qt.Key.Key_2)
