@@ -54,7 +54,13 @@ class AutoSaver:
         self.delay = delay
         self.on_saved = on_saved
         self.on_failed = on_failed
-        self.journal = EditJournal(project.root) if journal else None
+        self.journal: EditJournal | None = None
+        self.journal_problem: str | None = None  # why edits cannot be journalled (a read-only project)
+        if journal:
+            try:
+                self.journal = EditJournal(project.root)
+            except OSError as exc:
+                self.journal_problem = f"the edit journal cannot be written: {describe(exc)}"
         self._tracks: dict[int, _Track] = {}
         self._pending: dict[int, _Job] = {}
         self._failed: dict[int, str] = {}
@@ -86,6 +92,8 @@ class AutoSaver:
             if track.origin is not None:
                 self._compare(track, mask, tiles)
             revert = track.origin is not None and not track.differing and state not in HUMAN_STATES
+            if self.journal is None and self.journal_problem is not None:
+                self._unjournaled.add(image_id)
             if self.journal is not None:
                 try:
                     if revert:

@@ -183,3 +183,15 @@ def test_an_edit_the_journal_could_not_hold_is_known_to_live_only_in_memory(read
     assert saver.flush(5) and saver.only_in_memory() == set()
     saver.close()
     project.close()
+
+
+def test_a_project_whose_journal_cannot_be_made_still_edits_and_says_what_is_at_risk(read_only, tmp_path):
+    project = _project_on(tmp_path, tmp_path)
+    rec = project.images()[0]
+    read_only(project.root / "masks")
+    saver = AutoSaver(project, delay=0)  # no journal folder can be made: the saver still starts
+    assert saver.journal is None and "journal" in saver.journal_problem
+    saver.record(rec.id, np.full((300, 400), 2, np.uint8), 1, None)
+    assert saver.flush(5) is False and saver.only_in_memory() == {rec.id}
+    saver.close(1)
+    project.close()
