@@ -24,6 +24,7 @@ from fcn_studio.model.factory import new_model
 from fcn_studio.model.fcn import FCN
 from fcn_studio.model.input_spec import normalise_batch
 from fcn_studio.training import distributed as D
+from fcn_studio.training.batchnorm import batchnorm_batches, recompute_batchnorm
 from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, open_source
 from fcn_studio.training.events import EventWriter
@@ -262,6 +263,10 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                             images_per_s=rate, eta_s=eta, fraction=fraction)
                 last_emit = now
         epoch += 1
+        # eval mode must describe the weights as trained now, not running averages that lag them
+        stats_order = epoch_order(train_set, epoch, cfg.seed, d)[: batch * batchnorm_batches(per_epoch)]
+        recompute_batchnorm(model, (normalise_batch(images, info.input, device) for images, _ in
+                                    epoch_loader(train_set, stats_order, batch, 0, device)), d)
         hist = validate(model, val_items, source, info.input, device, d)
         trained_pixels = D.all_reduce_sum(trained_pixels, d)
         scores = scores_from_histogram(hist)
