@@ -32,19 +32,20 @@ def add_model_commands(model_subparsers) -> None:
 
 
 def cmd_model_list(args) -> int:
-    from fcn_studio.model.catalogue import cache_state, load_catalogue
+    from fcn_studio.model.catalogue import cache_state, load_catalogue, size_text
 
     catalogue = load_catalogue()
-    rows = [dict(_public(entry.raw), url=entry.urls[0], **cache_state(entry)) for entry in catalogue.entries]
+    rows = [dict(_public(entry.raw), url=entry.urls[0], size_text=size_text(entry), **cache_state(entry))
+            for entry in catalogue.entries]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{k: v for k, v in r.items() if k != "size_text"} for r in rows], indent=2))
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         state = "installed" if r["installed"] else "downloaded" if r["downloaded"] else (
             f"partial ({r['partial_bytes']} bytes)" if r["partial_bytes"] else "-")
         what = f"{r['arch']} {r['backbone']}" if r["arch"] != "encoder" else f"{r['backbone']} encoder"
-        print(f"{r['name']:<{width}}  {what:<26} {_size(r):>9}  {state}")
+        print(f"{r['name']:<{width}}  {what:<26} {r.pop('size_text'):>18}  {state}")
     print(f"catalogue: {catalogue.source}")
     return 0
 
@@ -54,12 +55,6 @@ def _public(raw: dict) -> dict:
             "sha256_prefix", "checksum_source", "checksum_note", "size", "approx_mb", "licence", "classes",
             "input", "accuracy", "torchvision_weights", "member")
     return {k: raw.get(k) for k in keys}
-
-
-def _size(row: dict) -> str:
-    if row.get("size"):
-        return f"{row['size'] / 2**20:.1f} MB"
-    return f"~{row['approx_mb']:.0f} MB" if row.get("approx_mb") else "?"
 
 
 def cmd_model_get(args) -> int:

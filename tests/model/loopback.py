@@ -22,6 +22,7 @@ class Route:
     cut_first: bool = False  # the first answer promises everything, sends half and closes
     piece: int = 4096  # slow: bytes per piece
     pause: float = 0.02  # slow: seconds between pieces
+    gate: threading.Event | None = None  # slow: after the first piece, the rest waits until it is set
 
 
 @dataclass
@@ -79,6 +80,8 @@ def _handler(server: Server):
                     except OSError:  # the client stopped reading (a cancelled download)
                         return
                     record["sent"] += len(body[i:i + route.piece])
+                    if i == 0 and route.gate is not None:
+                        route.gate.wait(10)  # bounded, like a stall
                     if server.release.wait(route.pause):
                         return
                 return
