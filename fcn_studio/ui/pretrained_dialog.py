@@ -26,13 +26,13 @@ from PySide6.QtWidgets import (
 from fcn_studio.model.catalogue import Catalogue, Entry, cache_state, size_text
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
 
-COLUMNS = ("Name", "What", "Size", "Licence", "Accuracy (source)", "On this machine")
+COLUMNS = ("Name", "On this machine", "What", "Size", "Licence", "Accuracy (source)")
 STATE_COLUMN = COLUMNS.index("On this machine")
 
 
 def what_text(entry: Entry) -> str:
     if entry.arch == "encoder":
-        return f"ImageNet {entry.backbone} encoder (for a new model with your classes)"
+        return f"ImageNet {entry.backbone} encoder"
     classes = f", {len(entry.classes)} classes" if entry.classes else ""
     return f"{entry.arch} {entry.backbone}{classes}"
 
@@ -46,6 +46,16 @@ def accuracy_text(entry: Entry) -> tuple[str, str]:
     return f"{cell} (source: {'; '.join(sources)})", "\n".join(sources)
 
 
+def checksum_text(entry: Entry) -> str:
+    """Which checksum the file is held to and who publishes it, or why none is."""
+    pin = (f"sha256 {entry.sha256[:16]}..." if entry.sha256 else f"sha1 {entry.sha1}" if entry.sha1 else
+           f"sha256 starting {entry.sha256_prefix}" if entry.sha256_prefix else "")
+    if not pin:
+        return entry.raw.get("checksum_note") or "none published: trusted on first use"
+    source = entry.raw.get("checksum_source")
+    return f"{pin} ({source})" if source else pin
+
+
 def state_text(entry: Entry) -> str:
     state = cache_state(entry)
     if state["installed"]:
@@ -53,7 +63,7 @@ def state_text(entry: Entry) -> str:
     if state["downloaded"]:
         return "downloaded"
     if state["partial_bytes"]:
-        return f"partly downloaded ({state['partial_bytes'] / 2**20:.1f} MB; Download resumes)"
+        return f"partly downloaded ({state['partial_bytes'] / 2**20:.1f} MB, resumes)"
     return "not downloaded"
 
 
@@ -75,8 +85,9 @@ class PretrainedDialog(QDialog):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Accuracy (source)"), QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        for col in (STATE_COLUMN, COLUMNS.index("Licence")):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)  # the accuracy and its source: the full text is the tooltip
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -116,12 +127,15 @@ class PretrainedDialog(QDialog):
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             accuracy, sources = accuracy_text(entry)
-            cells = (entry.name, what_text(entry), size_text(entry), entry.licence or "not stated", accuracy)
-            for col, text in enumerate(cells):
+            cells = {"Name": entry.name, "What": what_text(entry), "Size": size_text(entry),
+                     "Licence": entry.licence or "not stated", "Accuracy (source)": accuracy}
+            for key, text in cells.items():
+                col = COLUMNS.index(key)
                 item = QTableWidgetItem(text)
-                item.setToolTip(sources if col == COLUMNS.index("Accuracy (source)") and sources else text)
+                item.setToolTip(f"{text}\n{sources}" if key == "Accuracy (source)" and sources else text)
                 self.table.setItem(row, col, item)
-        self.table.setColumnWidth(COLUMNS.index("Accuracy (source)"), 340)
+        self.table.setColumnWidth(COLUMNS.index("Licence"), 200)
+        self.table.setColumnWidth(STATE_COLUMN, 220)  # room for a progress bar's "2.6 / 8.7 MB (30%)"
         self.refresh()
         self.select(chosen.name if chosen else self.entries[0].name if self.entries else "")
 
@@ -139,7 +153,9 @@ class PretrainedDialog(QDialog):
             if entry.name in self.bars:
                 self.table.removeCellWidget(row, STATE_COLUMN)
                 del self.bars[entry.name]
-            self.table.setItem(row, STATE_COLUMN, QTableWidgetItem(state_text(entry)))
+            item = QTableWidgetItem(state_text(entry))
+            item.setToolTip(item.text())
+            self.table.setItem(row, STATE_COLUMN, item)
         self._selection_changed()
 
     def current(self) -> Entry | None:
@@ -171,9 +187,9 @@ class PretrainedDialog(QDialog):
         if entry is None:
             self.details.clear()
             return
-        checksum = entry.raw.get("checksum_source") or entry.raw.get("checksum_note") or ""
         self.details.setText(f"<b>{entry.name}</b>: {entry.description}<br>File {entry.file}; checksum: "
-                             f"{checksum}. {'' if why is None or why == 'not downloaded yet' else why.capitalize()}")
+                             f"{checksum_text(entry)}. "
+                             f"{'' if why is None or why == 'not downloaded yet' else why.capitalize()}")
 
     # -- actions ---------------------------------------------------------------------------------------
     def _start(self, from_file: Path | None = None) -> None:
@@ -210,7 +226,7 @@ class PretrainedDialog(QDialog):
         if total > 0:
             bar.setRange(0, 1000)
             bar.setValue(int(1000 * done / total))
-            bar.setFormat(f"{done / 2**20:.1f} of {total / 2**20:.1f} MB (%p%)")
+            bar.setFormat(f"{done / 2**20:.1f} / {total / 2**20:.1f} MB (%p%)")
         else:
             bar.setFormat(f"{done / 2**20:.1f} MB")
 

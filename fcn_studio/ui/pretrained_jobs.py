@@ -103,6 +103,8 @@ class PretrainedJobs(QObject):
             if self.w.closed:
                 return
             summary = got.made or got.lines[-1]
+            if got.fetched.resumed_from:
+                summary += f" (resumed after {got.fetched.resumed_from / 2**20:.1f} MB)"
             self.finished.emit(entry.name, summary)
             self.changed.emit()
             if use_for is None:
@@ -131,9 +133,9 @@ class PretrainedJobs(QObject):
         had, why, and that the current model stays."""
         if isinstance(exc, DownloadError) and not by_hand:
             why = "; ".join(exc.reasons) or str(exc)
-            return (f"{entry.file} could not be fetched ({why}); the current model stays. Try again later, set "
+            return (f"{entry.file} could not be fetched, so the current model stays ({why}). Try again later, set "
                     f"FCN_STUDIO_MODEL_MIRROR, or use From File... in Model > Get Pretrained Model.")
-        return f"{exc}; the current model stays."
+        return f"The current model stays: {exc}"
 
     def cancel(self, name: str) -> None:
         stop = self._stops.get(name)

@@ -92,10 +92,10 @@ def test_the_list_shows_the_catalogue_and_what_is_on_this_machine(qtbot, window,
     dialog = _open_dialog(window)
     assert [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())] == [
         ENCODER, "fcn8s-voc-test", "tv-test"]
-    row = [dialog.table.item(1, c).text() for c in range(5)]
-    assert row[1] == "fcn8s vgg16, 21 classes" and row[2] == "0.3 MB" and "65.5 mean IoU" in row[4]
-    assert "source: the FCN README" in row[4]
-    assert dialog.table.item(0, 2).text() == "size not published"
+    row = [dialog.table.item(1, c).text() for c in range(6)]
+    assert row[2] == "fcn8s vgg16, 21 classes" and row[3] == "0.3 MB" and "65.5 mean IoU" in row[5]
+    assert "source: the FCN README" in row[5]
+    assert dialog.table.item(0, 3).text() == "size not published"
     assert dialog.state(ENCODER) == "not downloaded"
     assert dialog.state("tv-test").startswith("partly downloaded (1.0 MB")
     dialog.select("tv-test")  # a format with no converter here: said, and Use stays off
@@ -146,6 +146,7 @@ def test_cancel_keeps_the_part_and_the_next_download_resumes(qtbot, window, cata
     qtbot.waitUntil(lambda: dialog.state(ENCODER) == "ready to use", timeout=60_000)
     last = server.requests_for("/enc.pth")[-1]
     assert last["range"] == f"bytes={kept}-" and last["status"] == 206 and last["sent"] == len(encoder_bytes) - kept
+    assert "resumed after" in window.status.currentMessage()
 
 
 def test_server_down_is_one_line_and_the_model_stays(qtbot, window, tmp_path, monkeypatch, encoder_bytes):
@@ -163,8 +164,8 @@ def test_server_down_is_one_line_and_the_model_stays(qtbot, window, tmp_path, mo
     dialog.download_button.click()
     qtbot.waitUntil(_idle(window), timeout=30_000)
     line = window.status.currentMessage()
-    assert "\n" not in line and line.startswith("enc.pth could not be fetched (")
-    assert "cannot connect" in line and "the current model stays" in line and "From File..." in line
+    assert "\n" not in line and line.startswith("enc.pth could not be fetched, so the current model stays (")
+    assert "cannot connect" in line and "From File..." in line
     assert window.project.model_path == before and window.status.model.text() == "default.safetensors"
     assert dialog.state(ENCODER) == "not downloaded" and dialog.message.text() == line
 
