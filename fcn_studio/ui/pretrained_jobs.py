@@ -44,7 +44,8 @@ class PretrainedJobs(QObject):
         self._stops: dict[str, threading.Event] = {}
         self.dialog = None  # the Get Pretrained Model dialog, made on first use
         self.offer = None  # the last new-project offer, kept for its tests
-        window.destroyed.connect(self.cancel_all)
+        stops = self._stops  # a window destroyed without closing: its downloads stop too
+        window.destroyed.connect(lambda *_: [stop.set() for stop in list(stops.values())])
 
     # -- the catalogue ---------------------------------------------------------------------------------
     def catalogue(self) -> Catalogue | None:
@@ -183,7 +184,8 @@ class PretrainedJobs(QObject):
         """A new project may be offered a pretrained model (never blocking; see pretrained_offer)."""
         from fcn_studio.ui.pretrained_offer import offer_for  # noqa: PLC0415
 
-        self.offer = offer_for(self, project)
+        self.offer = None
+        offer_for(self, project)
 
     def say(self, line: str) -> None:
         log.info("%s", line)

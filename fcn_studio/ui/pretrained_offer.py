@@ -63,36 +63,48 @@ class OfferDialog(QDialog):
         self.resize(520, 160)
 
 
-def offer_for(jobs: PretrainedJobs, project: Project) -> OfferDialog | None:
-    """Shows the offer for a new project when there is one to make; returns it (None: nothing offered)."""
+def offer_for(jobs: PretrainedJobs, project: Project) -> None:
+    """Works out off the GUI thread (asking for cached weights imports torchvision) whether there is an
+    offer to make, then shows it as `jobs.offer` if the project is still the open one."""
     settings = jobs.w.settings
     if str(settings.value(DONT_ASK_KEY, "false")).lower() == "true":
-        return None
+        return
     catalogue = jobs.catalogue()
     if catalogue is None:
-        return None
-    entry = matching_model(catalogue, project.labels.names)
-    if entry is not None:
-        text = (f"This project's {len(project.labels)} classes are those of {entry.name} ({entry.arch} "
-                f"{entry.backbone}, {entry.accuracy[0].get('value')} {entry.accuracy[0].get('metric')} on "
-                f"{entry.accuracy[0].get('dataset')}). " if entry.accuracy else
-                f"This project's classes are those of {entry.name}. ")
-        text += "Use it instead of the default model, which starts untrained?"
-    else:
+        return
+    names = list(project.labels.names)
+
+    def choose() -> tuple[Entry, str] | None:
+        entry = matching_model(catalogue, names)
+        if entry is not None:
+            best = entry.accuracy[0] if entry.accuracy else None
+            reported = (f" ({entry.arch} {entry.backbone}, {best.get('value')} {best.get('metric')} on "
+                        f"{best.get('dataset')})" if best else "")
+            return entry, (f"This project's {len(names)} classes are those of {entry.name}{reported}. Use it "
+                           f"instead of the default model, which starts untrained?")
         entry = encoder_to_offer(catalogue)
         if entry is None:
             return None
-        text = (f"No ImageNet encoder is on this machine, so the default model starts from random weights and "
-                f"needs many more corrections. Get the ImageNet {entry.backbone} encoder ({entry.name}, "
-                f"{size_text(entry)}, {entry.licence or 'licence not stated'}) and make a new model with this "
-                f"project's {len(project.labels)} classes?")
+        return entry, (f"No ImageNet encoder is on this machine, so the default model starts from random "
+                       f"weights and needs many more corrections. Get the ImageNet {entry.backbone} encoder "
+                       f"({entry.name}, {size_text(entry)}, {entry.licence or 'licence not stated'}) and make a "
+                       f"new model with this project's {len(names)} classes?")
+
+    def show(chosen: tuple[Entry, str] | None) -> None:
+        if chosen is not None and project is jobs.w.project and not project.closed:
+            jobs.offer = _show(jobs, project, *chosen)
+
+    jobs.w.background(choose, show, lambda message, details: None)  # no offer is no loss
+
+
+def _show(jobs: PretrainedJobs, project: Project, entry: Entry, text: str) -> OfferDialog:
     ready = jobs.usable(entry) is None
     text += "" if ready else f" It downloads in the background ({size_text(entry)}); you can keep working."
     dialog = OfferDialog(entry, text, ready, jobs.w)
 
     def answered(accepted: bool) -> None:
         if dialog.dont_ask.isChecked():
-            settings.setValue(DONT_ASK_KEY, True)
+            jobs.w.settings.setValue(DONT_ASK_KEY, True)
         if accepted:
             jobs.download(entry, use_for=project)
         else:

@@ -63,7 +63,9 @@ def catalogue(server, tmp_path, monkeypatch, encoder_bytes):
 
 
 def _project(window, tmp_path, qtbot, name="proj", labels=SAMPLE_LABELS, offer=False):
-    window.settings.setValue(DONT_ASK_KEY, not offer)
+    """A new project with its default model loaded; `offer`: whether offers are allowed (None: as set)."""
+    if offer is not None:
+        window.settings.setValue(DONT_ASK_KEY, not offer)
     window.new_project(tmp_path / name, labels=labels)
     qtbot.waitUntil(lambda: window.status.model.text() == "default.safetensors", timeout=60_000)
     return window.project
@@ -186,6 +188,7 @@ def test_from_file_registers_a_file_downloaded_by_hand(qtbot, window, catalogue,
 
 def test_a_voc_project_is_offered_the_voc_model_until_told_not_to_ask(qtbot, window, catalogue, tmp_path):
     _project(window, tmp_path, qtbot, "voc1", LabelSet.voc(), offer=True)
+    qtbot.waitUntil(lambda: window.pretrained.offer is not None, timeout=10_000)
     offer = window.pretrained.offer
     assert offer is not None and offer.isVisible() and not offer.isModal()
     assert offer.entry.name == "fcn8s-voc-test" and offer.accept_button.text() == "Download and Use"
@@ -194,7 +197,7 @@ def test_a_voc_project_is_offered_the_voc_model_until_told_not_to_ask(qtbot, win
     assert not offer.isVisible() and "keeps its default model" in window.status.currentMessage()
     assert window.status.model.text() == "default.safetensors"
 
-    window.new_project(tmp_path / "voc2", labels=LabelSet.voc())
+    _project(window, tmp_path, qtbot, "voc2", LabelSet.voc(), offer=None)
     assert window.pretrained.offer is None  # remembered
 
 
@@ -205,6 +208,7 @@ def test_a_project_switched_mid_download_keeps_its_model_and_the_download_is_cac
     catalogue.mode, catalogue.gate = "slow", threading.Event()
     catalogue.piece = 1 << 18
     first = _project(window, tmp_path, qtbot, "first", offer=True)
+    qtbot.waitUntil(lambda: window.pretrained.offer is not None, timeout=10_000)
     offer = window.pretrained.offer  # no encoder here: the encoder is offered, for a model with our classes
     assert offer is not None and offer.entry.name == ENCODER
     offer.accept_button.click()
