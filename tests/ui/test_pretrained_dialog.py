@@ -5,6 +5,7 @@ cache is under the test's XDG_CACHE_HOME; nothing here contacts the catalogue's 
 from __future__ import annotations
 
 import io
+import shutil
 import socket
 import threading
 
@@ -14,7 +15,7 @@ import torchvision
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.sample_data import SAMPLE_LABELS
-from fcn_studio.model.cache import encoder_cache_path, models_cache_dir
+from fcn_studio.model.cache import catalogue_checkpoint_path, encoder_cache_path, models_cache_dir
 from fcn_studio.model.checkpoint import read_info
 from fcn_studio.project.project import Project
 from fcn_studio.ui.pretrained_offer import DONT_ASK_KEY
@@ -221,3 +222,17 @@ def test_a_project_switched_mid_download_keeps_its_model_and_the_download_is_cac
     assert "first is no longer open, so its model is unchanged" in window.status.currentMessage()
     assert window.project.model_path.name == "default.safetensors"
     assert not (first.root / "models" / "fcn8s_mobilenet_v3_small.safetensors").exists()
+
+
+def test_use_loads_a_converted_model_as_a_checkpoint_would_be(qtbot, window, catalogue, tmp_path, tiny_checkpoint):
+    converted = catalogue_checkpoint_path("fcn8s-voc-test")  # as `model get` leaves a converted caffemodel
+    converted.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_checkpoint, converted)
+    _project(window, tmp_path, qtbot)
+    dialog = _open_dialog(window)
+    assert dialog.state("fcn8s-voc-test") == "ready to use"
+    dialog.select("fcn8s-voc-test")
+    assert dialog.use_button.isEnabled() and not dialog.download_button.isEnabled()
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: window.status.model.text() == converted.name, timeout=60_000)
+    assert window.project.model_path == converted
