@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
-from fcn_studio.core.atomic import atomic_path
 from fcn_studio.model.download import CONNECT_TIMEOUT, MIRROR_ENV, READ_TIMEOUT
 
 
@@ -34,19 +32,20 @@ def add_model_commands(model_subparsers) -> None:
 
 
 def cmd_model_list(args) -> int:
-    from fcn_studio.model.catalogue import cache_state, load_catalogue
+    from fcn_studio.model.catalogue import cache_state, load_catalogue, size_text
 
     catalogue = load_catalogue()
-    rows = [dict(_public(entry.raw), url=entry.urls[0], **cache_state(entry)) for entry in catalogue.entries]
+    rows = [dict(_public(entry.raw), url=entry.urls[0], size_text=size_text(entry), **cache_state(entry))
+            for entry in catalogue.entries]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{k: v for k, v in r.items() if k != "size_text"} for r in rows], indent=2))
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         state = "installed" if r["installed"] else "downloaded" if r["downloaded"] else (
             f"partial ({r['partial_bytes']} bytes)" if r["partial_bytes"] else "-")
         what = f"{r['arch']} {r['backbone']}" if r["arch"] != "encoder" else f"{r['backbone']} encoder"
-        print(f"{r['name']:<{width}}  {what:<26} {_size(r):>9}  {state}")
+        print(f"{r['name']:<{width}}  {what:<26} {r.pop('size_text'):>18}  {state}")
     print(f"catalogue: {catalogue.source}")
     return 0
 
@@ -58,42 +57,14 @@ def _public(raw: dict) -> dict:
     return {k: raw.get(k) for k in keys}
 
 
-def _size(row: dict) -> str:
-    if row.get("size"):
-        return f"{row['size'] / 2**20:.1f} MB"
-    return f"~{row['approx_mb']:.0f} MB" if row.get("approx_mb") else "?"
-
-
 def cmd_model_get(args) -> int:
     from fcn_studio.model.catalogue import load_catalogue
-    from fcn_studio.model.download import discard_download, extract_member, fetch, register_file
-    from fcn_studio.model.install import check_out, install
+    from fcn_studio.model.get import get_model
 
     entry = load_catalogue().get(args.name)
-    check_out(entry, args.out)
-    if args.from_file is not None:
-        fetched = register_file(entry, args.from_file)
-    else:
-        with _ProgressBar(entry.file) as bar:
-            fetched = fetch(entry, bar.update, args.connect_timeout, args.read_timeout)
-    resumed = f", resumed after {fetched.resumed_from} bytes" if fetched.resumed_from else ""
-    print(f"{entry.file}: {fetched.note} (from {fetched.source}{resumed})")
-    weights = extract_member(entry) if entry.member else fetched.path
-    made = install(entry, weights, args.out)
-    if made is None:
-        if args.out is not None:
-            with atomic_path(args.out) as tmp:
-                shutil.copyfile(fetched.path, tmp)
-            print(f"{entry.file}: copied to {args.out}")
-        print(f"{entry.name}: kept as downloaded at {fetched.path} (this build has no converter for "
-              f"{entry.format} files)")
-        return 0
-    print(f"{entry.name}: {made}")
-    if args.no_keep:
-        discard_download(entry)
-        print(f"{entry.file}: original deleted (--no-keep); its sha256 stays recorded")
-    else:
-        print(f"{entry.file}: original kept at {fetched.path} (--no-keep deletes it)")
+    with _ProgressBar(entry.file) as bar:
+        get_model(entry, progress=bar.update, from_file=args.from_file, out=args.out, keep=not args.no_keep,
+                  connect_timeout=args.connect_timeout, read_timeout=args.read_timeout, say=bar.say)
     return 0
 
 
@@ -114,6 +85,15 @@ class _ProgressBar:
                             desc=self.name, file=sys.stderr, disable=None, leave=False)
         self.bar.update(done - self.bar.n)
 
-    def __exit__(self, *exc) -> None:
+    def say(self, line: str) -> None:
+        """A step's line, printed once the bar is gone (the bar lives only while bytes arrive)."""
+        self.close()
+        print(line)
+
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -213,6 +213,14 @@ def installed_path(entry: Entry) -> Path | None:
     return None
 
 
+def size_text(entry: Entry) -> str:
+    """The size as the catalogue knows it: exact, torchvision's approximate figure, or none published."""
+    if entry.size:
+        return f"{entry.size / 2**20:.1f} MB"
+    approx = entry.raw.get("approx_mb")
+    return f"~{approx:.0f} MB" if approx else "size not published"
+
+
 def cache_state(entry: Entry) -> dict:
     """What of `entry` is in the cache, for `model list`: the verified download, a partial one (bytes so
     far), and the converted form."""

@@ -39,10 +39,13 @@ READ_TIMEOUT = 30.0
 CHUNK = 1 << 20
 
 Progress = Callable[[int, "int | None"], None]  # (bytes so far, expected total or None)
+IsCancelled = Callable[[], bool]  # asked between chunks; True stops the download
 
 
 class DownloadError(OSError):
     """A download that did not produce a verified file. One line: the file, what went wrong, what to do."""
+
+    reasons: tuple[str, ...] = ()  # each source's failure alone (set by fetch)
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
@@ -53,6 +56,10 @@ class DownloadError(OSError):
 
 class ChecksumError(DownloadError):
     pass
+
+
+class Cancelled(DownloadError):
+    """The person stopped the download; the part stays, so the next download resumes with Range."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,9 @@ def source_urls(entry: Entry, env: dict | None = None) -> list[str]:
 
 
 def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float = CONNECT_TIMEOUT,
-          read_timeout: float = READ_TIMEOUT) -> Fetched:
-    """Downloads `entry.file` into the cache (or finds it there), verified; raises DownloadError."""
+          read_timeout: float = READ_TIMEOUT, cancelled: IsCancelled | None = None) -> Fetched:
+    """Downloads `entry.file` into the cache (or finds it there), verified; raises DownloadError, or
+    Cancelled once `cancelled()` says so (checked between chunks; the part is kept for a resume)."""
     target = download_path(entry.file)
     if target.is_file():
         return Fetched(target, _recorded_sha256(entry.file) or "", str(target), note="already in the cache")
@@ -91,8 +99,10 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
     failures: list[str] = []
     with _exclusive(entry.file):
         for url in source_urls(entry):
+            _check(entry, cancelled)
             try:
-                resumed, digests = _fetch_url(opener, url, entry, progress, connect_timeout, read_timeout)
+                resumed, digests = _fetch_url(opener, url, entry, progress, connect_timeout, read_timeout,
+                                              cancelled)
                 note = verify(entry, digests)
             except ChecksumError as exc:
                 _discard_part(entry.file)
@@ -108,11 +118,19 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
             return Fetched(target, digests["sha256"], url, resumed, note)
     kept = partial_path(entry.file).is_file()
     advice = ("run the same command again to resume" if kept else "check the network or the proxy (HTTPS_PROXY)")
-    raise DownloadError(
+    error = DownloadError(
         f"{entry.file}: not downloaded ({'; '.join(failures)}); nothing complete was left in the cache, "
         f"{_meanwhile(entry)}. "
         f"{advice.capitalize()}, set {MIRROR_ENV} to a server that has the file, or fetch {entry.urls[0]} by "
         f"hand and run `fcn-studio model get {entry.name} --from-file PATH`.")
+    error.reasons = tuple(failures)  # each source's failure alone, for a shorter line in the window
+    raise error
+
+
+def _check(entry: Entry, cancelled: IsCancelled | None, done: int = 0) -> None:
+    if cancelled is not None and cancelled():
+        kept = f"; the {done} bytes so far are kept and the next download resumes" if done else ""
+        raise Cancelled(f"{entry.file}: download cancelled{kept}")
 
 
 def _meanwhile(entry: Entry) -> str:
@@ -220,7 +238,8 @@ def discard_download(entry: Entry) -> None:
 # -- one source ---------------------------------------------------------------------------------------
 
 def _fetch_url(opener: urllib.request.OpenerDirector, url: str, entry: Entry, progress: Progress | None,
-               connect_timeout: float, read_timeout: float) -> tuple[int, dict[str, str]]:
+               connect_timeout: float, read_timeout: float, cancelled: IsCancelled | None = None,
+               ) -> tuple[int, dict[str, str]]:
     """Leaves the whole file in the part; returns (bytes resumed, its digests). Raises _UrlFailed."""
     part, sidecar = partial_path(entry.file), _sidecar(entry.file)
     offset, validator = _resumable(part, sidecar, url)
@@ -266,6 +285,10 @@ def _fetch_url(opener: urllib.request.OpenerDirector, url: str, entry: Entry, pr
                     done += len(block)
                     if progress:
                         progress(done, total)
+                    if total is None or done < total:
+                        _check(entry, cancelled, done)
+            except Cancelled:
+                raise  # not a failure of this source: the part stays for the next download
             except TimeoutError:
                 raise _UrlFailed(f"stalled: no data for {read_timeout:g} s after {done} bytes", kept=done > 0) \
                     from None

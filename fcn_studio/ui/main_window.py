@@ -24,6 +24,7 @@ from fcn_studio.ui.image_list import ImageListPanel
 from fcn_studio.ui.inference_worker import InferenceWorker
 from fcn_studio.ui.menus import build_menus
 from fcn_studio.ui.overlay_state import OverlayState
+from fcn_studio.ui.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.qimage import rgb_buffer
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
@@ -77,6 +78,7 @@ class MainWindow(EditingActions, QMainWindow):
         self._quit_wait.setInterval(50)
         self._quit_wait.timeout.connect(self._quit_when_saved)
         self.actions: dict[str, QAction] = {}
+        self.pretrained = PretrainedJobs(self)  # Model > Get Pretrained Model..., and the new-project offer
         build_menus(self)
 
         self.image_list.current_changed.connect(self.show_image)
@@ -191,6 +193,7 @@ class MainWindow(EditingActions, QMainWindow):
         if add:
             self.add_images(add)
         self._ensure_model()
+        self.pretrained.project_created(project)
 
     def add_images(self, paths: list[Path]) -> None:
         if self.project is None:
@@ -485,6 +488,7 @@ class MainWindow(EditingActions, QMainWindow):
             return
         self._quit_wait.stop()
         self.closed = True
+        self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()

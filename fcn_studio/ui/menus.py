@@ -88,6 +88,7 @@ def build_menus(w: MainWindow) -> None:
     model = bar.addMenu("&Model")
     act(model, "load_model", "&Load Checkpoint...", lambda: _load_model(w))
     act(model, "new_model", "&New Model...", lambda: _new_model(w))
+    act(model, "pretrained", "&Get Pretrained Model...", w.pretrained.show_dialog)
     act(model, "predict_all", "&Predict All", w.predict_all, "Ctrl+P")
     act(model, "cancel_batch", "&Cancel Predict All", w.worker.cancel_batch)
     act(model, "train", "&Train on Corrections", w.training.start, "Ctrl+T")
@@ -212,8 +213,16 @@ def _new_model(w: MainWindow) -> None:
     dialog = NewModelDialog(w)
     if dialog.exec() != NewModelDialog.DialogCode.Accepted:
         return
-    arch, backbone = dialog.arch.currentText(), dialog.backbone.currentText()
+    make_model(w, dialog.arch.currentText(), dialog.backbone.currentText())
+
+
+def make_model(w: MainWindow, arch: str, backbone: str) -> None:
+    """A new model with the open project's classes (ImageNet encoder from the local caches when there),
+    made in the background and loaded once ready: New Model... and Use of a downloaded encoder."""
     project = w.project
+    if project is None:
+        show_error(w, "New model", "Open or create a project first: the model takes its classes from it.")
+        return
     target = project.root / "models" / f"{arch}_{backbone}.safetensors"
 
     def make():

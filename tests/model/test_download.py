@@ -13,12 +13,8 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import zipfile
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -26,88 +22,12 @@ from fcn_studio.cli.models import add_model_commands
 from fcn_studio.model.cache import encoder_cache_path
 from fcn_studio.model.download import ChecksumError, DownloadError
 from tests.model.conftest import deep_sort_mobilenet_v2
-
-
-@dataclass
-class Route:
-    data: bytes
-    mode: str = "range"  # range | norange | stall
-    etag: str = '"v1"'
-    cut_first: bool = False  # the first answer promises everything, sends half and closes
-
-
-@dataclass
-class Server:
-    base: str
-    routes: dict[str, Route]
-    log: list[dict] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def requests_for(self, path: str) -> list[dict]:
-        return [r for r in self.log if r["path"] == path]
-
-
-def _handler(server: Server):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # keep pytest's output clean
-            pass
-
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            path = urlsplit(self.path).path  # a proxy request carries the whole URL
-            record = {"path": path, "request": self.path, "range": self.headers.get("Range"),
-                      "if_range": self.headers.get("If-Range"), "sent": 0, "status": 404}
-            server.log.append(record)
-            route = server.routes.get(path)
-            if route is None:
-                self.send_error(404)
-                return
-            data, start = route.data, 0
-            ranged = self.headers.get("Range", "")
-            if route.mode == "range" and ranged.startswith("bytes=") and self.headers.get("If-Range") in (
-                    None, route.etag):
-                start = int(ranged[6:].split("-")[0])
-            body = data[start:]
-            record["status"] = 206 if start else 200
-            self.send_response(record["status"])
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", route.etag)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            self.end_headers()
-            if route.cut_first:
-                route.cut_first = False
-                body = body[: len(body) // 2]
-            elif route.mode == "stall":
-                self.wfile.write(body[:1000])
-                self.wfile.flush()
-                record["sent"] = 1000
-                server.release.wait(10)  # bounded: the fixture releases it when the test ends
-                return
-            self.wfile.write(body)
-            record["sent"] = len(body)
-
-    return Handler
-
-
-def _serve(tls: ssl.SSLContext | None = None):
-    state = Server("", {})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    if tls is not None:
-        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
-    state.base = f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.release.set()
-        httpd.shutdown()
-        httpd.server_close()
+from tests.model.loopback import Route, entry, payload, serve, use_catalogue
 
 
 @pytest.fixture
 def server():
-    yield from _serve()
+    yield from serve()
 
 
 @pytest.fixture
@@ -122,7 +42,7 @@ def tls_server(tmp_path):
                    check=True, capture_output=True, timeout=60)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    for state in _serve(context):
+    for state in serve(context):
         yield state, cert
 
 
@@ -134,32 +54,6 @@ def cache(tmp_path, monkeypatch):
     for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     return folder
-
-
-def payload(n: int = 300_000, seed: int = 1) -> bytes:
-    return hashlib.sha256(str(seed).encode()).digest() * (n // 32) + bytes(n % 32)
-
-
-def entry(name: str, file: str, urls: list[str], data: bytes | None, fmt: str = "torchvision-segmentation",
-          **extra) -> dict:
-    """A catalogue entry; `data` pins its sha256 (None: no publisher pin, trusted on first use)."""
-    item = {"name": name, "description": "test model", "format": fmt, "arch": "fcn8s", "backbone": "vgg16",
-            "classes": None, "input": "imagenet", "file": file, "urls": urls, "size": None,
-            "licence": "test"}
-    if data is None:
-        item["checksum_note"] = "no publisher pins it: trusted on first use"
-    else:
-        item["sha256"] = hashlib.sha256(data).hexdigest()
-    item.update(extra)
-    return item
-
-
-def use_catalogue(tmp_path, monkeypatch, *entries: dict) -> Path:
-    path = tmp_path / "catalogue.json"
-    path.write_text(json.dumps({"version": 1, "inputs": {"imagenet": {"channel_order": "RGB"}},
-                                "models": list(entries)}), encoding="utf-8")
-    monkeypatch.setenv("FCN_STUDIO_MODEL_CATALOGUE", str(path))
-    return path
 
 
 def model(*argv: str) -> int:
@@ -427,3 +321,25 @@ def test_tls_is_verified_and_the_trust_store_is_the_systems(tls_server, cache, t
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
         assert model("get", "x") == 0
         assert (cache / "downloads" / "x.pth").read_bytes() == data
+
+
+def test_a_cancelled_download_keeps_its_part_and_the_next_one_resumes(server, cache, tmp_path, monkeypatch):
+    from fcn_studio.model.catalogue import load_catalogue
+    from fcn_studio.model.download import Cancelled, fetch
+
+    data = payload()
+    server.routes["/m/slow.pth"] = Route(data, mode="slow")
+    use_catalogue(tmp_path, monkeypatch, entry("slow", "slow.pth", [f"{server.base}/m/slow.pth"], data))
+    item = load_catalogue().get("slow")
+    seen: list[int] = []
+    with pytest.raises(Cancelled) as err:
+        fetch(item, lambda done, total: seen.append(done), cancelled=lambda: bool(seen) and seen[-1] >= 20_000)
+    assert "\n" not in str(err.value) and "next download resumes" in str(err.value)
+    kept = (cache / "downloads" / "slow.pth.part").stat().st_size
+    assert 20_000 <= kept < len(data) and downloads(cache) == {"slow.pth.part", "slow.pth.part.json"}
+
+    server.routes["/m/slow.pth"].mode = "range"
+    fetched = fetch(item)
+    assert fetched.resumed_from == kept and (cache / "downloads" / "slow.pth").read_bytes() == data
+    last = server.requests_for("/m/slow.pth")[-1]
+    assert last["range"] == f"bytes={kept}-" and last["status"] == 206
