@@ -9,6 +9,7 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from fcn_studio.model_choices import ARCH_HELP, ARCHS, BACKBONES, DEFAULT_ARCH
+from fcn_studio.training.recipes import check_recipe_fits, get_recipe
 
 
 @dataclass
@@ -92,6 +93,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        else Path("trained.safetensors"))
     weights = None if args.weights is None or str(args.weights).lower() == "none" else args.weights
     device = None if args.device in (None, "auto") else args.device
+    check_recipe_fits(args.arch, args.model is not None, get_recipe(args.recipe))  # a usage error, before any work
     return TrainConfig(source=args.source, out=out, model=args.model, arch=args.arch, backbone=args.backbone,
                        aux_head=args.aux_head,
                        weights=weights, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,

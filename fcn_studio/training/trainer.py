@@ -23,14 +23,14 @@ from fcn_studio.inference.evaluate import confusion_over_pairs
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.model.factory import new_model
 from fcn_studio.model.input_spec import normalise_batch
-from fcn_studio.model.network import has_aux_head, is_dilated
+from fcn_studio.model.network import has_aux_head
 from fcn_studio.training import distributed as D
 from fcn_studio.training.batchnorm import batchnorm_batches, recompute_batchnorm
 from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, open_source
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.losses import median_frequency_weights, network_loss
-from fcn_studio.training.recipes import Recipe, get_recipe
+from fcn_studio.training.recipes import Recipe, check_recipe_fits, get_recipe
 from fcn_studio.training.state_io import load_trainer_state, save_trainer_state
 from fcn_studio.training.stopping import StopRequested
 
@@ -146,7 +146,7 @@ def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = No
     base_recipe = get_recipe(cfg.recipe)
     recipe = replace(base_recipe, **{k: v for k, v in (("batch_size", cfg.batch_size), ("lr", cfg.lr),
                                                        ("crop", cfg.crop)) if v is not None})
-    check_recipe_fits(cfg, recipe)
+    check_recipe_fits(cfg.arch, cfg.model is not None, recipe)
     stages = list(recipe.stages) if (recipe.stages and cfg.model is None) else [(cfg.arch, recipe.lr)]
     if recipe.stages and cfg.model is None and cfg.arch != "fcn8s":  # staged up to the asked architecture
         stages = stages[: [a for a, _ in stages].index(cfg.arch) + 1]
@@ -170,15 +170,6 @@ def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = No
         return result
     finally:
         D.teardown(d)
-
-
-def check_recipe_fits(cfg: TrainConfig, recipe: Recipe) -> None:
-    """The paper's recipes grow the FCN-8s skip heads (32s -> 16s -> 8s, or at once with scaled skips); a
-    new dilated-ResNet FCN has none, so they are refused before anything starts."""
-    if cfg.model is None and is_dilated(cfg.arch) and (recipe.stages or recipe.at_once):
-        how = "in stages (32s -> 16s -> 8s)" if recipe.stages else "at once with scaled pool3/pool4 skips"
-        raise ValueError(f"recipe {recipe.name!r} trains the paper's FCN-8s skip heads {how}; {cfg.arch} is a "
-                         f"dilated-ResNet FCN without them: use --recipe interactive")
 
 
 def _repeat(recipe: Recipe, train_items: int) -> int:

@@ -160,8 +160,8 @@ def test_a_state_dict_that_fits_neither_is_one_line(tmp_path, torchvision_file):
     assert main(["model", "convert", str(other), str(tmp_path / "x.safetensors")]) == 2
 
 
-def test_model_get_converts_and_installs_a_usable_model(server, cache, tmp_path, monkeypatch, torchvision_file,
-                                                        capsys):
+def test_model_get_converts_and_installs_a_usable_model(server, cache, tmp_path, monkeypatch,  # noqa: F811
+                                                        torchvision_file, capsys):
     src, tv = torchvision_file
     data = src.read_bytes()
     server.routes["/models/fcn_resnet50_coco-1167a1af.pth"] = Route(data)
