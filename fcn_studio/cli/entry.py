@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto")
     bench.add_argument("--nchw", action="store_true", help="plain NCHW memory instead of channels-last")
     bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
-                       "torchvision-fcn_resnet50 (default: all)")
+                       "fcn_resnet50 torchvision-fcn_resnet50 (default: all)")
     bench.set_defaults(func=cmd_bench)
     return p
 
