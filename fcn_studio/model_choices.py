@@ -16,6 +16,16 @@ ARCH_DESCRIPTIONS = {
 }
 ARCH_HELP = ("fcn8s|fcn16s|fcn32s put the paper's skip heads on --backbone; fcn_resnet50|fcn_resnet101 are "
              "torchvision's dilated-ResNet FCNs (not FCN-8s; their backbone is fixed)")
+
+
+def check_arch_backbone(arch: str, backbone: str | None) -> None:
+    """A dilated FCN's backbone is fixed by its name; asking for another is a usage error."""
+    own = DILATED_ARCHS.get(arch)
+    if own and backbone not in (None, *own):
+        raise ValueError(f"{arch} is torchvision's dilated {own[0]} FCN: its backbone is {own[0]}, not {backbone}; "
+                         f"leave out --backbone")
+
+
 BACKBONES = ("vgg16", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small")
 DEFAULT_ARCH = "fcn8s"
 # The default backbone is the first of these with ImageNet weights on this machine (a pretrained encoder

@@ -8,7 +8,7 @@ from torch import nn
 
 from fcn_studio.model.dilated_fcn import DilatedFCNConfig, DilatedResNetFCN
 from fcn_studio.model.fcn import FCN, FCNConfig
-from fcn_studio.model_choices import ARCHS, DILATED_ARCHS
+from fcn_studio.model_choices import ARCHS, DILATED_ARCHS, check_arch_backbone
 
 ModelConfig = FCNConfig | DilatedFCNConfig
 
@@ -32,9 +32,7 @@ def make_config(arch: str, num_classes: int, backbone: str | None = None, alignm
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
     if is_dilated(arch):
-        own = DILATED_ARCHS[arch][0]
-        if backbone not in (None, own):
-            raise ValueError(f"{arch} is torchvision's dilated {own} FCN: its backbone is {own}, not {backbone}")
+        check_arch_backbone(arch, backbone)
         if alignment != "fast":
             raise ValueError(f"the {alignment} alignment exists only for the paper's FCNs on vgg16, not {arch}")
         if fcn_options:

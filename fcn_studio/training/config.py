@@ -8,7 +8,7 @@ import argparse
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
-from fcn_studio.model_choices import ARCH_HELP, ARCHS, BACKBONES, DEFAULT_ARCH
+from fcn_studio.model_choices import ARCH_HELP, ARCHS, BACKBONES, DEFAULT_ARCH, check_arch_backbone
 from fcn_studio.training.recipes import check_recipe_fits, get_recipe
 
 
@@ -93,7 +93,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        else Path("trained.safetensors"))
     weights = None if args.weights is None or str(args.weights).lower() == "none" else args.weights
     device = None if args.device in (None, "auto") else args.device
-    check_recipe_fits(args.arch, args.model is not None, get_recipe(args.recipe))  # a usage error, before any work
+    if args.model is None:  # usage errors, before any work
+        check_arch_backbone(args.arch, args.backbone)
+    check_recipe_fits(args.arch, args.model is not None, get_recipe(args.recipe))
     return TrainConfig(source=args.source, out=out, model=args.model, arch=args.arch, backbone=args.backbone,
                        aux_head=args.aux_head,
                        weights=weights, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,

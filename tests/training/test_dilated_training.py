@@ -79,3 +79,9 @@ def test_the_papers_recipes_refuse_a_new_dilated_fcn_in_one_line(easy_voc, tmp_p
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fcn_resnet50 is a dilated-ResNet FCN" in err and "--recipe interactive" in err
     assert not out.exists()
+
+
+def test_another_backbone_for_a_dilated_fcn_is_a_usage_error(easy_voc, tmp_path, capsys):
+    assert main(["train", str(easy_voc), "--arch", "fcn_resnet101", "--backbone", "resnet18", "--weights", "none",
+                 "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "its backbone is resnet101, not resnet18; leave out --backbone" in capsys.readouterr().err
