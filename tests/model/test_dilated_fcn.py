@@ -24,7 +24,8 @@ from fcn_studio.model.fcn import FCNConfig
 from fcn_studio.model.input_spec import IMAGENET, normalise_batch
 from fcn_studio.model.network import config_from_dict, has_aux_head
 from tests.conftest import smooth_image
-from tests.model.test_download import Route, cache, model, server, use_catalogue  # noqa: F401 (fixtures)
+from tests.model.loopback import Route, use_catalogue
+from tests.model.test_download import cache, model, server  # noqa: F401 (fixtures)
 
 
 def random_torchvision_fcn(arch: str = "fcn_resnet50", aux: bool = True, seed: int = 0) -> nn.Module:
