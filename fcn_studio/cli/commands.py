@@ -13,10 +13,13 @@ def cmd_model_new(args) -> int:
     from fcn_studio.model.factory import new_model
 
     weights = None if args.weights.lower() == "none" else args.weights
+    extra = {"with_aux": True} if args.aux_head else {}
     model, info, note = new_model(args.arch, args.backbone, LabelSet.parse(args.classes), args.alignment,
-                                  weights)
+                                  weights, **extra)
     save_checkpoint(args.out, model, info)
-    print(f"{args.out}: {args.arch} on {info.config.backbone} ({args.alignment}), {len(info.labels)} classes; {note}")
+    aux = ", aux head" if extra else ""
+    print(f"{args.out}: {args.arch} on {info.config.backbone} ({args.alignment}{aux}), {len(info.labels)} classes; "
+          f"{note}")
     return 0
 
 
@@ -34,6 +37,7 @@ def cmd_model_convert(args) -> int:
 
 def cmd_model_info(args) -> int:
     from fcn_studio.model.checkpoint import read_info
+    from fcn_studio.model_choices import ARCH_DESCRIPTIONS, DILATED_ARCHS
 
     info = read_info(args.ckpt)
     if args.json:
@@ -42,8 +46,9 @@ def cmd_model_info(args) -> int:
     c, spec, prov = info.config, info.input, info.provenance
     lines = [
         f"checkpoint   {args.ckpt}",
-        f"model        {c.arch} on {c.backbone}, {c.alignment} alignment"
-        + (f", fc {c.fc_channels}" if c.backbone == "vgg16" else ""),
+        (f"model        {c.arch} on {c.backbone}, {c.alignment} alignment"
+         + (f", fc {c.fc_channels}" if c.backbone == "vgg16" else "")) if c.arch not in DILATED_ARCHS else
+        f"model        {ARCH_DESCRIPTIONS[c.arch]}" + (", with aux head" if c.with_aux else ""),
         f"classes      {len(info.labels)} (ignore index {info.labels.ignore_index}): {', '.join(info.labels.names)}",
         f"input        {spec.channel_order}, x{spec.scale:g}, mean {list(spec.mean)}, std {list(spec.std)}",
         f"source       {prov.get('source', '?')}",

@@ -25,7 +25,7 @@ from fcn_studio.cli.commands import (
 from fcn_studio.cli.errors import run_command
 from fcn_studio.cli.models import add_model_commands
 from fcn_studio.cli.predict import add_predict_parser
-from fcn_studio.model_choices import ARCHS, BACKBONES
+from fcn_studio.model_choices import ARCH_HELP, ARCHS, BACKBONES
 
 COMMANDS = ("model", "project", "train", "export", "import", "predict", "eval", "bench")
 
@@ -59,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("model", help="make, convert and inspect checkpoints").add_subparsers(
         title="model commands", metavar="ACTION", required=True)
     new = model.add_parser("new", help="a fresh model (bilinear up-convolutions, ImageNet encoder if cached)")
-    new.add_argument("--arch", default="fcn8s", choices=ARCHS)
+    new.add_argument("--arch", default="fcn8s", choices=ARCHS, help=ARCH_HELP)
     new.add_argument("--backbone", choices=BACKBONES, help="default: as `train` and the app choose")
+    new.add_argument("--aux-head", action="store_true",
+                     help="fcn_resnet50/101 only: add the auxiliary layer3 head (trained with loss weight 0.5)")
     new.add_argument("--classes", default="voc", help="`voc` or a file of class names (one per line)")
     new.add_argument("--alignment", default="fast", choices=("fast", "classic"))
     new.add_argument("--weights", default="imagenet",
@@ -75,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--classes", help="`voc` or a file of class names, if not VOC's 21")
     conv.add_argument("--at-once", action="store_true",
                       help="the checkpoint is the at-once FCN-8s (pool4 x 0.01, pool3 x 0.0001)")
-    conv.add_argument("--arch", default="fcn8s", choices=ARCHS,
-                      help="head to put on a converted torchvision encoder")
+    conv.add_argument("--arch", choices=ARCHS,
+                      help="the model to make: a whole torchvision fcn_resnet50/101 stays itself by default; "
+                           "fcn8s|fcn16s|fcn32s (default for encoders) take only its encoder under a new head")
     conv.set_defaults(func=cmd_model_convert)
 
     info = model.add_parser("info", help="print a checkpoint's metadata")
@@ -144,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto")
     bench.add_argument("--nchw", action="store_true", help="plain NCHW memory instead of channels-last")
     bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
-                       "torchvision-fcn_resnet50 (default: all)")
+                       "fcn_resnet50 torchvision-fcn_resnet50 (default: all)")
     bench.set_defaults(func=cmd_bench)
     return p
 

@@ -208,7 +208,7 @@ def installed_path(entry: Entry) -> Path | None:
     whole models; None where this build keeps the download as it is."""
     if entry.format == "state-dict":
         return encoder_cache_path(entry.backbone)
-    if entry.format == "caffemodel":
+    if entry.format in ("caffemodel", "torchvision-segmentation"):
         return entry.checkpoint_path
     return None
 

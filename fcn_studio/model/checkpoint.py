@@ -16,8 +16,8 @@ from safetensors.torch import save_file
 from fcn_studio import __version__
 from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.model.fcn import FCN, FCNConfig
 from fcn_studio.model.input_spec import IMAGENET, InputSpec
+from fcn_studio.model.network import ModelConfig, build_network, config_from_dict
 from fcn_studio.model.state_dict_io import one_line, sniff_weights_file
 
 FORMAT = "fcn-studio-checkpoint"
@@ -34,7 +34,7 @@ class CheckpointError(ValueError):
 
 @dataclass
 class CheckpointInfo:
-    config: FCNConfig
+    config: ModelConfig  # FCNConfig or DilatedFCNConfig (model/network.py)
     labels: LabelSet
     input: InputSpec = IMAGENET
     provenance: dict = field(default_factory=dict)
@@ -49,7 +49,7 @@ class CheckpointInfo:
         for key in ("model", "labels", "input", "provenance"):
             if key in d and not isinstance(d[key], dict):
                 raise ValueError(f"{key!r} must be a JSON object, not {type(d[key]).__name__}")
-        return cls(FCNConfig.from_dict(d["model"]), LabelSet.from_dict(d["labels"]),
+        return cls(config_from_dict(d["model"]), LabelSet.from_dict(d["labels"]),
                    InputSpec.from_dict(d.get("input", {})), dict(d.get("provenance", {})))
 
 
@@ -58,7 +58,7 @@ def new_provenance(source: str, **extra) -> dict:
             "created_by": f"fcn-studio {__version__}", "trained_images": 0, "metrics": {}, **extra}
 
 
-def save_checkpoint(path: str | Path, model: FCN, info: CheckpointInfo) -> None:
+def save_checkpoint(path: str | Path, model: torch.nn.Module, info: CheckpointInfo) -> None:
     _check_class_count(path, info)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     meta = {META_KEY: json.dumps(info.to_dict(), sort_keys=True)}
@@ -73,7 +73,7 @@ def read_info(path: str | Path) -> CheckpointInfo:
         return _info(path, f.metadata())
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[FCN, CheckpointInfo]:
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, CheckpointInfo]:
     path = Path(path)
     with _open(path) as f:
         info = _info(path, f.metadata())
@@ -81,13 +81,13 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: damaged tensor data ({exc})") from exc
-    model = FCN(info.config)
+    model = build_network(info.config)
     _check_tensors(path, info.config, model.state_dict(), tensors)
     model.load_state_dict(tensors)
     return model.to(device).eval(), info
 
 
-def _check_tensors(path: Path, config: FCNConfig, expected: dict[str, torch.Tensor],
+def _check_tensors(path: Path, config: ModelConfig, expected: dict[str, torch.Tensor],
                    found: dict[str, torch.Tensor]) -> None:
     """Every tensor the declared network has, in its shape and kind (floating or not), and no others;
     checked here so the user reads which tensors are wrong instead of torch's multi-line dump."""

@@ -4,8 +4,10 @@
   used PyTorch port of them (keys conv1_1 ... fc6, fc7, score_fr, score_pool4, score_pool3, upscore2,
   upscore_pool4, upscore8 / upscore16 / upscore): both are one state dict with the release's layer
   names, kept in the `classic` alignment with Caffe's input convention, so they give its numbers.
+- torchvision's whole fcn_resnet50 / fcn_resnet101 (recognised by backbone.layer4..., classifier.4 and,
+  when trained with it, aux_classifier): a dilated-ResNet FCN checkpoint, every tensor as it is.
 - torchvision classification state dicts (vgg16, resnet18/34/50, mobilenet_v2/v3) and the encoder of
-  torchvision segmentation models: they become the encoder of a fresh FCN, matched key by key."""
+  torchvision segmentation models (`arch` a paper FCN): the encoder of a fresh model, matched key by key."""
 
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ import torch
 from fcn_studio.core.labels import VOC_CLASSES, LabelSet
 from fcn_studio.model.caffemodel import caffe_port_weights, looks_like_caffemodel, read_caffemodel
 from fcn_studio.model.checkpoint import CheckpointInfo, new_provenance
+from fcn_studio.model.dilated_fcn import DilatedFCNConfig, DilatedResNetFCN
 from fcn_studio.model.fcn import FCN, FCNConfig
 from fcn_studio.model.input_spec import CAFFE_VGG, IMAGENET
+from fcn_studio.model.network import build_network, is_dilated, make_config
 from fcn_studio.model.pretrained import match_and_load
 from fcn_studio.model.state_dict_io import read_state_dict
 
@@ -30,6 +34,7 @@ VGG_CONV_INDEX = {
 }
 CAFFE_ORIGIN = "Caffe FCN release, .caffemodel"
 PORT_ORIGIN = "PyTorch port of the Caffe FCN release"
+TORCHVISION_ORIGIN = "torchvision segmentation model"
 AT_ONCE_SCALES = (0.01, 0.0001)  # the at-once FCN-8s's constant Scale layers before score_pool4/3
 HEAD_LAYERS = ("score_fr", "score_pool4", "score_pool3", "upscore2", "upscore_pool4", "upscore8",
                "upscore16", "upscore")
@@ -40,8 +45,9 @@ class ConversionError(ValueError):
 
 
 def convert_file(src: str | Path, labels: LabelSet | None = None, at_once: bool = False,
-                 arch: str = "fcn8s") -> tuple[FCN, CheckpointInfo, str]:
-    """Returns the model, its metadata and a one-paragraph report for the user."""
+                 arch: str | None = None) -> tuple[torch.nn.Module, CheckpointInfo, str]:
+    """Returns the model, its metadata and a one-paragraph report for the user. `arch`: None converts
+    a whole model as it is; a paper FCN (fcn8s ...) takes only the encoder of a torchvision file."""
     src = Path(src)
     if src.is_file() and looks_like_caffemodel(src):
         sd, scales = caffe_port_weights(read_caffemodel(src), src)
@@ -52,7 +58,10 @@ def convert_file(src: str | Path, labels: LabelSet | None = None, at_once: bool 
     sd = read_state_dict(src)
     if "conv1_1.weight" in sd and "score_fr.weight" in sd:
         return convert_caffe_port(sd, src, labels, at_once, PORT_ORIGIN)
-    return convert_torchvision(sd, src, labels, arch)
+    whole = detect_torchvision_fcn(sd)
+    if whole is not None and (arch is None or is_dilated(arch)):
+        return convert_torchvision_fcn(sd, src, labels, whole, arch)
+    return convert_torchvision(sd, src, labels, arch or "fcn8s")
 
 
 def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet | None,
@@ -98,7 +107,8 @@ def convert_caffe_port(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet 
     return model.eval(), info, report
 
 
-def _copy_weights(model: FCN, mapped: dict[str, tuple[str, torch.Tensor | np.ndarray]], misfit: str) -> None:
+def _copy_weights(model: torch.nn.Module, mapped: dict[str, tuple[str, torch.Tensor | np.ndarray]],
+                  misfit: str) -> None:
     """Copies every value into its parameter in place. numpy values (a .caffemodel's views of its
     memory-mapped file, strided ones included) go straight in, so converting holds one copy of the
     weights: the model's."""
@@ -113,6 +123,37 @@ def _copy_weights(model: FCN, mapped: dict[str, tuple[str, torch.Tensor | np.nda
             np.copyto(target[ours].numpy(), value)
         else:
             target[ours].copy_(value)
+
+
+def detect_torchvision_fcn(sd: dict[str, torch.Tensor]) -> str | None:
+    """"fcn_resnet50" or "fcn_resnet101" for a whole torchvision segmentation FCN state dict, else None.
+    The FCN head is classifier.0 (3x3, 2048 -> 512) ... classifier.4 (1x1); DeepLabV3's differs."""
+    head = sd.get("classifier.0.weight")
+    if "backbone.layer4.0.conv1.weight" not in sd or "classifier.4.weight" not in sd or head is None \
+            or tuple(head.shape) != (512, 2048, 3, 3):
+        return None
+    blocks = {int(m.group(1)) for k in sd if (m := re.match(r"backbone\.layer3\.(\d+)\.", k))}
+    return {6: "fcn_resnet50", 23: "fcn_resnet101"}.get(len(blocks))
+
+
+def convert_torchvision_fcn(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet | None, found: str,
+                            arch: str | None) -> tuple[DilatedResNetFCN, CheckpointInfo, str]:
+    """A whole torchvision fcn_resnet50/101, every tensor kept (the aux head when the file has one)."""
+    if arch is not None and arch != found:
+        raise ConversionError(f"{src}: a torchvision {found} state dict, not {arch}")
+    n = sd["classifier.4.weight"].shape[0]
+    labels = _labels_for(n, labels, src)
+    with_aux = any(k.startswith("aux_classifier.") for k in sd)
+    config = DilatedFCNConfig(arch=found, num_classes=n, with_aux=with_aux)
+    model = build_network(config)
+    _copy_weights(model, {k: (k, v) for k, v in sd.items()}, f"{src}: does not fit torchvision's {found} "
+                  f"({n} classes{', aux head' if with_aux else ''})")
+    info = CheckpointInfo(config, labels, IMAGENET, new_provenance(
+        f"converted from {src.name} ({TORCHVISION_ORIGIN})", converted_from=str(src)))
+    report = (f"{src.name}: torchvision's {found} (dilated-ResNet FCN, not FCN-8s), {n} classes"
+              f"{', with its aux head' if with_aux else ''}; all {len(sd)} tensors converted; "
+              f"input RGB 0..1 ImageNet-normalised")
+    return model.eval(), info, report
 
 
 def detect_torchvision_backbone(sd: dict[str, torch.Tensor]) -> str | None:
@@ -132,15 +173,19 @@ def detect_torchvision_backbone(sd: dict[str, torch.Tensor]) -> str | None:
 
 
 def convert_torchvision(sd: dict[str, torch.Tensor], src: Path, labels: LabelSet | None,
-                        arch: str) -> tuple[FCN, CheckpointInfo, str]:
+                        arch: str) -> tuple[torch.nn.Module, CheckpointInfo, str]:
     backbone = detect_torchvision_backbone(sd)
     if backbone is None:
         raise ConversionError(
-            f"{src}: not a checkpoint we can convert: neither the FCN port's keys (conv1_1 ... score_fr) "
-            f"nor a torchvision vgg16 / resnet18/34/50 / mobilenet_v2/v3 state dict")
+            f"{src}: not a checkpoint we can convert: neither the FCN port's keys (conv1_1 ... score_fr), "
+            f"nor a whole torchvision fcn_resnet50/101, nor a torchvision vgg16 / resnet18/34/50 / "
+            f"mobilenet_v2/v3 state dict")
     labels = labels or LabelSet.voc()
-    config = FCNConfig(arch=arch, backbone=backbone, num_classes=len(labels), alignment="fast")
-    model = FCN(config)
+    try:
+        config = make_config(arch, len(labels), backbone)
+    except ValueError as exc:
+        raise ConversionError(f"{src}: a {backbone} encoder, which cannot become {arch}: {exc}") from None
+    model = build_network(config)
     encoder_sd = {k.removeprefix("backbone."): v for k, v in sd.items()
                   if not k.startswith(("classifier.", "aux_classifier.")) or backbone == "vgg16"}
     load = match_and_load(model.backbone, encoder_sd, src.name)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from torch import nn
+
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.model.checkpoint import CheckpointInfo, new_provenance
-from fcn_studio.model.fcn import FCN, FCNConfig
 from fcn_studio.model.input_spec import IMAGENET
+from fcn_studio.model.network import build_network, is_dilated, make_config
 from fcn_studio.model.pretrained import imagenet_weights_file, load_encoder_weights, load_imagenet
 from fcn_studio.model_choices import DEFAULT_ARCH, DEFAULT_BACKBONE_PREFERENCE
 
@@ -27,14 +29,18 @@ def default_backbone() -> str:
 
 def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: LabelSet | None = None,
               alignment: str = "fast", weights: str | Path | None = "imagenet",
-              **config) -> tuple[FCN, CheckpointInfo, str]:
+              **config) -> tuple[nn.Module, CheckpointInfo, str]:
     """`weights`: "imagenet" (torchvision's cache), a state-dict path, or None for random init. The
     provenance keeps how many encoder tensors were loaded (`encoder_tensors_loaded`), so whether the
-    encoder is pretrained is a number to read, not a message to parse."""
+    encoder is pretrained is a number to read, not a message to parse. A dilated FCN (fcn_resnet50/101)
+    has its own backbone, whose ImageNet weights come through the same path; `with_aux=True` adds its
+    auxiliary head."""
     labels = labels or LabelSet.voc()
-    backbone = backbone or default_backbone()
-    cfg = FCNConfig(arch=arch, backbone=backbone, num_classes=len(labels), alignment=alignment, **config)
-    model = FCN(cfg)
+    if not is_dilated(arch):
+        backbone = backbone or default_backbone()
+    cfg = make_config(arch, len(labels), backbone, alignment, **config)
+    backbone = cfg.backbone
+    model = build_network(cfg)
     if weights is None:
         note, loaded = "encoder randomly initialised", 0
     else:

@@ -15,7 +15,7 @@ from torch import nn
 
 from fcn_studio.model.backbones import build_encoder
 from fcn_studio.model.bilinear import init_bilinear_
-from fcn_studio.model_choices import ARCHS, BACKBONES
+from fcn_studio.model_choices import BACKBONES, FCN_ARCHS
 
 ALIGNMENTS = ("fast", "classic")
 # Crop offsets of the Caffe release for its 100-pixel padded VGG16 (voc-fcn{32,16,8}s/net.py).
@@ -35,8 +35,8 @@ class FCNConfig:
 
     def __post_init__(self) -> None:
         """Checks every field, so a config read from a file either builds a network or says why not."""
-        if self.arch not in ARCHS:
-            raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHS)}")
+        if self.arch not in FCN_ARCHS:
+            raise ValueError(f"unknown FCN architecture {self.arch!r}; choose one of {', '.join(FCN_ARCHS)}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
         if self.alignment not in ALIGNMENTS:

@@ -1,6 +1,7 @@
 """Turns a verified catalogue download into what the app uses, one converter per catalogue format:
-a state dict becomes the cached ImageNet encoder of its backbone, a .caffemodel becomes a checkpoint
-in our safetensors format. Torch is imported only inside the converters."""
+a state dict becomes the cached ImageNet encoder of its backbone; a .caffemodel and a whole torchvision
+segmentation model (fcn_resnet50/101) become a checkpoint in our safetensors format. Torch is imported
+only inside the converters."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def convert_caffemodel(entry: Entry, weights: Path, out: Path | None) -> str:
         raise ConversionUnavailable(
             f"{weights.name}: downloaded and verified, kept at {weights}; converting .caffemodel files needs "
             f"FCN Studio's Caffe reader (fcn_studio.model.caffemodel), which this build lacks")
+    return convert_to_checkpoint(entry, weights, out)
+
+
+def convert_to_checkpoint(entry: Entry, weights: Path, out: Path | None) -> str:
+    """A whole model (caffemodel, torchvision segmentation state dict) to our checkpoint at `out`, else
+    the entry's place in the model cache. A file that does not convert stays downloaded and verified."""
     from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415 (torch)
     from fcn_studio.model.convert import convert_file  # noqa: PLC0415
 
@@ -49,7 +56,8 @@ def convert_caffemodel(entry: Entry, weights: Path, out: Path | None) -> str:
 
 
 Converter = Callable[[Entry, Path, "Path | None"], str]
-CONVERTERS: dict[str, Converter] = {"state-dict": install_encoder, "caffemodel": convert_caffemodel}
+CONVERTERS: dict[str, Converter] = {"state-dict": install_encoder, "caffemodel": convert_caffemodel,
+                                     "torchvision-segmentation": convert_to_checkpoint}
 
 
 def install(entry: Entry, weights: Path, out: Path | None = None) -> str | None:

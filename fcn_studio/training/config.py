@@ -8,7 +8,8 @@ import argparse
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
-from fcn_studio.model_choices import ARCHS, BACKBONES, DEFAULT_ARCH
+from fcn_studio.model_choices import ARCH_HELP, ARCHS, BACKBONES, DEFAULT_ARCH, check_arch_backbone
+from fcn_studio.training.recipes import check_recipe_fits, get_recipe
 
 
 @dataclass
@@ -18,6 +19,7 @@ class TrainConfig:
     model: Path | None = None  # start from this checkpoint...
     arch: str = DEFAULT_ARCH  # ...or from a new model
     backbone: str | None = None  # None: the default backbone (fcn_studio.model.factory.default_backbone)
+    aux_head: bool = False  # a new fcn_resnet50/101 with its auxiliary head (loss weight 0.5)
     weights: str | None = "imagenet"  # encoder init for a new model: imagenet, a file, or None
     recipe: str = "interactive"
     epochs: int | None = None
@@ -50,9 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = default
     p.add_argument("source", type=Path, help="a project folder or a Pascal VOC folder")
     p.add_argument("--model", type=Path, help="start from this checkpoint")
-    p.add_argument("--arch", default=d("arch"), choices=ARCHS)
+    p.add_argument("--arch", default=d("arch"), choices=ARCHS, help=ARCH_HELP)
     p.add_argument("--backbone", default=d("backbone"), choices=BACKBONES,
                    help="default: the first light backbone with ImageNet weights on this machine")
+    p.add_argument("--aux-head", action="store_true", default=d("aux_head"),
+                   help="a new fcn_resnet50/101 gets torchvision's auxiliary layer3 head (loss weight 0.5)")
     p.add_argument("--weights", default=d("weights"), help="encoder init for a new model: imagenet, none or a file")
     p.add_argument("--recipe", default=d("recipe"), choices=("interactive", "paper", "paper-at-once"))
     length = p.add_mutually_exclusive_group()
@@ -89,7 +93,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                        else Path("trained.safetensors"))
     weights = None if args.weights is None or str(args.weights).lower() == "none" else args.weights
     device = None if args.device in (None, "auto") else args.device
+    if args.model is None:  # usage errors, before any work
+        check_arch_backbone(args.arch, args.backbone)
+    check_recipe_fits(args.arch, args.model is not None, get_recipe(args.recipe))
     return TrainConfig(source=args.source, out=out, model=args.model, arch=args.arch, backbone=args.backbone,
+                       aux_head=args.aux_head,
                        weights=weights, recipe=args.recipe, epochs=args.epochs, iterations=args.iterations,
                        batch_size=args.batch_size, lr=args.lr, crop=args.crop, device=device,
                        val_fraction=args.val_fraction, class_weights=args.class_weights,

@@ -1,6 +1,7 @@
 """The per-pixel loss: normalised (mean over labelled pixels) or summed as in the FCN release, with
 optional median-frequency class weights and the paper's loss sampling (drop a random share of the
-common-class pixels from the loss; rare classes always count)."""
+common-class pixels from the loss; rare classes always count). A network with an auxiliary head (the
+dilated-ResNet FCNs) adds its loss at AUX_LOSS_WEIGHT."""
 
 from __future__ import annotations
 
@@ -27,6 +28,22 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: 
     if reduction == "sum":
         return total
     return total / keep.sum().clamp(min=1)
+
+
+AUX_LOSS_WEIGHT = 0.5  # torchvision's segmentation reference (references/segmentation/train.py criterion)
+
+
+def network_loss(outputs: torch.Tensor | tuple[torch.Tensor, torch.Tensor], target: torch.Tensor,
+                 ignore_index: int, reduction: str = "mean", weights: torch.Tensor | None = None,
+                 sampling: float = 1.0) -> torch.Tensor:
+    """The loss of what the network returned in training: its logits, or (logits, aux logits) from a
+    network with an auxiliary head, whose loss then counts AUX_LOSS_WEIGHT as much."""
+    logits, aux = outputs if isinstance(outputs, tuple) else (outputs, None)
+    loss = segmentation_loss(logits.float(), target, ignore_index, reduction, weights, sampling)
+    if aux is not None:
+        loss = loss + AUX_LOSS_WEIGHT * segmentation_loss(aux.float(), target, ignore_index, reduction, weights,
+                                                          sampling)
+    return loss
 
 
 def median_frequency_weights(dataset) -> torch.Tensor:

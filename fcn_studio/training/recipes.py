@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from fcn_studio.model_choices import DILATED_ARCHS
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -44,3 +46,13 @@ def get_recipe(name: str) -> Recipe:
         return RECIPES[name]
     except KeyError:
         raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}") from None
+
+
+def check_recipe_fits(arch: str, from_checkpoint: bool, recipe: Recipe) -> None:
+    """The paper's recipes grow the FCN-8s skip heads (32s -> 16s -> 8s, or at once with scaled skips); a
+    new dilated-ResNet FCN has none, so they are refused before anything starts (a checkpoint is trained
+    as it is, in one stage)."""
+    if not from_checkpoint and arch in DILATED_ARCHS and (recipe.stages or recipe.at_once):
+        how = "in stages (32s -> 16s -> 8s)" if recipe.stages else "at once with scaled pool3/pool4 skips"
+        raise ValueError(f"recipe {recipe.name!r} trains the paper's FCN-8s skip heads {how}; {arch} is a "
+                         f"dilated-ResNet FCN without them: use --recipe interactive")

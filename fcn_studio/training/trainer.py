@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from fcn_studio.core.metrics import scores_from_histogram
@@ -21,15 +22,15 @@ from fcn_studio.inference.device import device_name, pick_device
 from fcn_studio.inference.evaluate import confusion_over_pairs
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.model.factory import new_model
-from fcn_studio.model.fcn import FCN
 from fcn_studio.model.input_spec import normalise_batch
+from fcn_studio.model.network import has_aux_head
 from fcn_studio.training import distributed as D
 from fcn_studio.training.batchnorm import batchnorm_batches, recompute_batchnorm
 from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, open_source
 from fcn_studio.training.events import EventWriter
-from fcn_studio.training.losses import median_frequency_weights, segmentation_loss
-from fcn_studio.training.recipes import Recipe, get_recipe
+from fcn_studio.training.losses import median_frequency_weights, network_loss
+from fcn_studio.training.recipes import Recipe, check_recipe_fits, get_recipe
 from fcn_studio.training.state_io import load_trainer_state, save_trainer_state
 from fcn_studio.training.stopping import StopRequested
 
@@ -41,7 +42,8 @@ def sibling(out: Path, kind: str) -> Path:
     return out.with_name(f"{out.stem}.{kind}.safetensors")
 
 
-def build_model(cfg: TrainConfig, source: DataSource, recipe: Recipe, arch: str) -> tuple[FCN, CheckpointInfo, str]:
+def build_model(cfg: TrainConfig, source: DataSource, recipe: Recipe,
+                arch: str) -> tuple[nn.Module, CheckpointInfo, str]:
     if cfg.model is not None:
         model, info = load_checkpoint(cfg.model)
         if len(info.labels) != len(source.labels):
@@ -50,11 +52,13 @@ def build_model(cfg: TrainConfig, source: DataSource, recipe: Recipe, arch: str)
         info.labels = source.labels  # names and colours from the data; the indices agree
         return model.train(), info, f"from {cfg.model}"
     extra = {"pool4_scale": 0.01, "pool3_scale": 1e-4} if recipe.at_once else {}
+    if cfg.aux_head:
+        extra["with_aux"] = True
     model, info, note = new_model(arch, cfg.backbone, source.labels, weights=cfg.weights, **extra)
     return model.train(), info, note
 
 
-def param_groups(model: FCN, recipe: Recipe, lr: float, pretrained: bool) -> list[dict]:
+def param_groups(model: nn.Module, recipe: Recipe, lr: float, pretrained: bool) -> list[dict]:
     groups = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -84,7 +88,8 @@ def set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, iteration: int, tot
 
 
 @torch.inference_mode()
-def validate(model: FCN, items: list[Item], source: DataSource, spec, device: torch.device, d: D.Dist) -> np.ndarray:
+def validate(model: nn.Module, items: list[Item], source: DataSource, spec, device: torch.device,
+             d: D.Dist) -> np.ndarray:
     """One confusion histogram over the validation images (each rank its share, then summed), through
     the same evaluation as `fcn-studio eval` and the model comparison."""
     was_training = model.training
@@ -141,6 +146,7 @@ def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = No
     base_recipe = get_recipe(cfg.recipe)
     recipe = replace(base_recipe, **{k: v for k, v in (("batch_size", cfg.batch_size), ("lr", cfg.lr),
                                                        ("crop", cfg.crop)) if v is not None})
+    check_recipe_fits(cfg.arch, cfg.model is not None, recipe)
     stages = list(recipe.stages) if (recipe.stages and cfg.model is None) else [(cfg.arch, recipe.lr)]
     if recipe.stages and cfg.model is None and cfg.arch != "fcn8s":  # staged up to the asked architecture
         stages = stages[: [a for a, _ in stages].index(cfg.arch) + 1]
@@ -151,7 +157,7 @@ def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = No
     run_started = time.perf_counter()
     try:
         result = None
-        previous: FCN | None = None
+        previous: nn.Module | None = None
         for stage_index, (arch, lr) in enumerate(stages):
             stage_cfg = replace(cfg, arch=arch, lr=cfg.lr if cfg.lr is not None else lr)
             if previous is not None:  # staged training: the next head starts from the last one's weights
@@ -171,7 +177,7 @@ def _repeat(recipe: Recipe, train_items: int) -> int:
 
 
 def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: torch.device, d: D.Dist,
-               previous: FCN | None, stage: int, stages: int, stop: threading.Event | None):
+               previous: nn.Module | None, stage: int, stages: int, stop: threading.Event | None):
     _check_stop(stop, d)
     source = open_source(cfg.source, cfg.val_fraction)
     if not source.train:
@@ -213,12 +219,12 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     ignore = source.labels.ignore_index
     n = len(source.labels)
     if d.main:
-        events.emit("started", run=out.stem, arch=cfg.arch, backbone=info.config.backbone, recipe=recipe.name,
+        events.emit("started", run=out.stem, arch=info.config.arch, backbone=info.config.backbone, recipe=recipe.name,
                     device=device_name(device), world_size=d.world_size, train_images=len(source.train),
                     val_images=len(val_items), total_iterations=total, start_iteration=start_iteration,
                     classes=list(source.labels.names), stage=stage + 1, stages=stages, encoder=note,
                     encoder_tensors_loaded=encoder_loaded, pretrained=pretrained, time_limit_s=cfg.time_limit,
-                    source=source.description)
+                    source=source.description, aux_head=has_aux_head(model))
     started = time.perf_counter()
     last_emit, seen = 0.0, 0
     epoch, skip = divmod(iteration, per_epoch)  # a resumed run goes on inside the epoch where it stopped
@@ -236,8 +242,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             elapsed = (time.perf_counter() - started) / cfg.time_limit if cfg.time_limit else 0.0
             lr = set_lr(optimizer, recipe, iteration, total, elapsed)
             with torch.autocast(device.type, dtype=torch.float16) if use_amp else nullcontext():
-                logits = net(images)
-            loss = segmentation_loss(logits.float(), masks, ignore, recipe.loss, weights, cfg.loss_sampling)
+                outputs = net(images)  # (logits, aux logits) from a network with an aux head
+            loss = network_loss(outputs, masks, ignore, recipe.loss, weights, cfg.loss_sampling)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

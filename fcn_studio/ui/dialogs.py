@@ -171,16 +171,27 @@ class ModelHistoryDialog(QDialog):
 class NewModelDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from fcn_studio.model_choices import ARCHS, BACKBONES  # noqa: PLC0415
+        from fcn_studio.model_choices import ARCH_DESCRIPTIONS, ARCHS, BACKBONES, DILATED_ARCHS  # noqa: PLC0415
 
         self.setWindowTitle("New model")
         self.arch = QComboBox()
-        self.arch.addItems(ARCHS)
+        for arch in ARCHS:
+            self.arch.addItem(arch)
+            self.arch.setItemData(self.arch.count() - 1, ARCH_DESCRIPTIONS[arch], Qt.ItemDataRole.ToolTipRole)
         self.arch.setCurrentText("fcn8s")
         self.backbone = QComboBox()
         self.backbone.addItems(BACKBONES)
         self.backbone.setCurrentText("mobilenet_v3_large")
+        self._dilated = DILATED_ARCHS
+        self.arch.currentTextChanged.connect(self._arch_changed)
         form = QFormLayout(self)
         form.addRow("Architecture", self.arch)
         form.addRow("Backbone", self.backbone)
         form.addRow(ok_cancel(self))
+
+    def _arch_changed(self, arch: str) -> None:
+        """A dilated-ResNet FCN comes with its own backbone: the choice does not apply to it."""
+        self.backbone.setEnabled(arch not in self._dilated)
+
+    def chosen_backbone(self) -> str | None:
+        return self.backbone.currentText() if self.backbone.isEnabled() else None

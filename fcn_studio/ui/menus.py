@@ -213,17 +213,18 @@ def _new_model(w: MainWindow) -> None:
     dialog = NewModelDialog(w)
     if dialog.exec() != NewModelDialog.DialogCode.Accepted:
         return
-    make_model(w, dialog.arch.currentText(), dialog.backbone.currentText())
+    make_model(w, dialog.arch.currentText(), dialog.chosen_backbone())
 
 
-def make_model(w: MainWindow, arch: str, backbone: str) -> None:
+def make_model(w: MainWindow, arch: str, backbone: str | None) -> None:
     """A new model with the open project's classes (ImageNet encoder from the local caches when there),
-    made in the background and loaded once ready: New Model... and Use of a downloaded encoder."""
+    made in the background and loaded once ready: New Model... and Use of a downloaded encoder. A dilated
+    FCN (fcn_resnet50/101) has its own backbone: `backbone` None."""
     project = w.project
     if project is None:
         show_error(w, "New model", "Open or create a project first: the model takes its classes from it.")
         return
-    target = project.root / "models" / f"{arch}_{backbone}.safetensors"
+    target = project.root / "models" / (f"{arch}_{backbone}.safetensors" if backbone else f"{arch}.safetensors")
 
     def make():
         from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415

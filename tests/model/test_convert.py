@@ -111,11 +111,11 @@ def test_torchvision_classification_weights_become_the_encoder(tmp_path, name):
     assert "loaded" in report
 
 
-def test_torchvision_segmentation_model_gives_its_encoder(tmp_path):
+def test_torchvision_segmentation_model_gives_its_encoder_to_a_paper_fcn(tmp_path):
     seg = torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=21)
     path = tmp_path / "fcn_resnet50.pth"
     torch.save(seg.state_dict(), path)
-    model, info, report = convert_file(path)
+    model, info, report = convert_file(path, arch="fcn8s")  # without arch: the whole model (test_dilated_fcn)
     assert info.config.backbone == "resnet50"
     assert torch.equal(model.backbone.layer4[0].conv1.weight, seg.backbone.layer4[0].conv1.weight)
 

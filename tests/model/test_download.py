@@ -21,6 +21,7 @@ import pytest
 from fcn_studio.cli.models import add_model_commands
 from fcn_studio.model.cache import encoder_cache_path
 from fcn_studio.model.download import ChecksumError, DownloadError
+from fcn_studio.model.install import CONVERTERS
 from tests.model.conftest import deep_sort_mobilenet_v2
 from tests.model.loopback import Route, entry, payload, serve, use_catalogue
 
@@ -44,6 +45,15 @@ def tls_server(tmp_path):
     context.load_cert_chain(cert, key)
     for state in serve(context):
         yield state, cert
+
+
+@pytest.fixture(autouse=True)
+def downloads_only(monkeypatch):
+    """These tests are about fetching; their payloads are random bytes that no converter reads. Their
+    entries' format (torchvision-segmentation) has its converter taken out, so the file is kept as
+    downloaded: the path a format without a converter takes. Converting real torchvision files through
+    `model get` is tested in test_dilated_fcn.py."""
+    monkeypatch.delitem(CONVERTERS, "torchvision-segmentation")
 
 
 @pytest.fixture

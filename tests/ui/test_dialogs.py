@@ -1,7 +1,8 @@
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.ui.dialogs import LabelEditor
+from fcn_studio.ui.dialogs import LabelEditor, NewModelDialog
 
 
 def test_label_editor_add_rename_recolour_reorder_delete(qtbot):
@@ -29,3 +30,16 @@ def test_deleting_to_unlabelled_maps_to_ignore(qtbot):
     editor.delete(target="unlabelled (ignore)")
     assert editor.result_labels().names == ("bg", "dog")
     assert editor.mapping() == {1: 255, 2: 1}
+
+
+def test_new_model_dialog_offers_the_dilated_fcns_with_their_own_backbone(qtbot):
+    dialog = NewModelDialog()
+    qtbot.addWidget(dialog)
+    archs = [dialog.arch.itemText(i) for i in range(dialog.arch.count())]
+    assert archs[:3] == ["fcn8s", "fcn16s", "fcn32s"] and "fcn_resnet50" in archs and "fcn_resnet101" in archs
+    assert dialog.chosen_backbone() == "mobilenet_v3_large"
+    dialog.arch.setCurrentText("fcn_resnet50")
+    assert not dialog.backbone.isEnabled() and dialog.chosen_backbone() is None
+    assert "not FCN-8s" in dialog.arch.itemData(archs.index("fcn_resnet50"), Qt.ItemDataRole.ToolTipRole)
+    dialog.arch.setCurrentText("fcn16s")
+    assert dialog.chosen_backbone() == "mobilenet_v3_large"

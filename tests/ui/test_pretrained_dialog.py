@@ -17,6 +17,7 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.sample_data import SAMPLE_LABELS
 from fcn_studio.model.cache import catalogue_checkpoint_path, encoder_cache_path, models_cache_dir
 from fcn_studio.model.checkpoint import read_info
+from fcn_studio.model.install import CONVERTERS
 from fcn_studio.project.project import Project
 from fcn_studio.ui.pretrained_offer import DONT_ASK_KEY
 from tests.model.loopback import Route, entry, payload, serve, use_catalogue
@@ -44,8 +45,8 @@ def server(monkeypatch):
 
 @pytest.fixture
 def catalogue(server, tmp_path, monkeypatch, encoder_bytes):
-    """A catalogue of three: the encoder (served), a VOC model (its label set is VOC's), and a model of a
-    format this build keeps as downloaded. Returns the encoder's route."""
+    """A catalogue of three: the encoder (served), a VOC model (its label set is VOC's), and a torchvision
+    segmentation model (only ever partly downloaded here). Returns the encoder's route."""
     route = Route(encoder_bytes)
     server.routes["/enc.pth"] = route
     voc = LabelSet.voc()
@@ -101,7 +102,14 @@ def test_the_list_shows_the_catalogue_and_what_is_on_this_machine(qtbot, window,
     assert dialog.table.item(0, 3).text() == "size not published"
     assert dialog.state(ENCODER) == "not downloaded"
     assert dialog.state("tv-test").startswith("partly downloaded (1.0 MB")
-    dialog.select("tv-test")  # a format with no converter here: said, and Use stays off
+    dialog.select("tv-test")  # not converted yet: said, and Use stays off
+    assert not dialog.use_button.isEnabled() and "not downloaded yet" in dialog.use_button.toolTip()
+
+
+def test_a_format_this_build_cannot_convert_says_so_and_use_stays_off(qtbot, window, catalogue, monkeypatch):
+    monkeypatch.delitem(CONVERTERS, "torchvision-segmentation")  # as in a build without that converter
+    dialog = _open_dialog(window)
+    dialog.select("tv-test")
     assert not dialog.use_button.isEnabled() and "no converter" in dialog.use_button.toolTip()
 
 
