@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torchvision
 from torch import nn
 
 from fcn_studio.inference.device import device_name, pick_device
@@ -95,6 +94,8 @@ def matmul_peak_gflops(device: torch.device, half: bool, sizes: tuple[int, ...] 
 
 def build_bench_model(name: str, num_classes: int = 21) -> nn.Module:
     if name == "torchvision-fcn_resnet50":
+        import torchvision.models.segmentation  # noqa: PLC0415 (a second to import; only this row needs it)
+
         return torchvision.models.segmentation.fcn_resnet50(
             weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=False)
     try:
