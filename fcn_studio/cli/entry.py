@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from fcn_studio import __version__
-from fcn_studio.cli.args import OneLineParser, existing_dir, output_dir, positive_int
+from fcn_studio.cli.args import OneLineParser, add_precision_argument, existing_dir, output_dir, positive_int
 from fcn_studio.cli.commands import (
     cmd_bench,
     cmd_eval,
@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--images", required=True, type=existing_dir)
     ev.add_argument("--masks", required=True, type=existing_dir, help="palette PNGs named like the images")
     ev.add_argument("--device", default="auto")
+    add_precision_argument(ev)
     ev.add_argument("--json", type=Path, help="write the scores as JSON")
     ev.set_defaults(func=cmd_eval)
 
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch", type=positive_int, default=1)
     bench.add_argument("--repeat", type=positive_int, default=3)
     bench.add_argument("--device", default="auto")
-    bench.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto")
+    add_precision_argument(bench)
     bench.add_argument("--nchw", action="store_true", help="plain NCHW memory instead of channels-last")
     bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
                        "torchvision-fcn_resnet50 (default: all)")

