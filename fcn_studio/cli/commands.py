@@ -225,9 +225,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    size = (args.size[0], args.size[-1])
+    if args.checkpoint:
+        from fcn_studio.inference.first_mask import run_first_mask_bench
+
+        run_first_mask_bench(args.checkpoint, args.images, size, args.image_dir, args.device, args.repeat)
+        return 0
     from fcn_studio.inference.benchmark import DEFAULT_MODELS, run_benchmark
 
-    size = (args.size[0], args.size[-1])
     run_benchmark(args.models or DEFAULT_MODELS, size=size, batch=args.batch, repeat=args.repeat,
                   device=args.device, precision=args.precision, channels_last=not args.nchw)
     return 0

@@ -140,12 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="speed of the models on this machine, with baselines")
     bench.add_argument("--size", type=positive_int, nargs="+", default=[500], help="H [W] (default 500)")
     bench.add_argument("--batch", type=positive_int, default=1)
-    bench.add_argument("--repeat", type=positive_int, default=3)
+    bench.add_argument("--repeat", type=positive_int, default=3,
+                       help="timed forwards per model; with --checkpoint, rounds (the best of each is shown)")
     bench.add_argument("--device", default="auto")
     add_precision_argument(bench)
     bench.add_argument("--nchw", action="store_true", help="plain NCHW memory instead of channels-last")
     bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
                        "torchvision-fcn_resnet50 (default: all)")
+    bench.add_argument("--checkpoint", type=Path, help="time to first mask with this model instead: fresh "
+                       "`predict` processes, start-up included, float32 and low precision, against the PyTorch port")
+    bench.add_argument("--images", type=positive_int, default=6, help="with --checkpoint: images (default 6)")
+    bench.add_argument("--image-dir", type=existing_dir, help="with --checkpoint: your images instead of generated "
+                       "ones (--size is then theirs)")
     bench.set_defaults(func=cmd_bench)
     return p
 
