@@ -30,6 +30,7 @@ class FirstMaskResult:
     port_seconds: float
     seconds: dict[tuple[str, int], float] = field(default_factory=dict)  # (precision, images) -> s
     agreement: float | None = None  # share of pixels where low precision and float32 agree
+    classes_seen: int = 0  # distinct classes in the float32 maps: with one, agreement says nothing
     skipped: str = ""  # why the low precision was not run
 
 
@@ -71,14 +72,17 @@ def predict_in_fresh_process(checkpoint: Path, images: list[Path], out: Path, de
     return seconds
 
 
-def _agreement(a: Path, b: Path, images: list[Path]) -> float:
+def _agreement(a: Path, b: Path, images: list[Path]) -> tuple[float, int]:
+    """(share of pixels with the same class, distinct classes in the first set of maps)."""
     same = total = 0
+    classes: set[int] = set()
     for image in images:
         x = np.asarray(Image.open(a / f"{image.stem}.png"))
         y = np.asarray(Image.open(b / f"{image.stem}.png"))
         same += int((x == y).sum())
         total += x.size
-    return same / total
+        classes.update(np.unique(x).tolist())
+    return same / total, len(classes)
 
 
 def run_first_mask_bench(checkpoint: Path, count: int = 6, size: tuple[int, int] = (500, 500),
@@ -108,8 +112,9 @@ def run_first_mask_bench(checkpoint: Path, count: int = 6, size: tuple[int, int]
                     key = (precision, len(subset))
                     result.seconds[key] = min(result.seconds.get(key, float("inf")), seconds)
         if len(precisions) > 1:
-            result.agreement = _agreement(tmp_path / f"float32-{len(images)}-0", tmp_path / f"{low}-{len(images)}-0",
-                                          images)
+            n = len(images)
+            result.agreement, result.classes_seen = _agreement(tmp_path / f"float32-{n}-0", tmp_path / f"{low}-{n}-0",
+                                                               images)
     _report(result, checkpoint, info, dev, len(images), size, rounds, report)
     return result
 
@@ -130,4 +135,6 @@ def _report(result: FirstMaskResult, checkpoint: Path, info, dev, n: int, size: 
     if result.skipped:
         report(result.skipped)
     if result.agreement is not None:
-        report(f"low precision vs float32 label maps: {100 * result.agreement:.2f}% of pixels agree ({n} images)")
+        report(f"low precision vs float32 label maps: {100 * result.agreement:.2f}% of pixels agree ({n} images)"
+               + ("; but float32 predicts one class everywhere, so this says nothing: use a trained model"
+                  if result.classes_seen < 2 else ""))
