@@ -31,8 +31,9 @@ LOAD = ("import time, sys; from fcn_studio.inference.predictor import Predictor;
 
 
 def run_python(root: Path, code: str, *args: str) -> str:
+    # cwd=root too: `python -c` and `-m` put the working directory ahead of PYTHONPATH
     out = subprocess.run([sys.executable, "-c", code, *args], env={**os.environ, "PYTHONPATH": str(root)},
-                         capture_output=True, text=True, check=True)
+                         cwd=root, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
 
@@ -40,7 +41,7 @@ def predict_seconds(root: Path, model: Path, images: list[Path], out: Path, extr
     cmd = [sys.executable, "-m", "fcn_studio", "predict", *map(str, images), "--model", str(model), "--out", str(out),
            "--device", "cpu", *extra]
     start = time.perf_counter()
-    subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, check=True)
+    subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(root)}, cwd=root, capture_output=True, check=True)
     return time.perf_counter() - start
 
 
