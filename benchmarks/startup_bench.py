@@ -1,8 +1,8 @@
 """Start-up and time to first mask, this tree against a baseline revision, in the same session (issue 10).
 
 For each code version (this tree, and REV extracted with `git archive`), in fresh processes:
-- imports: seconds to import what `fcn-studio predict` imports (torch included) and whether torchvision
-  came with it;
+- imports: seconds to import what `fcn-studio predict` imports once torch is imported (torch itself
+  costs the same to both), and whether torchvision came with it;
 - load: seconds from a VGG16 FCN-8s checkpoint file to a ready Predictor (imports already done);
 - predict: wall seconds of `fcn-studio predict` on 1 and on N 500x500 JPEGs, start-up included, for
   this tree in float32 and in its automatic precision (bfloat16 on a CPU with AVX512-BF16/AMX).
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from predict_bench import REPO, extract, make_images  # noqa: E402
 
-IMPORTS = ("import time, sys; t = time.perf_counter(); import fcn_studio.cli.predict, "
+IMPORTS = ("import time, sys, torch; t = time.perf_counter(); import fcn_studio.cli.predict, "
            "fcn_studio.inference.predictor, fcn_studio.inference.batch_predict, fcn_studio.training.distributed; "
            "print(time.perf_counter() - t, any(m.startswith('torchvision') for m in sys.modules))")
 LOAD = ("import time, sys; from fcn_studio.inference.predictor import Predictor; t = time.perf_counter(); "
@@ -82,9 +82,9 @@ def main() -> None:
 
     n = len(images)
     print(f"\nFCN-8s VGG16 classic, 500x500 JPEGs, CPU; best of {args.rounds} rounds")
-    print(f"{'code':<22} {'imports':>8} {'torchvision':>11} {'ckpt->predictor':>15}")
+    print(f"{'code':<22} {'imports after torch':>8} {'torchvision':>11} {'ckpt->predictor':>15}")
     for name in versions:
-        print(f"{name:<22} {best[(name, 'imports')]:7.2f}s {str(torchvision[name]):>11} {best[(name, 'load')]:14.2f}s")
+        print(f"{name:<22} {best[(name, 'imports')]:18.2f}s {str(torchvision[name]):>11} {best[(name, 'load')]:14.2f}s")
     print(f"\n{'fcn-studio predict':<32} {'1 image':>8} {f'{n} images':>9}")
     for name, labels in runs.items():
         for label in labels:
