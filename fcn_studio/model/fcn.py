@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from fcn_studio.model.backbones import build_encoder
 from fcn_studio.model.bilinear import init_bilinear_
@@ -146,11 +147,27 @@ def _crop(t: torch.Tensor, offset: int, h: int, w: int) -> torch.Tensor:
     return t[..., offset : offset + h, offset : offset + w]
 
 
+class _SkipInit(TorchFunctionMode):
+    """Turns the in-place random and constant fills of weight initialisation into no-ops on meta
+    tensors. Computing them on meta would be free but for one thing: torch routes normal_ there through
+    a decorator that imports torch._dynamo, a second of start-up for nothing."""
+
+    FILLS = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.zero_, torch.Tensor.fill_,
+                       torch.Tensor.copy_, *(getattr(nn.init, name) for name in (
+                           "normal_", "uniform_", "trunc_normal_", "constant_", "zeros_", "ones_",
+                           "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_"))})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.FILLS and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
 def build_empty(config: FCNConfig) -> FCN:
     """The network's structure with no memory behind it (meta device): nothing is initialised, so a
     checkpoint's tensors can be assigned in without first computing a random start that is thrown away
     (about a second for VGG16's 134M parameters). Fill it with load_state_dict(..., assign=True)."""
-    with torch.device("meta"):
+    with torch.device("meta"), _SkipInit():
         return FCN(config)
 
 
