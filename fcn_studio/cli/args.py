@@ -16,6 +16,22 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 
+def precision(text: str) -> str:
+    from fcn_studio.inference.precision import parse_precision  # noqa: PLC0415 (torch: only when given)
+
+    try:
+        return parse_precision(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """--precision, the same for every command that runs the model."""
+    parser.add_argument("--precision", type=precision, default=None,
+                        help="auto (default: FCN_STUDIO_PRECISION if set, else float16 on GPUs and bfloat16 on "
+                             "a CPU with AVX512-BF16 or AMX for VGG16 models), float32, bfloat16, float16")
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -208,7 +208,7 @@ def cmd_eval(args) -> int:
     from fcn_studio.inference.evaluate import evaluate_folders, pair_images_and_masks
     from fcn_studio.inference.predictor import Predictor
 
-    predictor, info = Predictor.from_checkpoint(args.model, device=args.device)
+    predictor, info = Predictor.from_checkpoint(args.model, device=args.device, precision=args.precision)
     pairs, _ = pair_images_and_masks(args.images, args.masks)
     with progress_bar(len(pairs), "eval") as bar:
         result = evaluate_folders(predictor, info.labels, args.images, args.masks,
@@ -230,10 +230,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    size = (args.size[0], args.size[-1])
+    if args.checkpoint:
+        from fcn_studio.inference.first_mask import run_first_mask_bench
+
+        run_first_mask_bench(args.checkpoint, args.images, size, args.image_dir, args.device, args.repeat)
+        return 0
     from fcn_studio.inference.benchmark import DEFAULT_MODELS, run_benchmark
 
-    size = (args.size[0], args.size[-1])
-    half = {"auto": None, "fp32": False, "fp16": True}[args.precision]
     run_benchmark(args.models or DEFAULT_MODELS, size=size, batch=args.batch, repeat=args.repeat,
-                  device=args.device, half=half, channels_last=not args.nchw)
+                  device=args.device, precision=args.precision, channels_last=not args.nchw)
     return 0

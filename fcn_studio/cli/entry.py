@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from fcn_studio import __version__
-from fcn_studio.cli.args import OneLineParser, existing_dir, output_dir, positive_int
+from fcn_studio.cli.args import OneLineParser, add_precision_argument, existing_dir, output_dir, positive_int
 from fcn_studio.cli.commands import (
     cmd_bench,
     cmd_eval,
@@ -136,18 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--images", required=True, type=existing_dir)
     ev.add_argument("--masks", required=True, type=existing_dir, help="palette PNGs named like the images")
     ev.add_argument("--device", default="auto")
+    add_precision_argument(ev)
     ev.add_argument("--json", type=Path, help="write the scores as JSON")
     ev.set_defaults(func=cmd_eval)
 
     bench = sub.add_parser("bench", help="speed of the models on this machine, with baselines")
     bench.add_argument("--size", type=positive_int, nargs="+", default=[500], help="H [W] (default 500)")
     bench.add_argument("--batch", type=positive_int, default=1)
-    bench.add_argument("--repeat", type=positive_int, default=3)
+    bench.add_argument("--repeat", type=positive_int, default=3,
+                       help="timed forwards per model; with --checkpoint, rounds (the best of each is shown)")
     bench.add_argument("--device", default="auto")
-    bench.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto")
+    add_precision_argument(bench)
     bench.add_argument("--nchw", action="store_true", help="plain NCHW memory instead of channels-last")
     bench.add_argument("--models", nargs="+", help="e.g. fcn8s-vgg16-fast fcn8s-resnet18-fast "
                        "fcn_resnet50 torchvision-fcn_resnet50 (default: all)")
+    bench.add_argument("--checkpoint", type=Path, help="time to first mask with this model instead: fresh "
+                       "`predict` processes, start-up included, float32 and low precision, against the PyTorch port")
+    bench.add_argument("--images", type=positive_int, default=6, help="with --checkpoint: images (default 6)")
+    bench.add_argument("--image-dir", type=existing_dir, help="with --checkpoint: your images instead of generated "
+                       "ones (--size is then theirs)")
     bench.set_defaults(func=cmd_bench)
     return p
 

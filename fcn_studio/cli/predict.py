@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fcn_studio.cli.args import output_dir, positive_int
+from fcn_studio.cli.args import add_precision_argument, output_dir, positive_int
 
 
 def add_predict_parser(sub) -> None:
@@ -18,6 +18,7 @@ def add_predict_parser(sub) -> None:
     pred.add_argument("--model", required=True, type=Path)
     pred.add_argument("--out", required=True, type=output_dir)
     pred.add_argument("--device", default="auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps")
+    add_precision_argument(pred)
     pred.add_argument("--overlay", action="store_true", help="also write <stem>_overlay.jpg")
     pred.add_argument("--confidence", action="store_true", help="also write <stem>_confidence.png")
     pred.add_argument("--opacity", type=float, default=0.5)
@@ -43,7 +44,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     d = distributed.setup(requested)
     try:
         device = distributed.local_device(requested, d)
-        predictor, info = Predictor.from_checkpoint(args.model, device=device, tile=args.tile)
+        predictor, info = Predictor.from_checkpoint(args.model, device=device, tile=args.tile,
+                                                    precision=args.precision)
         mine = shard(pairs, d.rank, d.world_size)
         # counts travel on the device the process group speaks (NCCL: CUDA, gloo: CPU)
         count_device = device if device.type == "cuda" and d.enabled else torch.device("cpu")

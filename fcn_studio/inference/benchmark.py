@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torchvision
 from torch import nn
 
 from fcn_studio.inference.device import device_name, pick_device
+from fcn_studio.inference.precision import DTYPES, autocast, choose_precision
 from fcn_studio.model.backbones import LIGHT_BACKBONES
 from fcn_studio.model.fcn import build_fcn
 from fcn_studio.model.network import build_network, is_dilated, make_config
@@ -70,14 +70,14 @@ def _sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def matmul_peak_gflops(device: torch.device, half: bool, sizes: tuple[int, ...] | None = None,
+def matmul_peak_gflops(device: torch.device, precision: str = "float32", sizes: tuple[int, ...] | None = None,
                        repeat: int = 5) -> float:
     """The device's achievable dense matrix-multiply rate (best over a few sizes), the yardstick for
     every model below. Convolution libraries can beat it (oneDNN does on some CPUs), so a model can
     show more than 100%."""
     on_gpu = device.type in ("cuda", "mps")
     sizes = sizes or ((2048, 4096, 8192) if on_gpu else (1024, 2048, 3072))
-    dtype = torch.float16 if half else torch.float32
+    dtype = DTYPES.get(precision, torch.float32)
     best_rate = 0.0
     for n in sizes:
         a = torch.randn(n, n, device=device, dtype=dtype)
@@ -97,6 +97,8 @@ def matmul_peak_gflops(device: torch.device, half: bool, sizes: tuple[int, ...] 
 
 def build_bench_model(name: str, num_classes: int = 21) -> nn.Module:
     if name == "torchvision-fcn_resnet50":
+        import torchvision.models.segmentation  # noqa: PLC0415 (a second to import; only this row needs it)
+
         return torchvision.models.segmentation.fcn_resnet50(
             weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=False)
     if is_dilated(name):
@@ -108,11 +110,11 @@ def build_bench_model(name: str, num_classes: int = 21) -> nn.Module:
     return build_fcn(arch, backbone, num_classes=num_classes, alignment=alignment)
 
 
-def time_model(model: nn.Module, x: torch.Tensor, repeat: int, half: bool) -> float:
+def time_model(model: nn.Module, x: torch.Tensor, repeat: int, precision: str = "float32") -> float:
     """Best-of-`repeat` seconds per forward after one warm-up (the minimum is the least noisy
     estimate on a shared machine)."""
     device = x.device
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.float16, enabled=half):
+    with torch.inference_mode(), autocast(device, precision):
         model(x)
         _sync(device)
         best = float("inf")
@@ -125,18 +127,21 @@ def time_model(model: nn.Module, x: torch.Tensor, repeat: int, half: bool) -> fl
 
 
 def run_benchmark(models=DEFAULT_MODELS, size: tuple[int, int] = (500, 500), batch: int = 1,
-                  repeat: int = 3, device: str | None = None, half: bool | None = None,
+                  repeat: int = 3, device: str | None = None, precision: str | None = None,
                   channels_last: bool = True, report: Callable[[str], None] = print) -> tuple[list[BenchRow], float]:
+    """`precision` is chosen per model as the predictor would (inference.precision); each row is
+    measured against the matrix-multiply peak in its own precision."""
     dev = pick_device(device)
-    on_gpu = dev.type in ("cuda", "mps")
-    half = on_gpu if half is None else half
-    peak = matmul_peak_gflops(dev, half)
+    chosen = {name: choose_precision(precision, dev, _backbone_of(name)) for name in models}
+    peaks = {p: matmul_peak_gflops(dev, p) for p in sorted(set(chosen.values()))}
     layout = "channels-last" if channels_last else "NCHW"
-    report(f"device: {device_name(dev)}; precision: {'float16 autocast' if half else 'float32'}; "
-           f"input {batch}x3x{size[0]}x{size[1]}, {layout}; matmul peak {peak:.0f} GFLOP/s")
-    report(f"{'model':<28} {'ms/img':>9} {'img/s':>8} {'GMAC/img':>9} {'GFLOP/s':>9} {'of mm peak':>10}")
+    report(f"device: {device_name(dev)}; input {batch}x3x{size[0]}x{size[1]}, {layout}; matmul peak "
+           + ", ".join(f"{p} {g:.0f}" for p, g in peaks.items()) + " GFLOP/s")
+    report(f"{'model':<28} {'precision':>9} {'ms/img':>9} {'img/s':>8} {'GMAC/img':>9} {'GFLOP/s':>9} "
+           f"{'of mm peak':>10}")
     rows = []
     for name in models:
+        prec, peak = chosen[name], peaks[chosen[name]]
         torch.manual_seed(0)
         model = build_bench_model(name).to(dev).eval()
         x = torch.randn(batch, 3, *size, device=dev)
@@ -144,12 +149,13 @@ def run_benchmark(models=DEFAULT_MODELS, size: tuple[int, int] = (500, 500), bat
             model = model.to(memory_format=torch.channels_last)
             x = x.contiguous(memory_format=torch.channels_last)
         macs = count_macs(model, x[:1])
-        seconds = time_model(model, x, repeat, half)
+        seconds = time_model(model, x, repeat, prec)
         ms = 1000 * seconds / batch
         gflops = 2 * macs * batch / seconds / 1e9
         row = BenchRow(name, ms, macs / 1e9, gflops, gflops / peak)
         rows.append(row)
-        report(f"{name:<28} {ms:9.1f} {1000 / ms:8.2f} {row.gmacs:9.1f} {gflops:9.1f} {100 * row.peak_fraction:9.0f}%")
+        report(f"{name:<28} {prec:>9} {ms:9.1f} {1000 / ms:8.2f} {row.gmacs:9.1f} {gflops:9.1f} "
+               f"{100 * row.peak_fraction:9.0f}%")
         del model, x
         if dev.type == "cuda":
             torch.cuda.empty_cache()
@@ -158,4 +164,12 @@ def run_benchmark(models=DEFAULT_MODELS, size: tuple[int, int] = (500, 500), bat
         c, f = by_name["fcn8s-vgg16-classic"], by_name["fcn8s-vgg16-fast"]
         report(f"VGG16 FCN-8s fast vs classic: {c.ms_per_image / f.ms_per_image:.2f}x faster, "
                f"{100 * (1 - f.gmacs / c.gmacs):.0f}% fewer multiply-adds")
-    return rows, peak
+    return rows, max(peaks.values())
+
+
+def _backbone_of(name: str) -> str | None:
+    """The backbone in a bench model name (fcn8s-vgg16-fast, torchvision-fcn_resnet50)."""
+    if name.startswith("torchvision-fcn_"):
+        return name.removeprefix("torchvision-fcn_")
+    parts = name.split("-")
+    return parts[1] if len(parts) == 3 else None

@@ -1,10 +1,12 @@
 """Light torchvision backbones cut at strides 8, 16 and 32 for the FCN skip head. They make
-interactive training on a laptop CPU possible, so they get the same head and tests as VGG16."""
+interactive training on a laptop CPU possible, so they get the same head and tests as VGG16.
+
+torchvision is imported only when one of them is built: its package import loads its whole model zoo,
+datasets and ops (about a second), which a VGG16 model never needs."""
 
 from __future__ import annotations
 
 import torch
-import torchvision
 from torch import nn
 
 from fcn_studio.model.vgg import VGG16Encoder
@@ -20,7 +22,7 @@ class ResNetEncoder(nn.Module):
 
     def __init__(self, name: str) -> None:
         super().__init__()
-        net = getattr(torchvision.models, name)(weights=None)
+        net = _torchvision_model(name)
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         expansion = 4 if name == "resnet50" else 1
@@ -40,13 +42,19 @@ class MobileNetEncoder(nn.Module):
 
     def __init__(self, name: str) -> None:
         super().__init__()
-        self.features = getattr(torchvision.models, name)(weights=None).features
+        self.features = _torchvision_model(name).features
         self.cut8, self.cut16, self.channels = _find_cuts(self.features)
 
     def forward(self, x: torch.Tensor):
         c8 = self.features[: self.cut8 + 1](x)
         c16 = self.features[self.cut8 + 1 : self.cut16 + 1](c8)
         return c8, c16, self.features[self.cut16 + 1 :](c16)
+
+
+def _torchvision_model(name: str) -> nn.Module:
+    import torchvision.models  # noqa: PLC0415 (see the module docstring)
+
+    return getattr(torchvision.models, name)(weights=None)
 
 
 def _find_cuts(features: nn.Sequential) -> tuple[int, int, tuple[int, int, int]]:

@@ -24,6 +24,8 @@ def bilinear_weight(channels: int, size: int) -> torch.Tensor:
 
 
 def init_bilinear_(deconv: torch.nn.ConvTranspose2d) -> None:
+    if deconv.weight.is_meta:  # an empty network (model.fcn.build_empty) gets its weights from a file
+        return
     with torch.no_grad():
         k = deconv.kernel_size[0]
         deconv.weight.copy_(bilinear_weight(deconv.in_channels, k))

@@ -17,7 +17,7 @@ from fcn_studio import __version__
 from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.model.input_spec import IMAGENET, InputSpec
-from fcn_studio.model.network import ModelConfig, build_network, config_from_dict
+from fcn_studio.model.network import ModelConfig, build_empty, config_from_dict
 from fcn_studio.model.state_dict_io import one_line, sniff_weights_file
 
 FORMAT = "fcn-studio-checkpoint"
@@ -73,7 +73,11 @@ def read_info(path: str | Path) -> CheckpointInfo:
         return _info(path, f.metadata())
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, CheckpointInfo]:
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", memory_format: torch.memory_format =
+                    torch.contiguous_format) -> tuple[torch.nn.Module, CheckpointInfo]:
+    """The model on `device`, its 4-D weights in `memory_format` (channels_last for the predictor).
+    The network is built empty and the file's tensors are assigned in, each converted once (dtype,
+    device, layout), so no random initialisation is computed only to be overwritten."""
     path = Path(path)
     with _open(path) as f:
         info = _info(path, f.metadata())
@@ -81,10 +85,23 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"{path}: damaged tensor data ({exc})") from exc
-    model = build_network(info.config)
-    _check_tensors(path, info.config, model.state_dict(), tensors)
-    model.load_state_dict(tensors)
-    return model.to(device).eval(), info
+    model = build_empty(info.config)
+    expected = model.state_dict()
+    _check_tensors(path, info.config, expected, tensors)
+    model.load_state_dict({k: _converted(v, expected[k], device, memory_format) for k, v in tensors.items()},
+                          assign=True)
+    unfilled = [name for name, t in (*model.named_parameters(), *model.named_buffers()) if t.is_meta]
+    if unfilled:
+        raise CheckpointError(f"{path}: the network needs tensors its file cannot give ({_first(unfilled)}); "
+                              f"this FCN Studio cannot load it, re-save it with `fcn-studio model convert`")
+    return model.eval(), info
+
+
+def _converted(t: torch.Tensor, like: torch.Tensor, device, memory_format) -> torch.Tensor:
+    """One copy at most: the empty network's dtype (a float16 file still loads as float32), the device,
+    and the layout for convolution weights."""
+    fmt = memory_format if t.dim() == 4 else torch.contiguous_format
+    return t.to(device=device, dtype=like.dtype, memory_format=fmt)
 
 
 def _check_tensors(path: Path, config: ModelConfig, expected: dict[str, torch.Tensor],

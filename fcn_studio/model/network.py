@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import nn
 
 from fcn_studio.model.dilated_fcn import DilatedFCNConfig, DilatedResNetFCN
-from fcn_studio.model.fcn import FCN, FCNConfig
+from fcn_studio.model.fcn import FCN, FCNConfig, empty_init
 from fcn_studio.model_choices import ARCHS, DILATED_ARCHS, check_arch_backbone
 
 ModelConfig = FCNConfig | DilatedFCNConfig
@@ -50,6 +50,13 @@ def build_network(config: ModelConfig) -> nn.Module:
     if isinstance(config, DilatedFCNConfig):
         return DilatedResNetFCN(config)
     return FCN(config)
+
+
+def build_empty(config: ModelConfig) -> nn.Module:
+    """The network with no memory behind it and nothing initialised (fcn.empty_init), for a checkpoint's
+    tensors to be assigned in."""
+    with empty_init():
+        return build_network(config)
 
 
 def has_aux_head(model: nn.Module) -> bool:

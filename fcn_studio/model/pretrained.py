@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torchvision
 from safetensors.torch import save_file
 from torch import nn
 
@@ -54,7 +53,11 @@ def _short(keys: list[str], n: int = 4) -> str:
 
 
 def torchvision_weights_file(backbone: str) -> Path | None:
-    """Where torchvision keeps its default ImageNet weights for `backbone`, if they are in the cache."""
+    """Where torchvision keeps its default ImageNet weights for `backbone`, if they are in the cache.
+    torchvision is imported here, not at the top: its import costs about a second that loading a
+    checkpoint never needs."""
+    import torchvision.models  # noqa: PLC0415
+
     try:
         weights = torchvision.models.get_model_weights(backbone).DEFAULT
     except (ValueError, KeyError):

@@ -46,7 +46,7 @@ def test_caffemodel_gives_the_same_model_as_the_port(tmp_path, variant):
     ours, theirs = model.state_dict(), via_port.state_dict()
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
     image = smooth_image(37, 51)  # classic alignment: any size; the release's pad 100 makes it 237 x 251
-    got = Predictor(model, info.input, device="cpu").logits(image[None])
+    got = Predictor(model, info.input, device="cpu", precision="float32").logits(image[None])
     with torch.no_grad():
         ref = port(caffe_input(image))
     assert torch.allclose(got, ref, rtol=1e-4, atol=1e-4 * ref.abs().max().item())
@@ -100,7 +100,8 @@ def test_at_once_scales_come_from_the_files_scale_layers(tmp_path):
     image = smooth_image(29, 35)
     with torch.no_grad():
         expected = port(caffe_input(image)).argmax(1)[0].numpy()
-    assert (Predictor(model, info.input, device="cpu").predict(image).labels == expected).mean() > 0.999
+    predictor = Predictor(model, info.input, device="cpu", precision="float32")  # the converter, not bf16
+    assert (predictor.predict(image).labels == expected).mean() > 0.999
 
 
 def test_long_runs_of_one_tag_per_float_are_found_across_chunks(tmp_path, monkeypatch):

@@ -47,7 +47,7 @@ def test_converted_port_gives_the_ports_scores(tmp_path, variant):
     image = smooth_image(75, 101)
     with torch.no_grad():
         ref = port(caffe_input(image))
-    predictor = Predictor(model, info.input, device="cpu")
+    predictor = Predictor(model, info.input, device="cpu", precision="float32")
     _assert_same_logits(predictor.logits(image[None]), ref)
     assert (predictor.predict(image).labels == ref.argmax(1)[0].numpy()).mean() > 0.999
 
@@ -64,7 +64,7 @@ def test_full_size_fcn8s_round_trips_through_our_format(tmp_path):
     image = smooth_image(64, 80)
     with torch.no_grad():
         ref = port(caffe_input(image))
-    got = Predictor(loaded, info2.input, device="cpu").logits(image[None])
+    got = Predictor(loaded, info2.input, device="cpu", precision="float32").logits(image[None])
     assert torch.allclose(got, ref, rtol=1e-3, atol=1e-3 * ref.abs().max().item())
     assert (got.argmax(1) == ref.argmax(1)).float().mean() > 0.999
 
@@ -77,7 +77,7 @@ def test_at_once_variant_scales_the_skips_exactly_as_the_release(tmp_path):
     image = smooth_image(40, 48)
     with torch.no_grad():
         ref = port(caffe_input(image))
-    _assert_same_logits(Predictor(model, info.input, device="cpu").logits(image[None]), ref)
+    _assert_same_logits(Predictor(model, info.input, device="cpu", precision="float32").logits(image[None]), ref)
     _, path16 = _port_checkpoint(tmp_path, "fcn16s")
     _, info16, report16 = convert_file(path16, at_once=True)  # the release has no at-once FCN-16s
     assert (info16.config.pool4_scale, info16.config.pool3_scale) == (1.0, 1.0) and "at-once" not in report16
@@ -134,6 +134,6 @@ def test_converted_model_reproduces_after_saving(tmp_path):
     save_checkpoint(out, model, info)
     loaded, _ = load_checkpoint(out)
     image = smooth_image(33, 47)
-    a = Predictor(model, info.input, device="cpu").predict(image)
-    b = Predictor(loaded, info.input, device="cpu").predict(image)
+    a = Predictor(model, info.input, device="cpu", precision="float32").predict(image)
+    b = Predictor(loaded, info.input, device="cpu", precision="float32").predict(image)
     assert np.array_equal(a.labels, b.labels)
