@@ -46,12 +46,13 @@ def extract(rev: str, dest: Path) -> Path:
     return dest
 
 
-def peak_run(cmd: list[str], env: dict, limit: float | None) -> tuple[float | None, float, int | None]:
+def peak_run(cmd: list[str], env: dict, limit: float | None, cwd: Path) -> tuple[float | None, float, int | None]:
     """(peak RSS in MiB or None where the platform cannot say, seconds, exit status or None if it was
-    stopped at `limit` seconds) of a child process."""
+    stopped at `limit` seconds) of a child process. `cwd` is the version's own folder: `python -m` puts
+    the working directory ahead of PYTHONPATH, so run from elsewhere the child would import that code."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
         stopped, peak = False, None
         if hasattr(os, "wait4"):  # POSIX: the child's own rusage (a killed child's too)
             while (done := os.wait4(proc.pid, os.WNOHANG))[0] == 0:
@@ -107,7 +108,7 @@ def main() -> None:
                 out = tmp / f"out-{count}-{len(rows)}"
                 cmd = [sys.executable, "-m", "fcn_studio", "predict", str(images), "--model", str(model),
                        "--out", str(out), "--device", args.device]
-                peak, seconds, code = peak_run(cmd, {**os.environ, "PYTHONPATH": str(root)}, args.time_limit)
+                peak, seconds, code = peak_run(cmd, {**os.environ, "PYTHONPATH": str(root)}, args.time_limit, root)
                 written = len(list(out.glob("*.png"))) if out.is_dir() else 0
                 rows.append((name, count, peak, seconds, code, written))
                 print(f"  {name}: {count} images, peak {peak and f'{peak:.0f} MiB'}, {seconds:.1f} s", flush=True)
