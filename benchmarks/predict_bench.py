@@ -96,17 +96,19 @@ def main() -> None:
         versions = {"new": REPO}
         if not args.no_baseline:
             versions[f"baseline {args.baseline}"] = extract(args.baseline, tmp / "baseline")
-        model = tmp / "tiny.safetensors"
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        subprocess.run([sys.executable, "-m", "fcn_studio", "model", "new", "--backbone", "mobilenet_v3_small",
-                        "--weights", "none", "--out", str(model)], env=env, check=True, capture_output=True)
+        models = {}  # each version makes its own model: an old version may not read a newer file
+        for name, root in versions.items():
+            models[name] = tmp / f"tiny-{len(models)}.safetensors"
+            subprocess.run([sys.executable, "-m", "fcn_studio", "model", "new", "--backbone", "mobilenet_v3_small",
+                            "--weights", "none", "--out", str(models[name])], cwd=root, check=True,
+                           env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True)
         rows = []
         for count in args.counts:
             images = tmp / f"images{count}"
             make_images(images, count, args.size)
             for name, root in versions.items():
                 out = tmp / f"out-{count}-{len(rows)}"
-                cmd = [sys.executable, "-m", "fcn_studio", "predict", str(images), "--model", str(model),
+                cmd = [sys.executable, "-m", "fcn_studio", "predict", str(images), "--model", str(models[name]),
                        "--out", str(out), "--device", args.device]
                 peak, seconds, code = peak_run(cmd, {**os.environ, "PYTHONPATH": str(root)}, args.time_limit, root)
                 written = len(list(out.glob("*.png"))) if out.is_dir() else 0
