@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def cmd_model_new(args) -> int:
@@ -95,7 +96,8 @@ def cmd_project_add(args) -> int:
     return 1 if result.skipped else 0
 
 
-def progress_bar(total: int, desc: str):
+def progress_bar(total: int | None, desc: str):
+    """A progress bar on stderr; `total=None` counts without an end (a run that learns until stopped)."""
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="img", disable=None, file=sys.stderr)
@@ -124,7 +126,7 @@ def cmd_train(args) -> int:
             bar.set_postfix(loss=f"{event['loss']:.3f}", img_s=f"{event['images_per_s']:.1f}")
         elif kind == "validation":
             mean_iu = "n/a" if event["mean_iu"] is None else f"{event['mean_iu']:.4f}"
-            say = bar.write if bar else print
+            say = bar.write if bar is not None else print
             acc = event["pixel_accuracy"]
             say(f"epoch {event['epoch']}: mean IU {mean_iu}, "
                 + (f"pixel accuracy {acc:.4f}" if acc is not None else event.get("note", "nothing scored")))
@@ -136,7 +138,11 @@ def cmd_train(args) -> int:
         elif kind == "failed":
             if bar is not None:
                 bar.close()
-            print(f"fcn-studio: training failed: {event['message']}", file=sys.stderr)
+            if event.get("stopped"):  # how a run with no end (--follow) ends: not a failure
+                kept = f"the best model so far is {cfg.out}" if Path(cfg.out).is_file() else "no model was saved yet"
+                print(f"training stopped; {kept}", file=sys.stderr)
+            else:
+                print(f"fcn-studio: training failed: {event['message']}", file=sys.stderr)
 
     events.listeners.append(show)
     try:

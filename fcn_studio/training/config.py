@@ -74,7 +74,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", default=d("resume"),
                    help="continue from <out stem>.resume.safetensors")
     p.add_argument("--follow", action="store_true", default=d("follow"),
-                   help="new labelled images join the next epoch")
+                   help="new labelled images join the next epoch; with no --epochs, --iterations or --time-limit, "
+                   "learn until stopped (Ctrl+C, or a line 'stop' with --stop-on-stdin), keeping the best model")
     p.add_argument("--time-limit", type=float, default=d("time_limit"),
                    help="stop the whole run after this many seconds (then validate and save)")
     p.add_argument("--seed", type=int, default=d("seed"))

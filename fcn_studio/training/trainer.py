@@ -172,6 +172,13 @@ def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = No
         D.teardown(d)
 
 
+def rescore(checkpoint: Path, items: list[Item], source: DataSource, device: torch.device, d: D.Dist) -> float:
+    """The mean IU of a saved model on `items`, through the same validation as the model being trained."""
+    kept, info = load_checkpoint(checkpoint, device)
+    score = scores_from_histogram(validate(kept, items, source, info.input, device, d)).mean_iu
+    return score if math.isfinite(score) else -1.0
+
+
 def _repeat(recipe: Recipe, train_items: int) -> int:
     return max(1, math.ceil(MIN_EPOCH_SAMPLES / max(1, train_items))) if recipe.crop else 1
 
@@ -198,7 +205,9 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     val_items = source.val
     batch = recipe.batch_size if recipe.crop else 1
     per_epoch = math.ceil(len(epoch_order(train_set, 0, cfg.seed, d)) / batch)
-    total = cfg.iterations or per_epoch * (cfg.epochs or 10)
+    # --follow with no length and no time limit learns until it is stopped (keep learning)
+    endless = cfg.follow and cfg.iterations is None and cfg.epochs is None and cfg.time_limit is None
+    total = math.inf if endless else cfg.iterations or per_epoch * (cfg.epochs or 10)
     weights = median_frequency_weights(train_set).to(device) if cfg.class_weights else None
     optimizer = make_optimizer(param_groups(model, recipe, recipe.lr, pretrained), recipe)
     net = model
@@ -211,6 +220,7 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     out = Path(cfg.out)
     iteration, best, best_epoch = 0, -1.0, -1
+    best_val: list[str] | None = None  # the validation images `best` was scored on (None: unknown)
     if cfg.resume and sibling(out, "resume").is_file():
         state = load_trainer_state(sibling(out, "resume"), optimizer)
         model.load_state_dict(load_checkpoint(sibling(out, "last"))[0].state_dict())
@@ -221,7 +231,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     if d.main:
         events.emit("started", run=out.stem, arch=info.config.arch, backbone=info.config.backbone, recipe=recipe.name,
                     device=device_name(device), world_size=d.world_size, train_images=len(source.train),
-                    val_images=len(val_items), total_iterations=total, start_iteration=start_iteration,
+                    val_images=len(val_items), total_iterations=None if endless else total,
+                    start_iteration=start_iteration,
                     classes=list(source.labels.names), stage=stage + 1, stages=stages, encoder=note,
                     encoder_tensors_loaded=encoder_loaded, pretrained=pretrained, time_limit_s=cfg.time_limit,
                     source=source.description, aux_head=has_aux_head(model))
@@ -260,13 +271,13 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                 total = iteration
             if d.main and (now - last_emit > 0.5 or iteration == total):
                 rate = seen / (now - started)
-                eta = (total - iteration) * (now - started) / max(1, iteration - start_iteration)
-                fraction = iteration / total
+                eta = None if endless else (total - iteration) * (now - started) / max(1, iteration - start_iteration)
+                fraction = None if endless else iteration / total
                 if cfg.time_limit:  # whichever ends the run first: the iterations or the clock
                     eta = min(eta, max(0.0, cfg.time_limit - (now - started)))
                     fraction = max(fraction, min(1.0, (now - started) / cfg.time_limit))
                 events.emit("progress", iteration=iteration, epoch=epoch + 1, loss=float(loss.detach()), lr=lr,
-                            images_per_s=rate, eta_s=eta, fraction=fraction)
+                            images_per_s=rate, eta_s=eta, **({} if fraction is None else {"fraction": fraction}))
                 last_emit = now
         epoch += 1
         # eval mode must describe the weights as trained now, not running averages that lag them
@@ -277,10 +288,18 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         trained_pixels = D.all_reduce_sum(trained_pixels, d)
         scores = scores_from_histogram(hist)
         scored = bool(val_items) and math.isfinite(scores.mean_iu)
+        val_keys = sorted(it.key for it in val_items)
+        if scored and best >= 0 and val_keys != best_val and out.is_file():
+            # The validation set changed (--follow, a resumed run): a score on other images says nothing,
+            # so the kept model is scored again on these before the two are compared.
+            best = rescore(out, val_items, source, device, d)
+        best_val = val_keys if scored else best_val
         if d.main:
             extra = {} if val_items else {"note": NO_VALIDATION}
+            # best_mean_iu: the kept model's score on these same images, which this epoch's must beat
             events.emit("validation", iteration=iteration, epoch=epoch, train_images=len(train_set.items),
                         val_images=len(val_items), **scores.to_dict(source.labels.names), **extra,
+                        best_mean_iu=best if best >= 0 else None,
                         trained_pixels=dict(zip(source.labels.names, trained_pixels.tolist(), strict=True)))
             # Unscored (no validation images yet): the newest model is the run's result until one is scored.
             is_best = scores.mean_iu > best if scored else best < 0

@@ -122,16 +122,20 @@ class TrainingPanel(QWidget):
     def show_event(self, event: dict) -> None:
         kind = event["event"]
         if kind == "started":
-            self.progress.setRange(0, 1000)  # per mille of the run: iterations or the clock, whichever ends it
+            # per mille of the run (iterations or the clock, whichever ends it); busy for a run with no end
+            self.progress.setRange(0, 0 if event.get("total_iterations") is None else 1000)
             self.status.setText(f"{event['arch']} on {event['backbone']} ({event['recipe']}), {event['device']}: "
                                 f"{event['train_images']} training and {event['val_images']} validation images")
         elif kind == "progress":
-            self.progress.setValue(int(1000 * event.get("fraction", 0.0)))
+            if "fraction" in event:
+                self.progress.setValue(int(1000 * event["fraction"]))
             self._loss[0].append(event["iteration"])
             self._loss[1].append(event["loss"])
             self.loss_curve.setData(*self._loss)
             self.status.setText(f"iteration {event['iteration']}, loss {event['loss']:.3f}, "
-                                f"{event['images_per_s']:.1f} images/s, {format_eta(event['eta_s'])} left")
+                                f"{event['images_per_s']:.1f} images/s, " + (
+                                    "learning until stopped" if event["eta_s"] is None
+                                    else f"{format_eta(event['eta_s'])} left"))
         elif kind == "validation":
             if event["mean_iu"] is not None:
                 self._iu[0].append(event["iteration"])

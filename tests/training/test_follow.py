@@ -1,14 +1,25 @@
 """--follow: images a person corrects while training runs join the next epoch, with the pixels as
 they are now, also through DataLoader worker processes."""
 
+import json
+import shutil
+import threading
+
+import jsonschema
 import numpy as np
 import pytest
+import torch
 
 from fcn_studio.core.mask_io import read_mask
+from fcn_studio.core.metrics import scores_from_histogram
+from fcn_studio.model.checkpoint import load_checkpoint
 from fcn_studio.project.project import Project
+from fcn_studio.training import distributed as D
 from fcn_studio.training.config import TrainConfig
-from fcn_studio.training.events import EventWriter
-from fcn_studio.training.trainer import NO_VALIDATION, run
+from fcn_studio.training.data import open_source
+from fcn_studio.training.events import SCHEMA_PATH, EventWriter
+from fcn_studio.training.stopping import StopRequested
+from fcn_studio.training.trainer import NO_VALIDATION, run, validate
 from tests.training.conftest import EASY, write_easy_voc
 
 
@@ -100,3 +111,64 @@ def test_without_validation_images_nothing_is_scored_and_the_run_says_so(tmp_pat
 
     _, info = load_checkpoint(finished["best_checkpoint"])  # the newest model is the result, marked unscored
     assert info.provenance["metrics"] == {"split": NO_VALIDATION}
+
+
+
+def test_follow_with_no_length_learns_until_stopped_and_keeps_its_best_model(tmp_path):
+    """Keep learning from the command line: `train PROJECT --follow` with no limit runs until stopped."""
+    project, _, _ = _project(tmp_path, 10, 10)
+    project.close()
+    stop = threading.Event()
+    seen: list[dict] = []
+
+    def stop_after_three(event: dict) -> None:
+        seen.append(event)
+        if event["event"] == "validation" and event["epoch"] == 3:
+            stop.set()
+
+    events = EventWriter()
+    events.listeners.append(stop_after_three)
+    cfg = TrainConfig(source=tmp_path / "p", out=tmp_path / "p" / "models" / "m.safetensors", backbone="resnet18",
+                      weights=None, crop=32, batch_size=4, lr=0.01, device="cpu", follow=True)
+    with pytest.raises(StopRequested):
+        run(cfg, events, stop)
+    schema = json.loads(SCHEMA_PATH.read_text())
+    for event in seen:
+        jsonschema.validate(event, schema)
+    started = seen[0]
+    assert started["event"] == "started" and started["total_iterations"] is None
+    progress = [e for e in seen if e["event"] == "progress"]
+    assert progress and all(e["eta_s"] is None and "fraction" not in e for e in progress)
+    assert len({round(e["lr"], 12) for e in progress}) == 1  # no schedule runs out: the rate stays
+    assert [e["epoch"] for e in seen if e["event"] == "validation"] == [1, 2, 3]
+    assert not any(e["event"] == "finished" for e in seen)
+    assert (tmp_path / "p" / "models" / "m.safetensors").is_file()
+    assert (tmp_path / "p" / "models" / "m.resume.safetensors").is_file()
+
+
+def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_them(tmp_path):
+    """A score on other images says nothing: before a new model is compared with the kept one, the kept
+    one is scored on the validation images as they are now (images labelled meanwhile joined them)."""
+    project, recs, truth = _project(tmp_path, 20, 5)
+    out = tmp_path / "p" / "models" / "m.safetensors"
+    kept_copy = tmp_path / "kept.safetensors"
+
+    def label_more(event: dict) -> None:
+        if event["event"] == "validation" and event["epoch"] == 1:
+            for rec in recs[5:]:
+                project.save_mask(rec.id, truth[rec.id])
+        if event["event"] == "validation" and event["epoch"] == 2:
+            shutil.copyfile(out, kept_copy)  # the kept model, before this epoch may replace it
+
+    events = EventWriter()
+    events.listeners.append(label_more)
+    seen = _train(tmp_path, events, epochs=2)
+    first, second = [e for e in seen if e["event"] == "validation"]
+    assert first["val_images"] < second["val_images"]
+    assert first["best_mean_iu"] is None  # nothing kept yet
+    source = open_source(tmp_path / "p")
+    model, info = load_checkpoint(kept_copy)
+    expected = scores_from_histogram(validate(model, source.val, source, info.input, torch.device("cpu"),
+                                              D.Dist())).mean_iu
+    project.close()
+    assert second["best_mean_iu"] == pytest.approx(expected, abs=1e-9)

@@ -162,3 +162,16 @@ def test_an_untrained_random_model_is_replaced_by_a_pretrained_start(tmp_path):
     pretrained_available = imagenet_weights_file("mobilenet_v2") is not None
     assert TrainingController._worth_continuing(untrained) is not pretrained_available
     assert not TrainingController._worth_continuing(tmp_path / "missing.safetensors")
+
+
+def test_the_panel_shows_a_run_with_no_end_as_busy_learning_until_stopped(qtbot):
+    from fcn_studio.ui.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show_event({"event": "started", "arch": "fcn8s", "backbone": "resnet18", "recipe": "interactive",
+                      "device": "CPU", "train_images": 8, "val_images": 2, "total_iterations": None})
+    assert panel.progress.maximum() == 0  # Qt's busy indicator
+    panel.show_event({"event": "progress", "iteration": 5, "epoch": 1, "loss": 0.5, "lr": 3e-3,
+                      "images_per_s": 4.0, "eta_s": None})
+    assert "learning until stopped" in panel.status.text()
