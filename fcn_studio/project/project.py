@@ -274,6 +274,14 @@ class Project(MaskFiles):
             self._set_meta("split", json.dumps({**stored, **sides}), "update split")
         return {int(k): v for k, v in sides.items()}
 
+    @property
+    def keep_learning(self) -> bool:
+        """Whether the window keeps a training backend learning while this project is open."""
+        return self._meta("keep_learning") == "on"
+
+    def set_keep_learning(self, on: bool) -> None:
+        self._set_meta("keep_learning", "on" if on else "off", "keep learning", "on" if on else "off")
+
     # -- history and models -------------------------------------------------------------------
     def history(self, limit: int = 100) -> list[tuple[str, int | None, str, str | None]]:
         return self.db.execute("SELECT time, image_id, action, detail FROM history ORDER BY id DESC LIMIT ?",

@@ -91,12 +91,26 @@ def train_with_events(cfg: TrainConfig, events: EventWriter, stop: threading.Eve
         return 1
 
 
+def lower_priority() -> None:
+    """Keep learning runs while a person works: below normal priority (POSIX nice; on Windows the app
+    starts the process in BELOW_NORMAL_PRIORITY_CLASS) and one core fewer, so the GUI and interactive
+    prediction keep a core."""
+    if hasattr(os, "nice"):
+        with suppress(OSError):
+            os.nice(10)
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m fcn_studio.training",
                                      description="Fine-tune an FCN on a project's corrected masks or a VOC folder.")
     add_arguments(parser)
     args = parser.parse_args(argv)
     cfg = config_from_args(args)
+    if os.environ.get("FCN_STUDIO_LOW_PRIORITY") == "1":
+        lower_priority()
     stop = threading.Event()
     stop_on_sigterm(stop)
     if cfg.stop_on_stdin and int(os.environ.get("RANK", "0")) == 0:

@@ -131,12 +131,22 @@ def epoch_order(train_set: SegmentationDataset, epoch: int, seed: int, d: D.Dist
     return list(sampler)
 
 
+def lone_last_sample(samples: int, batch: int) -> bool:
+    """Whether an epoch would end in a batch of one sample, which is left out: batch norm cannot train
+    on one sample whose deepest features are 1 x 1 (a small crop), and one sample is a noisy step."""
+    return batch > 1 and samples % batch == 1
+
+
+def batches_per_epoch(samples: int, batch: int) -> int:
+    return math.ceil(samples / batch) - (1 if lone_last_sample(samples, batch) else 0)
+
+
 def epoch_loader(train_set: SegmentationDataset, order: list[int], batch: int, workers: int,
                  device: torch.device) -> DataLoader:
     """A new loader every epoch: worker processes start from the dataset as it is now (the items
     `--follow` added, the epoch that seeds augmentation); persistent workers would keep stale copies."""
-    return DataLoader(train_set, batch_size=batch, sampler=order, num_workers=workers, drop_last=False,
-                      pin_memory=device.type == "cuda")
+    return DataLoader(train_set, batch_size=batch, sampler=order, num_workers=workers,
+                      drop_last=lone_last_sample(len(order), batch), pin_memory=device.type == "cuda")
 
 
 def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = None) -> dict:
@@ -204,7 +214,7 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                                     repeat=_repeat(recipe, len(source.train)), seed=cfg.seed)
     val_items = source.val
     batch = recipe.batch_size if recipe.crop else 1
-    per_epoch = math.ceil(len(epoch_order(train_set, 0, cfg.seed, d)) / batch)
+    per_epoch = batches_per_epoch(len(epoch_order(train_set, 0, cfg.seed, d)), batch)
     # --follow with no length and no time limit learns until it is stopped (keep learning)
     endless = cfg.follow and cfg.iterations is None and cfg.epochs is None and cfg.time_limit is None
     total = math.inf if endless else cfg.iterations or per_epoch * (cfg.epochs or 10)

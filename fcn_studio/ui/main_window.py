@@ -22,6 +22,7 @@ from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.image_list import ImageListPanel
 from fcn_studio.ui.inference_worker import InferenceWorker
+from fcn_studio.ui.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.menus import build_menus
 from fcn_studio.ui.overlay_state import OverlayState
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
@@ -73,6 +74,7 @@ class MainWindow(EditingActions, QMainWindow):
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.training = TrainingController(self, self.training_panel)
+        self.keep_learning = KeepLearningController(self, self.training_panel.keep)
         self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
@@ -489,6 +491,7 @@ class MainWindow(EditingActions, QMainWindow):
         self._quit_wait.stop()
         self.closed = True
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
+        self.keep_learning.shutdown()  # between two steps; its last checkpoint stays for the next opening
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()

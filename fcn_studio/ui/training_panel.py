@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from fcn_studio.model_choices import BACKBONES
+from fcn_studio.ui.keep_learning_box import KeepLearningBox
 from fcn_studio.ui.status import format_eta
 
 
@@ -42,7 +43,7 @@ class TrainingPanel(QWidget):
         self.minutes.setRange(0.5, 24 * 60)
         self.minutes.setValue(3.0)
         self.minutes.setSuffix(" min")
-        self.follow = QCheckBox("Keep learning from new corrections")
+        self.follow = QCheckBox("New corrections join the run")
         self.follow.setChecked(True)
         self.auto_swap = QCheckBox("Use the new model when it is better")
         self.auto_swap.setChecked(True)
@@ -70,6 +71,8 @@ class TrainingPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         self.advanced = advanced
 
+        self.keep = KeepLearningBox()
+
         self.progress = QProgressBar()
         self.status = QLabel("Correct a few images, then train.")
         self.status.setWordWrap(True)
@@ -95,6 +98,7 @@ class TrainingPanel(QWidget):
         top = QFormLayout()
         top.addRow("Train for", self.minutes)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.keep)
         layout.addLayout(buttons)
         layout.addLayout(top)
         layout.addWidget(self.follow)

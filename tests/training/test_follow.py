@@ -172,3 +172,14 @@ def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_the
                                               D.Dist())).mean_iu
     project.close()
     assert second["best_mean_iu"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_an_epoch_that_would_end_in_a_batch_of_one_small_crop_still_trains(tmp_path):
+    """13 images in batches of 4 left one sample whose 32 x 32 crop is 1 x 1 at stride 32, and batch
+    norm cannot train on that: the run failed (seen when a 16th image was labelled during keep learning)."""
+    project, _, _ = _project(tmp_path, 16, 16)
+    project.close()
+    seen = _train(tmp_path, EventWriter(), epochs=1)
+    started = next(e for e in seen if e["event"] == "started")
+    assert started["train_images"] % 4 == 1  # the case itself
+    assert any(e["event"] == "finished" for e in seen)

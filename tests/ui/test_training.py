@@ -175,3 +175,30 @@ def test_the_panel_shows_a_run_with_no_end_as_busy_learning_until_stopped(qtbot)
     panel.show_event({"event": "progress", "iteration": 5, "epoch": 1, "loss": 0.5, "lr": 3e-3,
                       "images_per_s": 4.0, "eta_s": None})
     assert "learning until stopped" in panel.status.text()
+
+
+def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbot, window, labelled_project,
+                                                                             tmp_path):
+    other = make_labelled_project(tmp_path, "other")
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
+    keep = window.keep_learning
+    keep.extra_args = ["--crop", "48", "--batch-size", "4", "--lr", "0.01"]
+    box = window.training_panel.keep
+    box.switch.setChecked(True)  # as a click does
+    assert not window.training_panel.start.isEnabled()  # one run per project: the loop is it
+    qtbot.waitUntil(lambda: keep.in_use is not None, timeout=180_000)
+    version = keep.in_use
+    assert version.version == 1 and "v1, trained on" in box.in_use.text() and box.history.count() >= 1
+    qtbot.waitUntil(lambda: window.status.model.text() == os.path.basename(version.path), timeout=30_000)
+    # the images no person touched are predicted again with the new model
+    qtbot.waitUntil(lambda: Project.open(labelled_project).counts()["predicted"] == 2, timeout=60_000)
+    assert Project.open(labelled_project).keep_learning
+    window.open_paths([other])  # switching project stops the loop; the other project's switch is its own
+    qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
+                    timeout=30_000)
+    assert keep.loop is None and not box.switch.isChecked()
+    assert window.training_panel.start.isEnabled()
+    resume = labelled_project / "models" / "keep" / "current.resume.safetensors"
+    qtbot.waitUntil(resume.is_file, timeout=60_000)

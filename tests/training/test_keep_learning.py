@@ -1,0 +1,113 @@
+"""Keep learning, with the real backend process on a tiny project: better models are published as
+numbered versions and offered for use, new corrections join while it runs, small data is said and never
+swapped in, pinning holds the model, stopping keeps the state and starting again resumes."""
+
+import json
+import time
+
+import numpy as np
+
+from fcn_studio.core.mask_io import read_mask
+from fcn_studio.model.checkpoint import load_checkpoint
+from fcn_studio.project.project import Project
+from fcn_studio.training.keep_learning import NO_VALIDATION_YET, KeepLearning
+from tests.training.conftest import EASY, write_easy_voc
+
+TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--lr", "0.01",
+        "--device", "cpu"]
+
+
+def _project(tmp_path, count: int, labelled: int):
+    voc = write_easy_voc(tmp_path / "voc", count=count)
+    project = Project.create(tmp_path / "p", EASY)
+    project.add_images([voc / "JPEGImages"])
+    recs = project.images()
+    truth = {r.id: read_mask(voc / "SegmentationClass" / r.name) for r in recs}
+    for rec in recs[:labelled]:
+        project.save_mask(rec.id, truth[rec.id])
+    return project, recs, truth
+
+
+def _wait(condition, timeout=180.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(tmp_path):
+    project, _, _ = _project(tmp_path, 10, 10)
+    project.close()
+    loop = KeepLearning(tmp_path / "p", train_args=TINY)
+    published, offered, events = [], [], []
+    loop.published.connect(published.append)
+    loop.use.connect(offered.append)
+    loop.backend_event.connect(events.append)
+    loop.start()
+    try:
+        assert _wait(lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
+    finally:
+        assert loop.stop()  # it stopped by itself between steps
+    first = published[0]
+    assert first.version == 1 and first.mean_iu >= 0 and first.val_images == 2 and first.trained_images == 8
+    model, info = load_checkpoint(first.path)
+    assert info.config.backbone == "resnet18"
+    assert offered[: len(published)] == published  # each improvement is offered for use
+    history = json.loads((tmp_path / "p" / "models" / "keep" / "history.json").read_text())
+    assert [v["version"] for v in history] == [v.version for v in published]
+    assert (tmp_path / "p" / "models" / "keep" / "current.resume.safetensors").is_file()
+    last_saved = max(e["iteration"] for e in events if e["event"] == "checkpoint")
+
+    again = KeepLearning(tmp_path / "p", train_args=TINY)  # the project opened again
+    assert [v.version for v in again.history] == [v.version for v in published]
+    started = []
+    again.backend_event.connect(lambda e: started.append(e) if e["event"] == "started" else None)
+    again.start()
+    try:
+        assert _wait(lambda: bool(started))
+    finally:
+        again.stop()
+    assert started[0]["start_iteration"] == last_saved > 0  # resumed from the last epoch's checkpoint
+
+
+def test_with_too_few_images_for_validation_it_learns_but_swaps_nothing_in_and_says_so(tmp_path):
+    project, _, _ = _project(tmp_path, 6, 3)
+    project.close()
+    loop = KeepLearning(tmp_path / "p", train_args=TINY)
+    validations, offered, statuses = [], [], []
+    loop.backend_event.connect(lambda e: validations.append(e) if e["event"] == "validation" else None)
+    loop.use.connect(offered.append)
+    loop.status_changed.connect(statuses.append)
+    loop.start()
+    try:
+        assert _wait(lambda: len(validations) >= 2)
+    finally:
+        loop.stop()
+    assert offered == [] and loop.history == []
+    assert all(v["val_images"] == 0 for v in validations)
+    assert NO_VALIDATION_YET in statuses
+
+
+def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replaced(tmp_path):
+    project, recs, truth = _project(tmp_path, 16, 10)
+    loop = KeepLearning(tmp_path / "p", train_args=TINY)
+    validations, offered, published = [], [], []
+    loop.backend_event.connect(lambda e: validations.append(e) if e["event"] == "validation" else None)
+    loop.use.connect(offered.append)
+    loop.published.connect(published.append)
+    loop.start()
+    try:
+        assert _wait(lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
+        loop.pin(True)
+        offered_before = len(offered)
+        for rec in recs[10:]:  # the person goes on correcting
+            project.save_mask(rec.id, np.asarray(truth[rec.id]))
+        assert _wait(lambda: any(v["train_images"] + v["val_images"] == 16 for v in validations))
+        chosen = loop.rollback(1)
+    finally:
+        loop.stop()
+        project.close()
+    assert len(offered) == offered_before + 1 and offered[-1] is chosen  # only the rollback was offered
+    assert chosen.version == 1 and loop.pinned
