@@ -28,7 +28,7 @@ class Recipe:
     scale: tuple[float, float] = (0.75, 1.5)
     flip: bool = True
     jitter: float = 0.1
-    amp: bool = True  # on GPUs only
+    amp: bool = True  # mixed precision: float16 on GPUs, bfloat16 on CPUs that have it (inference.precision)
     stages: tuple[tuple[str, float], ...] = ()  # (arch, lr) per stage, for staged training
     at_once: bool = False
 

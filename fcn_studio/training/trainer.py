@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from fcn_studio.core.metrics import scores_from_histogram
 from fcn_studio.inference.device import device_name, pick_device
 from fcn_studio.inference.evaluate import confusion_over_pairs
+from fcn_studio.inference.precision import autocast, training_precision
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.model.factory import new_model
 from fcn_studio.model.input_spec import normalise_batch
@@ -226,7 +226,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda"
                                                         else None)
-    use_amp = recipe.amp and device.type == "cuda"
+    precision = training_precision(device, info.config.backbone) if recipe.amp else "float32"
+    use_amp = precision == "float16"  # the gradient scaler is for float16 only; bfloat16 needs none
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     out = Path(cfg.out)
     iteration, best, best_epoch = 0, -1.0, -1
@@ -245,7 +246,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                     start_iteration=start_iteration,
                     classes=list(source.labels.names), stage=stage + 1, stages=stages, encoder=note,
                     encoder_tensors_loaded=encoder_loaded, pretrained=pretrained, time_limit_s=cfg.time_limit,
-                    source=source.description, aux_head=has_aux_head(model))
+                    source=source.description, aux_head=has_aux_head(model),
+                    precision=precision)
     started = time.perf_counter()
     last_emit, seen = 0.0, 0
     epoch, skip = divmod(iteration, per_epoch)  # a resumed run goes on inside the epoch where it stopped
@@ -262,7 +264,7 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             masks = masks.to(device, non_blocking=True)
             elapsed = (time.perf_counter() - started) / cfg.time_limit if cfg.time_limit else 0.0
             lr = set_lr(optimizer, recipe, iteration, total, elapsed)
-            with torch.autocast(device.type, dtype=torch.float16) if use_amp else nullcontext():
+            with autocast(device, precision):
                 outputs = net(images)  # (logits, aux logits) from a network with an aux head
             loss = network_loss(outputs, masks, ignore, recipe.loss, weights, cfg.loss_sampling)
             optimizer.zero_grad(set_to_none=True)
