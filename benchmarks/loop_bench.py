@@ -1,0 +1,188 @@
+"""How much does the loop save a person? A simulated annotator (issue 11).
+
+The person works through the images in file-name order. For each image: the prediction the app would
+show at that moment (the model in use then, after any swaps) is scored against the true mask; the person
+then "corrects" it: the true mask is saved as the person's mask through the project API the window uses
+(`Project.save_mask`, state corrected); S seconds of wall-clock time pass while the real backend keeps
+learning; next image. Three ways to work, each from the same starting model (a new project's default):
+
+- `loop`: Keep learning on (training.keep_learning, the object the window drives), started when the
+  first image is corrected; every version it offers is swapped in before the next image is shown;
+- `static`: a model that never learns (the starting model throughout);
+- `today`: one training run of the default length (`--minutes`, 3) started after the first half, its
+  model swapped in when it ends (as the window does when it validates better; here always).
+
+Per image: index, model version shown, mean IU of the shown prediction (over the classes present in the
+truth or the prediction, 255 ignored), fraction of labelled pixels the person had to change. Summary
+and `--json`: `shown_miou`, `second_half_miou`, `effort_ratio` (changed pixels over the pixels a person
+labelling from scratch would paint, truth not background, summed over all images) for each mode.
+
+Run: `python benchmarks/loop_bench.py --images DIR --masks DIR [--classes FILE] [--seconds-per-image S]
+[--backbone B] [--json OUT]`, or `--sample N` for N generated images (the sample project's)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fcn_studio.core.image_io import load_image  # noqa: E402
+from fcn_studio.core.labels import LabelSet  # noqa: E402
+from fcn_studio.core.mask_io import read_mask  # noqa: E402
+from fcn_studio.core.metrics import confusion_histogram, scores_from_histogram  # noqa: E402
+from fcn_studio.project.project import Project  # noqa: E402
+
+MODES = ("loop", "static", "today")
+
+
+def pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
+    found = []
+    for image in sorted(p for p in images.iterdir() if p.is_file() and not p.name.startswith(".")):
+        mask = masks / f"{image.stem}.png"
+        if mask.is_file():
+            found.append((image, mask))
+    if not found:
+        raise SystemExit(f"no image in {images} has a mask <name>.png in {masks}")
+    return found
+
+
+def infer_labels(masks: list[np.ndarray]) -> LabelSet:
+    top = max(int(m[m != 255].max(initial=0)) for m in masks)
+    return LabelSet(tuple(["background", *(f"class {i}" for i in range(1, top + 1))]))
+
+
+def shown_scores(truth: np.ndarray, shown: np.ndarray, n: int, ignore: int) -> tuple[float, int, int]:
+    """(mean IU of what was shown, pixels the person had to change, pixels a person would paint)."""
+    mean_iu = scores_from_histogram(confusion_histogram(truth, shown, n)).mean_iu
+    labelled = truth != ignore
+    changed = int(((shown != truth) & labelled).sum())
+    paint = int((labelled & (truth != 0)).sum())
+    return float(mean_iu), changed, paint
+
+
+class ModelInUse:
+    """The model the app would show predictions of: reloaded when a newer one is offered."""
+
+    def __init__(self, path: Path) -> None:
+        self.offered: tuple[str, Path] = ("start", path)
+        self.version, self.predictor = None, None
+
+    def offer(self, name: str, path: Path) -> None:
+        self.offered = (name, Path(path))
+
+    def predict(self, image: np.ndarray) -> tuple[str, np.ndarray]:
+        from fcn_studio.inference.predictor import Predictor  # noqa: PLC0415
+
+        name, path = self.offered
+        if name != self.version:
+            self.predictor, _ = Predictor.from_checkpoint(path, "cpu")
+            self.version = name
+        return name, self.predictor.predict(image).labels
+
+
+def run_mode(mode: str, data: list[tuple[Path, Path]], labels: LabelSet, truths: list[np.ndarray],
+             args, work: Path) -> dict:
+    from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415
+    from fcn_studio.model.factory import new_model  # noqa: PLC0415
+    from fcn_studio.training.keep_learning import KeepLearning  # noqa: PLC0415
+
+    project = Project.create(work / mode, labels)
+    project.add_images([image for image, _ in data])
+    by_path = {Path(project.image_path(r)).resolve(): r.id for r in project.images()}
+    model, info, _ = new_model("fcn8s", args.backbone, labels)
+    start = work / mode / "models" / "start.safetensors"
+    save_checkpoint(start, model, info)
+    project.set_model_path(start)
+    in_use = ModelInUse(start)
+    loop, today = None, None
+    rows, changed_sum, paint_sum = [], 0, 0
+    half = len(data) // 2
+    try:
+        for index, ((image_path, _), truth) in enumerate(zip(data, truths, strict=True)):
+            if today is not None and today[0].poll() is not None and today[1].is_file():
+                in_use.offer("run", today[1])
+                today = (today[0], Path("-"))  # swapped in once
+            image = load_image(image_path)
+            version, shown = in_use.predict(image)
+            mean_iu, changed, paint = shown_scores(truth, shown, len(labels), labels.ignore_index)
+            labelled = max(1, int((truth != labels.ignore_index).sum()))
+            rows.append({"index": index, "version": version, "shown_miou": mean_iu, "changed": changed / labelled})
+            changed_sum, paint_sum = changed_sum + changed, paint_sum + paint
+            print(f"{mode:<7} {index:>3}  {version:<6} mean IU {mean_iu:.3f}  changed {changed / labelled:6.1%}",
+                  flush=True)
+            project.save_mask(by_path[image_path.resolve()], truth)  # the person's correction
+            if mode == "loop" and loop is None:
+                loop = KeepLearning(project.root, start_model=start, train_args=["--device", "cpu"])
+                loop.use.connect(lambda v: in_use.offer(f"v{v.version}", Path(v.path)))
+                loop.start()
+            if mode == "today" and index + 1 == half:
+                out = work / mode / "models" / "run.safetensors"
+                proc = subprocess.Popen([sys.executable, "-m", "fcn_studio.training", str(project.root), "--model",
+                                         str(start), "--out", str(out), "--device", "cpu", "--time-limit",
+                                         str(int(args.minutes * 60)), "--iterations", "1000000"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                today = (proc, out)
+            time.sleep(args.seconds_per_image)
+    finally:
+        if loop is not None:
+            loop.stop()
+        if today is not None and today[0].poll() is None:
+            today[0].kill()
+            today[0].wait()
+        project.close()
+    shown = [r["shown_miou"] for r in rows]
+    return {"rows": rows, "shown_miou": shown, "second_half_miou": float(np.mean(shown[len(shown) // 2:])),
+            "effort_ratio": changed_sum / max(1, paint_sum)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", type=Path)
+    ap.add_argument("--masks", type=Path)
+    ap.add_argument("--classes", type=Path, help="class names (else background and class 1..n from the masks)")
+    ap.add_argument("--sample", type=int, help="use N generated images (the sample project's) instead")
+    ap.add_argument("--seconds-per-image", type=float, default=20.0)
+    ap.add_argument("--backbone", default=None, help="default: a new project's default backbone")
+    ap.add_argument("--minutes", type=float, default=3.0, help="length of today's one training run")
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="loop-bench-") as tmp:
+        work = Path(tmp)
+        if args.sample:
+            from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_images  # noqa: PLC0415
+
+            write_sample_images(work / "images", args.sample, with_masks_in=work / "masks")
+            args.images, args.masks, labels = work / "images", work / "masks", SAMPLE_LABELS
+        elif args.images is None or args.masks is None:
+            ap.error("give --images and --masks, or --sample N")
+        data = pairs(args.images, args.masks)
+        truths = [read_mask(m) for _, m in data]
+        if not args.sample:
+            labels = LabelSet.from_file(args.classes) if args.classes else infer_labels(truths)
+        truths = [np.where(t < len(labels), t, labels.ignore_index).astype(np.uint8) for t in truths]
+        results = {}
+        for mode in args.modes:
+            results[mode] = run_mode(mode, data, labels, truths, args, work)
+    print(f"\n{len(data)} images, {args.seconds_per_image:g} s per image, backbone {args.backbone or 'default'}")
+    print(f"{'mode':<8} {'mean shown IU':>14} {'second half':>12} {'effort ratio':>13}")
+    for mode, r in results.items():
+        print(f"{mode:<8} {np.mean(r['shown_miou']):>14.3f} {r['second_half_miou']:>12.3f} {r['effort_ratio']:>13.3f}")
+    if args.json:
+        main_mode = results.get("loop") or next(iter(results.values()))
+        payload = {"images": len(data), "seconds_per_image": args.seconds_per_image,
+                   "shown_miou": main_mode["shown_miou"], "second_half_miou": main_mode["second_half_miou"],
+                   "effort_ratio": main_mode["effort_ratio"], "modes": results}
+        args.json.write_text(json.dumps(payload, indent=1))
+
+
+if __name__ == "__main__":
+    main()
