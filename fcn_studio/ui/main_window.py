@@ -32,7 +32,7 @@ from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
 from fcn_studio.ui.tools_panel import ToolsPanel
 from fcn_studio.ui.training_controller import TrainingController
-from fcn_studio.ui.training_panel import TrainingPanel
+from fcn_studio.ui.training_panel import TrainingPanel, scrolling
 from fcn_studio.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class MainWindow(EditingActions, QMainWindow):
         classes = self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         tools = self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel()
-        training = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        training = self._dock("Training", scrolling(self.training_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(tools, training)  # correcting and training take turns in one place
         tools.raise_()
         self.resizeDocks([images, classes], [260, 330], Qt.Orientation.Horizontal)

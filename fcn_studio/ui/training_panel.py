@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -26,6 +27,15 @@ from PySide6.QtWidgets import (
 from fcn_studio.model_choices import BACKBONES
 from fcn_studio.ui.keep_learning_box import KeepLearningBox
 from fcn_studio.ui.status import format_eta
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """The panel in a scroll area, so its height (plots, keep learning) never sets the window's minimum."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(panel)
+    return area
 
 
 class TrainingPanel(QWidget):
