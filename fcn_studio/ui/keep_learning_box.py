@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -43,15 +42,13 @@ class KeepLearningBox(QGroupBox):
         self.roll_back.setEnabled(False)
         self.history.currentItemChanged.connect(lambda item, _: self.roll_back.setEnabled(item is not None))
         self.roll_back.clicked.connect(self._roll_back)
-        row = QHBoxLayout()
-        row.addWidget(self.pin)
-        row.addWidget(self.roll_back)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self)  # one column: the panel must fit a narrow dock
         layout.addWidget(self.switch)
         layout.addWidget(self.state)
         layout.addWidget(self.in_use)
         layout.addWidget(self.history)
-        layout.addLayout(row)
+        layout.addWidget(self.roll_back)
+        layout.addWidget(self.pin)
 
     def show_history(self, versions: list[ModelVersion]) -> None:
         self.history.clear()
