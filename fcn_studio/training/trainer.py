@@ -301,11 +301,14 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         scores = scores_from_histogram(hist)
         scored = bool(val_items) and math.isfinite(scores.mean_iu)
         val_keys = sorted(it.key for it in val_items)
-        if scored and best >= 0 and val_keys != best_val and out.is_file():
+        if scored and best >= 0 and val_keys != best_val:  # every rank decides alike (validation is summed)
             # The validation set changed (--follow, a resumed run): a score on other images says nothing,
             # so the kept model is scored again on these before the two are compared.
             best = rescore(out, val_items, source, device, d)
         best_val = val_keys if scored else best_val
+        # Unscored (no validation images yet): the newest model is the run's result until one is scored.
+        is_best = scores.mean_iu > best if scored else best < 0
+        new_best = max(best, scores.mean_iu) if scored else best
         if d.main:
             extra = {} if val_items else {"note": NO_VALIDATION}
             # best_mean_iu: the kept model's score on these same images, which this epoch's must beat
@@ -313,8 +316,6 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                         val_images=len(val_items), **scores.to_dict(source.labels.names), **extra,
                         best_mean_iu=best if best >= 0 else None,
                         trained_pixels=dict(zip(source.labels.names, trained_pixels.tolist(), strict=True)))
-            # Unscored (no validation images yet): the newest model is the run's result until one is scored.
-            is_best = scores.mean_iu > best if scored else best < 0
             metrics = scores.to_dict(source.labels.names) if scored else {}
             info.provenance = new_provenance(
                 f"trained ({recipe.name}) on {source.description}", trained_images=len(train_set.items),
@@ -323,14 +324,14 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                 encoder_tensors_loaded=encoder_loaded)
             info.config = model.config
             save_checkpoint(sibling(out, "last"), model, info)
-            new_best = max(best, scores.mean_iu) if scored else best
             save_trainer_state(sibling(out, "resume"), optimizer, {"iteration": iteration, "epoch": epoch,
                                                                    "best_mean_iu": new_best})
             events.emit("checkpoint", path=str(sibling(out, "last")), iteration=iteration, epoch=epoch, best=is_best)
             if is_best:
-                best, best_epoch = new_best, epoch
                 save_checkpoint(out, model, info)
                 events.emit("checkpoint", path=str(out), iteration=iteration, epoch=epoch, best=True)
+        if is_best:  # on every rank, so all of them know what the kept model scored
+            best, best_epoch = new_best, epoch
         D.barrier(d)
         if cfg.follow and iteration < total:
             source_now = open_source(cfg.source, cfg.val_fraction)
