@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, QTimer
 from fcn_studio.project.project import Project
 from fcn_studio.training.keep_learning import KeepLearning, ModelVersion
 from fcn_studio.ui.keep_learning_box import KeepLearningBox
+from fcn_studio.ui.prediction_order import predict_all
 
-NEXT_FEW = 5  # images after the one on screen that a person will most likely open next
 RETRY_MS = 5000  # how often a switched-on loop waiting for its first corrected image looks again
 
 
@@ -104,7 +104,7 @@ class KeepLearningController(QObject):
         self.in_use = version
         self.box.show_in_use(version)
         self.window.status.showMessage(f"Keep learning: swapped in {version.describe()}", 8000)
-        self.window.load_model(Path(version.path), then=self.repredict)
+        self.window.load_model(Path(version.path), then=lambda: predict_all(self.window, screen_first=True))
 
     def _roll_back(self, number: int) -> None:
         if self.loop is not None:
@@ -116,27 +116,6 @@ class KeepLearningController(QObject):
                 self.in_use = chosen
                 self.box.show_in_use(chosen)
                 self.window.load_model(Path(chosen.path))
-
-    def repredict(self) -> None:
-        """The images no person has touched, in the order a person will see them: the one on screen, the
-        next few in the list, then the rest, least certain first. A person's mask is never replaced."""
-        w, project = self.window, self.project
-        if project is None or project.closed or w.worker.predictor is None:
-            return
-        waiting = [r.id for r in project.most_uncertain()]  # images without a person's mask
-        if not waiting:
-            return
-        listed = [r.id for r in project.images()]
-        current = w.current_id
-        first: list[int] = []
-        if current is not None and current in waiting and w.session.untouched(current):
-            first.append(current)
-        if current in listed:
-            after = listed[listed.index(current) + 1:]
-            first += [i for i in after if i in set(waiting) and i not in first][:NEXT_FEW]
-        ids = first + [i for i in waiting if i not in first]
-        w.status.batch.start(len(ids))
-        w.worker.predict_all(ids)
 
     # -- stopping -------------------------------------------------------------------------------------
     def shutdown(self, wait: bool = True) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from fcn_studio.core.image_io import load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
+from fcn_studio.ui import prediction_order
 from fcn_studio.ui.canvas import CanvasView
 from fcn_studio.ui.class_panel import ClassPanel
 from fcn_studio.ui.dispatch import GuiDispatcher
@@ -95,7 +96,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.worker.predicted.connect(self._predicted)
         self.worker.prediction_failed.connect(self._prediction_failed)
         self.worker.batch_progress.connect(self.status.batch.progress)
-        self.worker.batch_finished.connect(self._batch_finished)
+        self.worker.batch_finished.connect(lambda *args: prediction_order.batch_finished(self, *args))
         self.status.batch.cancel_requested.connect(self.worker.cancel_batch)
         self.session.dirty_changed.connect(self._dirty_changed)
         self.session.save_failed.connect(self._save_failed)
@@ -395,34 +396,6 @@ class MainWindow(EditingActions, QMainWindow):
             return
         if image_id == self.current_id and "no model" not in message:
             show_error(self, "Prediction failed", message)
-
-    # -- predict all and ranking ------------------------------------------------------------------
-    def predict_all(self) -> None:
-        if self.project is None or self.worker.predictor is None:
-            show_error(self, "Predict all", "Open a project and load a model first.")
-            return
-        ids = [r.id for r in self.project.most_uncertain()]  # the images the model is least sure of first
-        if not ids:
-            self.status.showMessage("Every image has been corrected by a person; nothing to predict.", 8000)
-            return
-        self.status.batch.start(len(ids))
-        self.worker.predict_all(ids)
-
-    def _batch_finished(self, done: int, total: int, cancelled: bool, failures: int) -> None:
-        self.status.batch.hide()
-        word = "cancelled after" if cancelled else "finished:"
-        self.status.showMessage(f"Predict all {word} {done} of {total} images"
-                                + (f", {failures} failed (see the list's tooltips)" if failures else ""), 15000)
-
-    def next_to_label(self) -> None:
-        """Jumps to the uncorrected image the model is least sure of."""
-        if self.project is None:
-            return
-        for rec in self.project.most_uncertain():
-            if rec.id != self.current_id:
-                self.image_list.select(rec.id)
-                return
-        self.status.showMessage("No image is waiting for a person.", 5000)
 
     # -- overlay controls -------------------------------------------------------------------------
     def _visibility_changed(self, visible: list[bool]) -> None:

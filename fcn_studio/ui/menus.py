@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from fcn_studio.ui.errors import log_dir, show_error
+from fcn_studio.ui.prediction_order import next_to_label, predict_all
 
 if TYPE_CHECKING:
     from fcn_studio.ui.main_window import MainWindow
@@ -75,7 +76,7 @@ def build_menus(w: MainWindow) -> None:
     act(go, "next", "&Next Image", lambda: w.image_list.step(1), ["D", "PgDown"])
     act(go, "previous", "&Previous Image", lambda: w.image_list.step(-1), ["A", "PgUp"])
     act(go, "next_unlabelled", "Next &Unlabelled", w.image_list.next_unlabelled, "U")
-    act(go, "next_to_label", "Next Image to &Label (least certain)", w.next_to_label, "N")
+    act(go, "next_to_label", "Next Image to &Label (least certain)", lambda: next_to_label(w), "N")
 
     view = bar.addMenu("&View")
     act(view, "fit", "&Fit to Window", w.canvas.fit, ["Ctrl+0", "F"])
@@ -89,7 +90,7 @@ def build_menus(w: MainWindow) -> None:
     act(model, "load_model", "&Load Checkpoint...", lambda: _load_model(w))
     act(model, "new_model", "&New Model...", lambda: _new_model(w))
     act(model, "pretrained", "&Get Pretrained Model...", w.pretrained.show_dialog)
-    act(model, "predict_all", "&Predict All", w.predict_all, "Ctrl+P")
+    act(model, "predict_all", "&Predict All", lambda: predict_all(w), "Ctrl+P")
     act(model, "cancel_batch", "&Cancel Predict All", w.worker.cancel_batch)
     act(model, "train", "&Train on Corrections", w.training.start, "Ctrl+T")
     act(model, "history", "Model &History...", lambda: _model_history(w))

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from fcn_studio.project.project import Project
 from fcn_studio.training.compare import mean_iu_on_split
 from fcn_studio.ui.errors import show_error
+from fcn_studio.ui.prediction_order import predict_all
 from fcn_studio.ui.training_panel import TrainingPanel
 from fcn_studio.ui.training_process import TrainingProcess
 from fcn_studio.workspace import Run
@@ -207,7 +208,7 @@ class TrainingController(QObject):
             return
         if self.panel.auto_swap.isChecked() or w.ask("A better model", text + "\n\nUse the new model?"):
             self.panel.status.setText(text + " Swapped in; predicting the uncorrected images again.")
-            w.load_model(new, then=w.predict_all)  # the uncorrected images, least certain first
+            w.load_model(new, then=lambda: predict_all(w))  # the uncorrected images, least certain first
             self.model_improved.emit(str(new))
         else:
             self.panel.status.setText(text + " Not swapped in (Model > Model History can use it later).")

@@ -32,7 +32,7 @@ def test_switching_projects_during_predict_all_ends_that_batch_as_cancelled(qtbo
     shapes = []
     window.worker.predicted.connect(lambda _id, labels, _c, _s: shapes.append(labels.shape))
     with qtbot.waitSignal(window.worker.batch_finished, timeout=20_000) as blocker:
-        window.predict_all()
+        window.actions["predict_all"].trigger()
         shapes.clear()
         window.open_paths([second])
     done, total, cancelled, failures = blocker.args
@@ -41,7 +41,7 @@ def test_switching_projects_during_predict_all_ends_that_batch_as_cancelled(qtbo
     wait_for_image(qtbot, window, "second_0.png")
     qtbot.waitUntil(lambda: window.worker.predictor is not None and window.overlay.mask is not None, timeout=20_000)
     with qtbot.waitSignal(window.worker.batch_finished, timeout=60_000) as blocker:
-        window.predict_all()
+        window.actions["predict_all"].trigger()
     assert blocker.args == [3, 3, False, 0]  # the new batch counts only its own images
     assert shapes and all(s == (64, 80) for s in shapes)  # no prediction of the first project leaked in
     assert window.image_list.model.errors == {}

@@ -126,7 +126,7 @@ def test_predict_all_never_touches_a_corrected_mask(qtbot, window, tmp_path, pho
     first = Project.open(project_dir).images()[0]
     before = (project_dir / "masks" / f"{first.id:06d}.png").read_bytes()
     with qtbot.waitSignal(window.worker.batch_finished, timeout=60_000) as blocker:
-        window.predict_all()
+        window.actions["predict_all"].trigger()
         assert window.status.batch.isVisible()
     done, total, cancelled, failures = blocker.args
     assert (done, total, cancelled, failures) == (3, 3, False, 0)
@@ -134,7 +134,7 @@ def test_predict_all_never_touches_a_corrected_mask(qtbot, window, tmp_path, pho
     counts = Project.open(project_dir).counts()
     assert counts["predicted"] == 3 and counts["corrected"] == 1
     assert (project_dir / "masks" / f"{first.id:06d}.png").read_bytes() == before
-    window.next_to_label()
+    window.actions["next_to_label"].trigger()
     ranked = Project.open(project_dir).most_uncertain()
     qtbot.waitUntil(lambda: window.current_id == ranked[0].id or window.current_id == ranked[1].id, timeout=5_000)
 
