@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.core.mask_io import write_mask
+from fcn_studio.core.mask_io import read_mask, write_mask
 
 ROOT = Path(__file__).resolve().parents[2]
 EASY = LabelSet(("background", "blob"), ((0, 0, 0), (255, 0, 0)))
@@ -30,6 +30,21 @@ def write_easy_voc(folder: Path, count: int = 8, size: int = 64) -> Path:
         write_mask(folder / "SegmentationClass" / f"{i:03d}.png", mask, EASY)
     (folder / "labelmap.txt").write_text("background:0,0,0::\nblob:255,0,0::\n")
     return folder
+
+
+def easy_project(tmp_path: Path, count: int, labelled: int):
+    """A project `p` of `count` easy images, the first `labelled` corrected with their true masks:
+    (open project, image records, {image id: true mask})."""
+    from fcn_studio.project.project import Project  # noqa: PLC0415
+
+    voc = write_easy_voc(tmp_path / "voc", count=count)
+    project = Project.create(tmp_path / "p", EASY)
+    project.add_images([voc / "JPEGImages"])
+    recs = project.images()
+    truth = {r.id: read_mask(voc / "SegmentationClass" / r.name) for r in recs}
+    for rec in recs[:labelled]:
+        project.save_mask(rec.id, truth[rec.id])
+    return project, recs, truth
 
 
 @pytest.fixture

@@ -10,28 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from fcn_studio.core.mask_io import read_mask
 from fcn_studio.core.metrics import scores_from_histogram
 from fcn_studio.model.checkpoint import load_checkpoint
-from fcn_studio.project.project import Project
 from fcn_studio.training import distributed as D
 from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.data import open_source
 from fcn_studio.training.events import SCHEMA_PATH, EventWriter
 from fcn_studio.training.stopping import StopRequested
 from fcn_studio.training.trainer import NO_VALIDATION, run, validate
-from tests.training.conftest import EASY, write_easy_voc
-
-
-def _project(tmp_path, count: int, labelled: int):
-    voc = write_easy_voc(tmp_path / "voc", count=count)
-    project = Project.create(tmp_path / "p", EASY)
-    project.add_images([voc / "JPEGImages"])
-    recs = project.images()
-    truth = {r.id: read_mask(voc / "SegmentationClass" / r.name) for r in recs}
-    for rec in recs[:labelled]:
-        project.save_mask(rec.id, truth[rec.id])
-    return project, recs, truth
+from tests.training.conftest import easy_project
 
 
 def _train(tmp_path, events: EventWriter, **overrides) -> list[dict]:
@@ -45,7 +32,7 @@ def _train(tmp_path, events: EventWriter, **overrides) -> list[dict]:
 
 
 def test_new_corrections_join_the_next_epoch(tmp_path):
-    project, recs, truth = _project(tmp_path, 10, 5)
+    project, recs, truth = easy_project(tmp_path, 10, 5)
 
     def correct_more(event: dict) -> None:  # the annotator goes on while the model trains
         if event["event"] == "validation" and event["epoch"] == 1:
@@ -64,7 +51,7 @@ def test_new_corrections_join_the_next_epoch(tmp_path):
 
 @pytest.mark.parametrize("workers", [0, 1])
 def test_a_mask_corrected_again_is_what_the_next_epoch_trains_on(tmp_path, workers):
-    project, recs, truth = _project(tmp_path, 5, 5)
+    project, recs, truth = easy_project(tmp_path, 5, 5)
 
     def correct_again(event: dict) -> None:  # the person paints every labelled image all "blob"
         if event["event"] == "validation" and event["epoch"] == 1:
@@ -81,7 +68,7 @@ def test_a_mask_corrected_again_is_what_the_next_epoch_trains_on(tmp_path, worke
 
 
 def test_worker_processes_train_on_the_images_that_joined(tmp_path):
-    project, recs, truth = _project(tmp_path, 10, 5)
+    project, recs, truth = easy_project(tmp_path, 10, 5)
 
     def label_more(event: dict) -> None:  # five more images, every pixel "blob"
         if event["event"] == "validation" and event["epoch"] == 1:
@@ -99,7 +86,7 @@ def test_worker_processes_train_on_the_images_that_joined(tmp_path):
 
 
 def test_without_validation_images_nothing_is_scored_and_the_run_says_so(tmp_path):
-    project, _, _ = _project(tmp_path, 4, 4)
+    project, _, _ = easy_project(tmp_path, 4, 4)
     project.close()
     seen = _train(tmp_path, EventWriter(), epochs=1)
     validation = next(e for e in seen if e["event"] == "validation")
@@ -116,7 +103,7 @@ def test_without_validation_images_nothing_is_scored_and_the_run_says_so(tmp_pat
 
 def test_follow_with_no_length_learns_until_stopped_and_keeps_its_best_model(tmp_path):
     """Keep learning from the command line: `train PROJECT --follow` with no limit runs until stopped."""
-    project, _, _ = _project(tmp_path, 10, 10)
+    project, _, _ = easy_project(tmp_path, 10, 10)
     project.close()
     stop = threading.Event()
     seen: list[dict] = []
@@ -149,7 +136,7 @@ def test_follow_with_no_length_learns_until_stopped_and_keeps_its_best_model(tmp
 def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_them(tmp_path):
     """A score on other images says nothing: before a new model is compared with the kept one, the kept
     one is scored on the validation images as they are now (images labelled meanwhile joined them)."""
-    project, recs, truth = _project(tmp_path, 20, 5)
+    project, recs, truth = easy_project(tmp_path, 20, 5)
     out = tmp_path / "p" / "models" / "m.safetensors"
     kept_copy = tmp_path / "kept.safetensors"
 
@@ -177,7 +164,7 @@ def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_the
 def test_an_epoch_that_would_end_in_a_batch_of_one_small_crop_still_trains(tmp_path):
     """13 images in batches of 4 left one sample whose 32 x 32 crop is 1 x 1 at stride 32, and batch
     norm cannot train on that: the run failed (seen when a 16th image was labelled during keep learning)."""
-    project, _, _ = _project(tmp_path, 16, 16)
+    project, _, _ = easy_project(tmp_path, 16, 16)
     project.close()
     seen = _train(tmp_path, EventWriter(), epochs=1)
     started = next(e for e in seen if e["event"] == "started")

@@ -7,25 +7,14 @@ import time
 
 import numpy as np
 
-from fcn_studio.core.mask_io import read_mask
 from fcn_studio.model.checkpoint import load_checkpoint
-from fcn_studio.project.project import Project
 from fcn_studio.training.keep_learning import NO_VALIDATION_YET, KeepLearning
-from tests.training.conftest import EASY, write_easy_voc
+from tests.training.conftest import easy_project
 
 TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--lr", "0.01",
         "--device", "cpu"]
 
 
-def _project(tmp_path, count: int, labelled: int):
-    voc = write_easy_voc(tmp_path / "voc", count=count)
-    project = Project.create(tmp_path / "p", EASY)
-    project.add_images([voc / "JPEGImages"])
-    recs = project.images()
-    truth = {r.id: read_mask(voc / "SegmentationClass" / r.name) for r in recs}
-    for rec in recs[:labelled]:
-        project.save_mask(rec.id, truth[rec.id])
-    return project, recs, truth
 
 
 def _wait(condition, timeout=180.0):
@@ -38,7 +27,7 @@ def _wait(condition, timeout=180.0):
 
 
 def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(tmp_path):
-    project, _, _ = _project(tmp_path, 10, 10)
+    project, _, _ = easy_project(tmp_path, 10, 10)
     project.close()
     loop = KeepLearning(tmp_path / "p", train_args=TINY)
     published, offered, events = [], [], []
@@ -73,7 +62,7 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
 
 
 def test_with_too_few_images_for_validation_it_learns_but_swaps_nothing_in_and_says_so(tmp_path):
-    project, _, _ = _project(tmp_path, 6, 3)
+    project, _, _ = easy_project(tmp_path, 6, 3)
     project.close()
     loop = KeepLearning(tmp_path / "p", train_args=TINY)
     validations, offered, statuses = [], [], []
@@ -91,7 +80,7 @@ def test_with_too_few_images_for_validation_it_learns_but_swaps_nothing_in_and_s
 
 
 def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replaced(tmp_path):
-    project, recs, truth = _project(tmp_path, 16, 10)
+    project, recs, truth = easy_project(tmp_path, 16, 10)
     loop = KeepLearning(tmp_path / "p", train_args=TINY)
     validations, offered, published = [], [], []
     loop.backend_event.connect(lambda e: validations.append(e) if e["event"] == "validation" else None)
