@@ -24,6 +24,7 @@ class KeepLearningController(QObject):
         super().__init__(window)
         self.window, self.box = window, box
         self.loop: KeepLearning | None = None
+        self._stopping: set[int] = set()  # loops asked to stop, still ending in the background
         self.project: Project | None = None
         self.in_use: ModelVersion | None = None
         self.extra_args: list[str] = []  # more backend arguments (tests: a tiny crop)
@@ -67,7 +68,7 @@ class KeepLearningController(QObject):
         if project is None or project.closed or not self.box.switch.isChecked() or self.loop is not None:
             self._waiting.stop()
             return
-        if w.training.running:
+        if w.training.running or self._stopping:  # one backend per project: let the other one end first
             self.box.state.setText("waiting for the training run to end")
             self._waiting.start()
             return
@@ -128,4 +129,6 @@ class KeepLearningController(QObject):
         if wait:
             loop.stop(timeout=20)
         else:
-            self.window.background(lambda: loop.stop(), lambda _: None)
+            self._stopping.add(id(loop))
+            self.window.background(loop.stop, lambda _: self._stopping.discard(id(loop)),
+                                   lambda *_: self._stopping.discard(id(loop)))

@@ -195,6 +195,9 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
     # the images no person touched are predicted again with the new model
     qtbot.waitUntil(lambda: Project.open(labelled_project).counts()["predicted"] == 2, timeout=60_000)
     assert Project.open(labelled_project).keep_learning
+    box.switch.setChecked(False)  # off and at once on again: the new backend waits for the old one to end
+    box.switch.setChecked(True)
+    qtbot.waitUntil(lambda: keep.loop is not None and keep.loop.status == "learning", timeout=120_000)
     window.open_paths([other])  # switching project stops the loop; the other project's switch is its own
     qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
                     timeout=30_000)
