@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fcn_studio.model.norm import check_norm, group_norm
 from fcn_studio.model.vgg import VGG16Encoder
 from fcn_studio.model_choices import BACKBONES
 
@@ -20,9 +21,9 @@ class ResNetEncoder(nn.Module):
 
     supports_classic = False
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, norm: str = "batch") -> None:
         super().__init__()
-        net = _torchvision_model(name)
+        net = _torchvision_model(name, norm)
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         expansion = 4 if name == "resnet50" else 1
@@ -40,9 +41,9 @@ class MobileNetEncoder(nn.Module):
 
     supports_classic = False
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, norm: str = "batch") -> None:
         super().__init__()
-        self.features = _torchvision_model(name).features
+        self.features = _torchvision_model(name, norm).features
         self.cut8, self.cut16, self.channels = _find_cuts(self.features)
 
     def forward(self, x: torch.Tensor):
@@ -51,10 +52,13 @@ class MobileNetEncoder(nn.Module):
         return c8, c16, self.features[self.cut16 + 1 :](c16)
 
 
-def _torchvision_model(name: str) -> nn.Module:
+def _torchvision_model(name: str, norm: str = "batch") -> nn.Module:
+    """torchvision's network with its own BatchNorm, or GroupNorm in every place it has one."""
     import torchvision.models  # noqa: PLC0415 (see the module docstring)
 
-    return getattr(torchvision.models, name)(weights=None)
+    check_norm(norm)
+    extra = {"norm_layer": group_norm} if norm == "group" else {}
+    return getattr(torchvision.models, name)(weights=None, **extra)
 
 
 def _find_cuts(features: nn.Sequential) -> tuple[int, int, tuple[int, int, int]]:
@@ -73,13 +77,14 @@ def _find_cuts(features: nn.Sequential) -> tuple[int, int, tuple[int, int, int]]
     return last[8][0], last[16][0], (last[8][1], last[16][1], last[32][1])
 
 
-def build_encoder(name: str, alignment: str = "fast", fc_channels: int = 4096) -> nn.Module:
+def build_encoder(name: str, alignment: str = "fast", fc_channels: int = 4096, norm: str = "batch") -> nn.Module:
+    """`norm`: see model/norm.py."""
     if name == "vgg16":
-        return VGG16Encoder(alignment=alignment, fc_channels=fc_channels)
+        return VGG16Encoder(alignment=alignment, fc_channels=fc_channels, norm=norm)
     if alignment == "classic":
         raise ValueError(f"the classic alignment exists only for vgg16 (Caffe's FCN), not {name}")
     if name.startswith("resnet") and name in LIGHT_BACKBONES:
-        return ResNetEncoder(name)
+        return ResNetEncoder(name, norm)
     if name.startswith("mobilenet") and name in LIGHT_BACKBONES:
-        return MobileNetEncoder(name)
+        return MobileNetEncoder(name, norm)
     raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")

@@ -4,6 +4,7 @@ they can be had (a clear note, not a hang, when they cannot)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from torch import nn
@@ -12,6 +13,7 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.model.checkpoint import CheckpointInfo, new_provenance
 from fcn_studio.model.input_spec import IMAGENET
 from fcn_studio.model.network import build_network, is_dilated, make_config
+from fcn_studio.model.norm import norm_for_start
 from fcn_studio.model.pretrained import imagenet_weights_file, load_encoder_weights, load_imagenet
 from fcn_studio.model_choices import DEFAULT_ARCH, DEFAULT_BACKBONE_PREFERENCE
 
@@ -38,6 +40,8 @@ def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: Lab
     labels = labels or LabelSet.voc()
     if not is_dilated(arch):
         backbone = backbone or default_backbone()
+        if weights is None:  # a random encoder normalises per image (model/norm.py)
+            config.setdefault("norm", norm_for_start(0))
     cfg = make_config(arch, len(labels), backbone, alignment, **config)
     backbone = cfg.backbone
     model = build_network(cfg)
@@ -47,6 +51,12 @@ def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: Lab
         report = load_imagenet(model.backbone, backbone) if str(weights) == "imagenet" \
             else load_encoder_weights(model.backbone, weights)
         note, loaded = report.summary(), len(report.loaded)
+        if not is_dilated(arch) and "norm" not in config and cfg.norm != norm_for_start(loaded):
+            # no pretrained tensors after all (offline): the random encoder gets GroupNorm
+            cfg = replace(cfg, norm=norm_for_start(loaded))
+            model = build_network(cfg)
+    if getattr(cfg, "norm", "batch") == "group":
+        note += "; GroupNorm (a random encoder learns from a few images with per-image statistics)"
     info = CheckpointInfo(cfg, labels, IMAGENET, new_provenance(
         f"new {arch} on {backbone}", backbone_weights=note, encoder_tensors_loaded=loaded))
     return model.eval(), info, note

@@ -18,6 +18,7 @@ from torch.overrides import TorchFunctionMode
 
 from fcn_studio.model.backbones import build_encoder
 from fcn_studio.model.bilinear import init_bilinear_
+from fcn_studio.model.norm import check_norm
 from fcn_studio.model_choices import BACKBONES, FCN_ARCHS
 
 ALIGNMENTS = ("fast", "classic")
@@ -35,6 +36,7 @@ class FCNConfig:
     fc_channels: int = 4096  # VGG16's fc6/fc7 width; ignored by the light backbones
     pool4_scale: float = 1.0  # 0.01 and 0.0001 in the "at-once" FCN-8s of the release
     pool3_scale: float = 1.0
+    norm: str = "batch"  # the encoder's normalisation (model/norm.py): "group" for one that started random
 
     def __post_init__(self) -> None:
         """Checks every field, so a config read from a file either builds a network or says why not."""
@@ -50,6 +52,7 @@ class FCNConfig:
             raise ValueError(f"num_classes must be a whole number 1..255, got {self.num_classes!r}")
         if not _is_int(self.fc_channels) or self.fc_channels < 1:
             raise ValueError(f"fc_channels must be a positive whole number, got {self.fc_channels!r}")
+        check_norm(self.norm)
         for name in ("pool4_scale", "pool3_scale"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -75,7 +78,7 @@ class FCN(nn.Module):
         super().__init__()
         self.config = config
         n = config.num_classes
-        self.backbone = build_encoder(config.backbone, config.alignment, config.fc_channels)
+        self.backbone = build_encoder(config.backbone, config.alignment, config.fc_channels, config.norm)
         c8, c16, c32 = self.backbone.channels
         fast = config.alignment == "fast"
         self.score_fr = nn.Conv2d(c32, n, 1)

@@ -35,10 +35,12 @@ def test_an_empty_network_has_its_shapes_but_no_memory():
     assert not any(t.is_meta for t in eager.state_dict().values())
 
 
+@pytest.mark.parametrize("norm", ["batch", "group"])
 @pytest.mark.parametrize("backbone", ["vgg16", "mobilenet_v3_small", "resnet18"])
-def test_a_loaded_model_equals_the_one_saved(tmp_path, backbone):
+def test_a_loaded_model_equals_the_one_saved(tmp_path, backbone, norm):
     extra = {"fc_channels": 64} if backbone == "vgg16" else {}
-    model, info, _ = new_model("fcn8s", backbone, LABELS, weights=None, **extra)
+    model, info, _ = new_model("fcn8s", backbone, LABELS, weights=None, norm=norm, **extra)
+    assert info.config.norm == norm
     model = _trained_like(model)
     path = tmp_path / "m.safetensors"
     save_checkpoint(path, model, info)
@@ -50,7 +52,10 @@ def test_a_loaded_model_equals_the_one_saved(tmp_path, backbone):
     assert all(p.requires_grad for p in loaded.parameters())  # trainable, as the trainer needs
     x = torch.rand(1, 3, 70, 90)
     with torch.inference_mode():
-        assert torch.equal(loaded(x), model(x))
+        if norm == "batch":
+            assert torch.equal(loaded(x), model(x))
+        else:  # GroupNorm's CPU kernel may reduce in another order for the assigned tensors' strides
+            torch.testing.assert_close(loaded(x), model(x), rtol=1e-4, atol=1e-5)
 
 
 def test_channels_last_loading_gives_channels_last_weights_and_the_same_output(tmp_path):
