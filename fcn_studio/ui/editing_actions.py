@@ -64,7 +64,12 @@ class EditingActions:
         if self.session.mark(state):
             self.status.showMessage(f"Marked {state}", 3000)
         if then_next:
-            self.image_list.next_unlabelled()
+            self.next_uncorrected()
+
+    def next_uncorrected(self) -> None:
+        """Go > Next Uncorrected (and Mark Reviewed and Next); says so when there is none to go to."""
+        if not self.image_list.next_uncorrected():
+            self.status.showMessage("No other uncorrected (new or predicted) image in the list.", 5000)
 
     def accept_prediction(self) -> None:
         """The model's latest prediction for this image becomes the person's label (marked corrected).
