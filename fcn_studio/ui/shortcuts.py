@@ -8,7 +8,9 @@ fix in every widget:
   ends the edit and gives the focus back to the canvas (the "home" widget).
 - Focus never stays on, or lands by accident from, a widget that was hidden or disabled (a dock tab
   switched away, the Start button disabled by its own click): it goes home instead of to whatever
-  Qt would pick next (often a spin box, which then swallows the digits meant for the classes).
+  Qt would pick next (often a spin box, which then swallows the digits meant for the classes). A
+  dock behind another's tab is not "hidden" to Qt (no Hide event, isVisible() stays true): the
+  dock's visibilityChanged tells.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QDockWidget,
     QKeySequenceEdit,
     QLineEdit,
     QPlainTextEdit,
@@ -68,6 +71,9 @@ class KeyRouter(QObject):
         app.installEventFilter(self)
         app.focusChanged.connect(self._focus_changed)
         window.destroyed.connect(lambda *_: app.removeEventFilter(self))
+        self._behind: set[QDockWidget] = set()  # docks whose tab is switched away (no Hide event for those)
+        for dock in window.findChildren(QDockWidget):
+            dock.visibilityChanged.connect(lambda shown, d=dock: self._dock_visibility(d, shown))
 
     def _ours(self, widget: QWidget | None) -> bool:
         return widget is not None and widget is not self.home and self.window.isAncestorOf(widget)
@@ -79,6 +85,16 @@ class KeyRouter(QObject):
                 self.home.setFocus(Qt.FocusReason.OtherFocusReason)
         except RuntimeError:  # the window is being deleted
             pass
+
+    def _dock_visibility(self, dock: QDockWidget, shown: bool) -> None:
+        (self._behind.discard if shown else self._behind.add)(dock)
+        focus = QApplication.focusWidget()
+        if not shown and focus is not None and dock.isAncestorOf(focus):
+            self._go_home_later()
+
+    def _hidden(self, widget: QWidget) -> bool:
+        return (not widget.isVisible() or not widget.isEnabled()
+                or any(dock.isAncestorOf(widget) for dock in self._behind))
 
     def _go_home_later(self) -> None:
         QTimer.singleShot(0, self.go_home)
@@ -107,7 +123,7 @@ class KeyRouter(QObject):
         focus = QApplication.focusWidget()
         if not self._ours(focus):
             return False
-        if not focus.isVisible() or not focus.isEnabled():
+        if self._hidden(focus):
             self.go_home()
             event.ignore()
             return True
