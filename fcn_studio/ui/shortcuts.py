@@ -2,7 +2,8 @@
 the focus is, unless text is being typed. One application-level event filter decides, instead of a
 fix in every widget:
 
-- A text field (a line edit, an editable text box) keeps every key, as in any program.
+- A text field (a line edit, an editable text box) keeps every key it types, as in any program: Qt's
+  own rule (the field accepts the ShortcutOverride), left alone.
 - A spin box keeps only the keys that type a number (digits, sign, decimal point, editing keys);
   any other key (`D`, `B`, `[`...) is a shortcut. Enter, Esc, an arrow-button click or a wheel step
   ends the edit and gives the focus back to the canvas (the "home" widget).
@@ -19,12 +20,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
-    QComboBox,
     QDockWidget,
-    QKeySequenceEdit,
     QLineEdit,
-    QPlainTextEdit,
-    QTextEdit,
     QWidget,
 )
 
@@ -48,19 +45,6 @@ def spin_box_of(widget: QWidget | None) -> QAbstractSpinBox | None:
     return None
 
 
-def is_text_field(widget: QWidget | None) -> bool:
-    """A widget a person types free text into: every key belongs to it while it has the focus."""
-    if widget is None or spin_box_of(widget) is not None:
-        return False
-    if isinstance(widget, QLineEdit):
-        return not widget.isReadOnly()
-    if isinstance(widget, (QTextEdit, QPlainTextEdit)):
-        return not widget.isReadOnly()
-    if isinstance(widget, QComboBox):
-        return widget.isEditable()
-    return isinstance(widget, QKeySequenceEdit)
-
-
 class KeyRouter(QObject):
     """Installed once on the application for one window; `home` (the canvas) takes the focus back."""
 
@@ -70,7 +54,6 @@ class KeyRouter(QObject):
         app = QApplication.instance()
         app.installEventFilter(self)
         app.focusChanged.connect(self._focus_changed)
-        window.destroyed.connect(lambda *_: app.removeEventFilter(self))
         self._behind: set[QDockWidget] = set()  # docks whose tab is switched away (no Hide event for those)
         for dock in window.findChildren(QDockWidget):
             dock.visibilityChanged.connect(lambda shown, d=dock: self._dock_visibility(d, shown))
@@ -127,8 +110,6 @@ class KeyRouter(QObject):
             self.go_home()
             event.ignore()
             return True
-        if is_text_field(focus):
-            return False
         if spin_box_of(focus) is not None:
             plain = not (event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
                                               | Qt.KeyboardModifier.MetaModifier))
