@@ -82,8 +82,6 @@ class ToolController(QObject):
                 self.set_class(picked)
             return
         tool = self.panel.tool()
-        if tool == "navigate":
-            return  # the left button pans (in the canvas); the right one does nothing here
         erase = tool == "eraser" or button == Qt.MouseButton.RightButton
         if tool in ("brush", "eraser"):
             self._stroke = Stroke(editor, self._value(erase), self.panel.size.value(), self.panel.preserve_rule(),
