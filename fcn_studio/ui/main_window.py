@@ -68,7 +68,9 @@ class MainWindow(EditingActions, QMainWindow):
         tools.raise_()
         self.resizeDocks([images, classes], [260, 330], Qt.Orientation.Horizontal)
         if self.settings.value("window_state") is None:  # first run, once shown: the class list gets the rows
-            QTimer.singleShot(0, self, lambda: self.resizeDocks([classes, tools], [520, 300], Qt.Orientation.Vertical))
+            QTimer.singleShot(0, self, lambda: self.resizeDocks([classes, tools], [
+                classes.height() + tools.height() - tools.sizeHint().height(), tools.sizeHint().height()],
+                Qt.Orientation.Vertical))
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.session = self.workspace.editing

@@ -81,9 +81,8 @@ class ToolsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(form)
-        hint = QLabel("Navigate (H): drag pans, wheel zooms. Number keys pick a class, Alt+click picks the class "
-                      "under the cursor. Right-click or Enter closes a polygon, Esc cancels it. "
-                      "All keys: Help > Keyboard Shortcuts.")
+        hint = QLabel("Number keys pick a class, Alt+click the one under the cursor; Enter closes a polygon. "
+                      "Every key: F1.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addStretch(1)
