@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.ui.errors import show_error
+from fcn_studio.ui.menus import name_class_actions
 
 
 class EditingActions:
@@ -50,6 +51,7 @@ class EditingActions:
         self.overlay.set_labels(labels)
         self.class_panel.set_labels(labels)
         self.tools_panel.set_labels(labels)
+        name_class_actions(self, labels)
         self._class_picked(min(self.tools.current_class, len(labels) - 1))
 
     def undo(self) -> None:

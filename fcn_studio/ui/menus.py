@@ -62,6 +62,7 @@ def build_menus(w: MainWindow) -> None:
     classes = edit.addMenu("&Class")
     for n in range(10):
         act(classes, f"class_{n}", f"Class {n}", lambda n=n: w.pick_class(n), str(n))
+    name_class_actions(w, w.overlay.labels)
     edit.addSeparator()
     act(edit, "accept", "&Accept Prediction", w.accept_prediction, "Ctrl+Shift+A")
     act(edit, "relabel", "Re&label Class...", w.relabel, "Ctrl+Shift+R")
@@ -107,6 +108,14 @@ def build_menus(w: MainWindow) -> None:
     act(helpm, "shortcuts", "&Keyboard Shortcuts", lambda: show_shortcuts(w), ["F1", "?"])
     act(helpm, "sample", "Create &Sample Project...", lambda: _sample_project(w))
     act(helpm, "log", "Where Is the &Log?", lambda: w.status.showMessage(f"Log files: {log_dir()}", 15000))
+
+
+def name_class_actions(w: MainWindow, labels) -> None:
+    """Edit > Class (and so Help > Keyboard Shortcuts) names each number key's class."""
+    for n in range(10):
+        action = w.actions[f"class_{n}"]
+        action.setText(f"Class {n}: {labels.names[n]}" if n < len(labels) else f"Class {n} (none)")
+        action.setEnabled(n < len(labels))
 
 
 def _device_menu(w: MainWindow, menu) -> None:

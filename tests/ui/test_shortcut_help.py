@@ -1,9 +1,12 @@
 """Help > Keyboard Shortcuts, View > Panels and the words for an image's state, in the real window."""
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
+from fcn_studio.core.sample_data import SAMPLE_LABELS
+from fcn_studio.project.project import Project
 from fcn_studio.ui.shortcut_help import shortcut_rows
 from tests.ui.conftest import wait_for_image
 
@@ -20,6 +23,7 @@ def test_every_shortcut_of_every_action_is_listed_and_follows_a_change(qtbot, wi
             text = seq.toString(QKeySequence.SequenceFormat.NativeText)
             assert any(text in keys.split(", ") for keys in listed), (action.text(), text)
     assert ("Edit > Tool", "Navigate", "H") in rows and ("Go", "Next Image", "D, PgDown") in rows
+    assert ("Edit > Class", "Class 2: bicycle", "2") in rows  # each number key says which class it picks
     window.actions["tool_brush"].setShortcut(QKeySequence("Ctrl+Alt+B"))  # one source of truth
     assert ("Edit > Tool", "Brush", QKeySequence("Ctrl+Alt+B").toString(QKeySequence.SequenceFormat.NativeText)) \
         in shortcut_rows(window)
@@ -61,16 +65,20 @@ def test_the_class_list_shows_many_rows(qtbot, window):
     assert lst.minimumHeight() >= 6 * lst.sizeHintForRow(0)
 
 
-def test_one_word_for_images_not_yet_corrected(qtbot, window, photo_folder):
+def test_one_word_for_images_not_yet_corrected(qtbot, window, tmp_path, photo_folder):
     go = _menu_titles(window)["Go"]
     texts = [a.text().replace("&", "") for a in go.actions()]
     assert "Next Uncorrected (new or predicted)" in texts and not any("nlabelled" in t for t in texts)
     box = window.image_list.state_box
     assert box.itemText(box.findData("uncorrected")) == "Uncorrected (new or predicted)"
-    window.open_paths([photo_folder])
+    project = Project.create(tmp_path / "p", SAMPLE_LABELS)
+    project.add_images([photo_folder])
+    for rec in project.images()[1:]:  # every other image corrected by a person
+        project.save_mask(rec.id, np.zeros((96, 128), np.uint8))
+    project.close()
+    window.open_paths([tmp_path / "p"])
     wait_for_image(qtbot, window, "img_0.png")
-    for rec in window.project.images()[1:]:  # every other image corrected by a person
-        window.project.save_mask(rec.id, window.overlay.mask * 0)
-    window._refresh_list()
+    assert window.actions["class_2"].text() == "Class 2: box"  # the project's classes name the keys
+    assert window.actions["class_5"].text() == "Class 5 (none)" and not window.actions["class_5"].isEnabled()
     qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_U)
     assert "No other uncorrected" in window.status.currentMessage()
