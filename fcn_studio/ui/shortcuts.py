@@ -59,7 +59,14 @@ class KeyRouter(QObject):
             dock.visibilityChanged.connect(lambda shown, d=dock: self._dock_visibility(d, shown))
 
     def _ours(self, widget: QWidget | None) -> bool:
-        return widget is not None and widget is not self.home and self.window.isAncestorOf(widget)
+        """A widget of this window or of one of its floating docks (not of a dialog), not the canvas."""
+        if widget is None or widget is self.home:
+            return False
+        try:
+            top = widget.window()
+            return top is self.window or (isinstance(top, QDockWidget) and top.parentWidget() is self.window)
+        except RuntimeError:  # deleted meanwhile
+            return False
 
     def go_home(self) -> None:
         """The canvas takes the keys (unless the window is closing or another window is active)."""
@@ -124,7 +131,7 @@ class KeyRouter(QObject):
         """Focus that moved only because its widget was disabled or hidden goes home."""
         try:
             lost = old is not None and (not old.isEnabled() or not old.isVisible())
-        except RuntimeError:
-            return
-        if lost and self._ours(new) and self._ours(old):
-            self._go_home_later()
+            if lost and self._ours(new) and self._ours(old):
+                self._go_home_later()
+        except RuntimeError:  # a widget deleted meanwhile
+            pass

@@ -89,3 +89,16 @@ def test_typing_in_a_text_field_types_and_triggers_nothing(qtbot, shown):
     assert search.text().lower() == "d2b"
     assert window.tools.current_class == 1 and window.tools_panel.tool() == "navigate"
     assert "img_0.png" in window.windowTitle()
+
+
+def test_keys_work_from_a_floating_panel_too(qtbot, shown):
+    window, panel = shown, shown.training_panel
+    training = dock(window, "Training")
+    training.setFloating(True)
+    training.show()
+    training.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is training)
+    qtbot.mouseClick(panel.minutes.lineEdit(), Qt.MouseButton.LeftButton)
+    assert panel.minutes.hasFocus() and panel.minutes.window() is training
+    press(qtbot, Qt.Key.Key_B)
+    assert window.tools_panel.tool() == "brush"
