@@ -67,6 +67,7 @@ class CanvasView(QGraphicsView):
         self.message = "Open images, a folder or a project (File menu), or drop them here."
         self._pan_from: QPointF | None = None
         self._space = False
+        self.left_pans = False  # the Navigate tool: the left button pans, so a focusing click never paints
         self._fitted = True  # keep fitting on resize until the user zooms by hand
 
     # -- content ----------------------------------------------------------------------------------
@@ -141,13 +142,25 @@ class CanvasView(QGraphicsView):
     def keyReleaseEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = False
-            self.viewport().unsetCursor()
+            self._rest_cursor()
             return
         super().keyReleaseEvent(event)
 
+    def set_left_pans(self, pans: bool) -> None:
+        self.left_pans = pans
+        if self._pan_from is None and not self._space:
+            self._rest_cursor()
+
+    def _rest_cursor(self) -> None:
+        if self.left_pans:
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            self.viewport().unsetCursor()
+
     def mousePressEvent(self, event) -> None:  # noqa: N802
+        alt = event.modifiers() & Qt.KeyboardModifier.AltModifier  # Alt+click picks a class in every tool
         if event.button() == Qt.MouseButton.MiddleButton or (
-                event.button() == Qt.MouseButton.LeftButton and self._space):
+                event.button() == Qt.MouseButton.LeftButton and (self._space or (self.left_pans and not alt))):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
@@ -189,7 +202,7 @@ class CanvasView(QGraphicsView):
             if self._space:
                 self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             else:
-                self.viewport().unsetCursor()
+                self._rest_cursor()
             event.accept()
             return
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):

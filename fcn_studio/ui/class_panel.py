@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from fcn_studio.core.labels import LabelSet
 
 BACKGROUND_NAMES = ("background", "bg")
+MIN_ROWS = 6  # the class list never shrinks below this many rows (it grows with its dock)
 MODES = (("fill", "Classes (filled)"), ("outline", "Classes (outlines)"), ("confidence", "Model confidence"))
 
 
@@ -59,11 +60,14 @@ class ClassPanel(QWidget):
         all_btn.clicked.connect(lambda: self.set_all(True))
         none_btn.clicked.connect(lambda: self.set_all(False))
 
+        row_height = max(self.list.fontMetrics().height(), 14) + 6
+        self.list.setMinimumHeight(MIN_ROWS * row_height + 2 * self.list.frameWidth())
+
         layout = QVBoxLayout(self)
-        layout.addWidget(self.overlay_box)
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # one line for the overlay switch and its opacity: the rows go to the classes
+        row.addWidget(self.overlay_box)
         row.addWidget(QLabel("Opacity"))
-        row.addWidget(self.opacity)
+        row.addWidget(self.opacity, 1)
         layout.addLayout(row)
         layout.addWidget(self.mode)
         layout.addWidget(self.list, 1)

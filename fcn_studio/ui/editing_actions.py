@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.ui.errors import show_error
+from fcn_studio.ui.menus import name_class_actions
 
 
 class EditingActions:
@@ -50,6 +51,7 @@ class EditingActions:
         self.overlay.set_labels(labels)
         self.class_panel.set_labels(labels)
         self.tools_panel.set_labels(labels)
+        name_class_actions(self, labels)
         self._class_picked(min(self.tools.current_class, len(labels) - 1))
 
     def undo(self) -> None:
@@ -64,7 +66,12 @@ class EditingActions:
         if self.session.mark(state):
             self.status.showMessage(f"Marked {state}", 3000)
         if then_next:
-            self.image_list.next_unlabelled()
+            self.next_uncorrected()
+
+    def next_uncorrected(self) -> None:
+        """Go > Next Uncorrected (and Mark Reviewed and Next); says so when there is none to go to."""
+        if not self.image_list.next_uncorrected():
+            self.status.showMessage("No other uncorrected (new or predicted) image in the list.", 5000)
 
     def accept_prediction(self) -> None:
         """The model's latest prediction for this image becomes the person's label (marked corrected).

@@ -42,7 +42,11 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 2
 UNSAVED_ROLE = Qt.ItemDataRole.UserRole + 3
 STATE_COLOURS = {"new": QColor(130, 130, 130), "predicted": QColor(230, 160, 20),
                  "corrected": QColor(40, 140, 230), "reviewed": QColor(40, 170, 80)}
-FILTERS = (("all", "All images"), ("unlabelled", "Not yet corrected"), ("new", "New"),
+# The words for an image's state, everywhere (menus, filter, badges, README): new (no mask yet), predicted
+# (the model's mask), corrected (a person's), reviewed (a person checked it); "uncorrected" is new or
+# predicted. "Unlabelled" is reserved for pixels (255, ignored), never for images.
+UNCORRECTED = ("new", "predicted")
+FILTERS = (("all", "All images"), ("uncorrected", "Uncorrected (new or predicted)"), ("new", "New"),
            ("predicted", "Predicted"), ("corrected", "Corrected"), ("reviewed", "Reviewed"))
 
 
@@ -188,9 +192,9 @@ class StateFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
         rec = self.sourceModel().records[row]
-        if self.state == "unlabelled" and rec.state in ("corrected", "reviewed"):
+        if self.state == "uncorrected" and rec.state not in UNCORRECTED:
             return False
-        if self.state not in ("all", "unlabelled") and rec.state != self.state:
+        if self.state not in ("all", "uncorrected") and rec.state != self.state:
             return False
         return not self.text or self.text in rec.path.lower()
 
@@ -295,12 +299,13 @@ class ImageListPanel(QWidget):
         self.view.setCurrentIndex(self.proxy.index(new, 0))
         return True
 
-    def next_unlabelled(self) -> bool:
+    def next_uncorrected(self) -> bool:
+        """The next new or predicted image after the current one (wrapping); False if there is none."""
         n = self.proxy.rowCount()
         start = self.view.currentIndex().row()
         for k in range(1, n + 1):
             idx = self.proxy.index((start + k) % n, 0)
-            if idx.data(STATE_ROLE) in ("new", "predicted"):
+            if idx.data(STATE_ROLE) in UNCORRECTED and idx.row() != start:
                 self.view.setCurrentIndex(idx)
                 return True
         return False

@@ -28,6 +28,7 @@ from fcn_studio.ui.menus import build_menus
 from fcn_studio.ui.overlay_state import OverlayState
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.qimage import rgb_buffer
+from fcn_studio.ui.shortcuts import KeyRouter
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
@@ -66,7 +67,10 @@ class MainWindow(EditingActions, QMainWindow):
         self.tabifyDockWidget(tools, training)  # correcting and training take turns in one place
         tools.raise_()
         self.resizeDocks([images, classes], [260, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([classes, tools], [260, 520], Qt.Orientation.Vertical)
+        if self.settings.value("window_state") is None:  # first run, once shown: the class list gets the rows
+            QTimer.singleShot(0, self, lambda: self.resizeDocks([classes, tools], [
+                classes.height() + tools.height() - tools.sizeHint().height(), tools.sizeHint().height()],
+                Qt.Orientation.Vertical))
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.session = self.workspace.editing
@@ -83,6 +87,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.pretrained = PretrainedJobs(self)  # Model > Get Pretrained Model..., and the new-project offer
         build_menus(self)
+        self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
 
         self.image_list.current_changed.connect(self.show_image)
         self.class_panel.visibility_changed.connect(self._visibility_changed)
@@ -105,6 +110,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools.class_picked.connect(self._class_picked)
         self.tools.busy.connect(lambda text: self.status.showMessage(text, 0 if text else 1))
         self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
+        self.tools.notice.connect(lambda text: self.status.showMessage(text, 8000))
         self.workspace.labels_changed.connect(self._labels_changed)
         self.workspace.images_changed.connect(self._refresh_list)
         self.worker.start()
@@ -342,17 +348,21 @@ class MainWindow(EditingActions, QMainWindow):
             rgb = load_image(path)
             shape = rgb.shape[:2]
             mask, human = project.load_shown_mask(image_id, shape)
-            return rgb, rgb_buffer(rgb), mask, human, project.load_confidence(image_id, shape)
+            confidence = project.load_confidence(image_id, shape)
+            # the model's classes (for the hover: whose pixel is it); the shown mask is edited in place
+            prediction = None if confidence is None else (
+                project.load_prediction(image_id, shape) if human else None if mask is None else mask.copy())
+            return rgb, rgb_buffer(rgb), mask, human, confidence, prediction
 
         def done(result) -> None:
             if token != self._load_token:
                 return
-            rgb, buffer, mask, human, confidence = result
+            rgb, buffer, mask, human, confidence, prediction = result
             self.current_rgb = rgb
             self.canvas.set_image(buffer)
             self.status.set_size(rgb.shape[1], rgb.shape[0])
             editor = self.session.open_image(image_id, mask, rgb.shape[:2], human)
-            self.overlay.set_image_data(editor.mask, confidence)
+            self.overlay.set_image_data(editor.mask, confidence, prediction)
             self._render_overlay()
             self._update_title()
             untouched = mask is None and not editor.stack.done and not self.session.is_dirty(image_id)
@@ -385,7 +395,7 @@ class MainWindow(EditingActions, QMainWindow):
         if image_id == self.current_id and self.current_rgb is not None:
             self._last_prediction = (image_id, labels)
             editor = self.session.adopt_prediction(image_id, labels) if stored else None
-            self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence)
+            self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence, labels)
             self._render_overlay()
 
     def _prediction_failed(self, image_id: int, message: str) -> None:

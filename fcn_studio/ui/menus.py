@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from fcn_studio.ui.errors import log_dir, show_error
 from fcn_studio.ui.prediction_order import next_to_label, predict_all
+from fcn_studio.ui.shortcut_help import show_shortcuts
+from fcn_studio.ui.tools_panel import TOOLS
 
 if TYPE_CHECKING:
     from fcn_studio.ui.main_window import MainWindow
@@ -48,9 +50,9 @@ def build_menus(w: MainWindow) -> None:
     act(edit, "undo", "&Undo", w.undo, QKeySequence.StandardKey.Undo)
     act(edit, "redo", "&Redo", w.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
     edit.addSeparator()
-    for key, text, shortcut in (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"), ("fill", "&Fill", "G"),
-                                ("polygon", "&Polygon", "P"), ("lasso", "&Lasso", "L"), ("smart", "&Smart Box", "S")):
-        act(edit, f"tool_{key}", text, lambda k=key: w.tools_panel.set_tool(k), shortcut)
+    tools = edit.addMenu("&Tool")
+    for key, name, shortcut in TOOLS:
+        act(tools, f"tool_{key}", name, lambda k=key: w.tools_panel.set_tool(k), shortcut)
     act(edit, "bigger", "Bigger Brush", lambda: w.tools_panel.grow(1.25), "]")
     act(edit, "smaller", "Smaller Brush", lambda: w.tools_panel.grow(0.8), "[")
     act(edit, "close_polygon", "Close Polygon", w.tools.close_polygon, ["Return", "Enter"])
@@ -60,6 +62,7 @@ def build_menus(w: MainWindow) -> None:
     classes = edit.addMenu("&Class")
     for n in range(10):
         act(classes, f"class_{n}", f"Class {n}", lambda n=n: w.pick_class(n), str(n))
+    name_class_actions(w, w.overlay.labels)
     edit.addSeparator()
     act(edit, "accept", "&Accept Prediction", w.accept_prediction, "Ctrl+Shift+A")
     act(edit, "relabel", "Re&label Class...", w.relabel, "Ctrl+Shift+R")
@@ -75,8 +78,8 @@ def build_menus(w: MainWindow) -> None:
     go = bar.addMenu("&Go")
     act(go, "next", "&Next Image", lambda: w.image_list.step(1), ["D", "PgDown"])
     act(go, "previous", "&Previous Image", lambda: w.image_list.step(-1), ["A", "PgUp"])
-    act(go, "next_unlabelled", "Next &Unlabelled", w.image_list.next_unlabelled, "U")
-    act(go, "next_to_label", "Next Image to &Label (least certain)", lambda: next_to_label(w), "N")
+    act(go, "next_uncorrected", "Next &Uncorrected (new or predicted)", w.next_uncorrected, "U")
+    act(go, "next_to_label", "Least Certain U&ncorrected", lambda: next_to_label(w), "N")
 
     view = bar.addMenu("&View")
     act(view, "fit", "&Fit to Window", w.canvas.fit, ["Ctrl+0", "F"])
@@ -85,6 +88,11 @@ def build_menus(w: MainWindow) -> None:
     act(view, "zoom_out", "Zoom &Out", lambda: w.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
     act(view, "toggle_overlay", "Toggle &Overlay", lambda: w.set_overlay_shown(not w.overlay_shown), "O")
     act(view, "edit_labels", "Edit &Classes...", w.edit_labels)
+    view.addSeparator()
+    panels = view.addMenu("&Panels")  # a closed panel comes back from here
+    for dock in w.findChildren(QDockWidget):
+        panels.addAction(dock.toggleViewAction())
+        w.actions[f"panel_{dock.windowTitle().lower()}"] = dock.toggleViewAction()
 
     model = bar.addMenu("&Model")
     act(model, "load_model", "&Load Checkpoint...", lambda: _load_model(w))
@@ -97,8 +105,17 @@ def build_menus(w: MainWindow) -> None:
     _device_menu(w, model.addMenu("&Device"))
 
     helpm = bar.addMenu("&Help")
+    act(helpm, "shortcuts", "&Keyboard Shortcuts", lambda: show_shortcuts(w), ["F1", "?"])
     act(helpm, "sample", "Create &Sample Project...", lambda: _sample_project(w))
     act(helpm, "log", "Where Is the &Log?", lambda: w.status.showMessage(f"Log files: {log_dir()}", 15000))
+
+
+def name_class_actions(w: MainWindow, labels) -> None:
+    """Edit > Class (and so Help > Keyboard Shortcuts) names each number key's class."""
+    for n in range(10):
+        action = w.actions[f"class_{n}"]
+        action.setText(f"Class {n}: {labels.names[n]}" if n < len(labels) else f"Class {n} (none)")
+        action.setEnabled(n < len(labels))
 
 
 def _device_menu(w: MainWindow, menu) -> None:

@@ -17,14 +17,18 @@ class OverlayState:
         self.mode = "fill"
         self.mask: np.ndarray | None = None
         self.confidence: np.ndarray | None = None
+        self.prediction: np.ndarray | None = None  # the model's classes the confidence belongs to
         self._buffer: ImageBuffer | None = None
 
     def set_labels(self, labels: LabelSet) -> None:
         self.labels = labels
         self.visible = [True] * len(labels)
 
-    def set_image_data(self, mask: np.ndarray | None, confidence: np.ndarray | None) -> None:
-        self.mask, self.confidence = mask, confidence
+    def set_image_data(self, mask: np.ndarray | None, confidence: np.ndarray | None,
+                       prediction: np.ndarray | None = None) -> None:
+        """`prediction` (the model's classes, never the edited mask itself) lets the hover tell a
+        person's pixels from the model's; without it no confidence is claimed for a pixel."""
+        self.mask, self.confidence, self.prediction = mask, confidence, prediction
 
     def render(self) -> ImageBuffer | None:
         """Recomputes the overlay; returns None when there is nothing to show."""
@@ -61,12 +65,22 @@ class OverlayState:
     def _lut(self) -> np.ndarray:
         return argb_lut(self.labels, self.visible + [True] * (len(self.labels) - len(self.visible)))
 
+    def _name(self, idx: int) -> str:
+        return self.labels.names[idx] if idx < len(self.labels) else (
+            "unlabelled" if idx == self.labels.ignore_index else str(idx))
+
     def describe(self, x: int, y: int) -> str:
-        parts = []
-        if self.mask is not None and 0 <= y < self.mask.shape[0] and 0 <= x < self.mask.shape[1]:
-            idx = int(self.mask[y, x])
-            name = self.labels.names[idx] if idx < len(self.labels) else ("unlabelled" if idx == 255 else str(idx))
-            parts.append(f"class {name}")
-        if self.confidence is not None and 0 <= y < self.confidence.shape[0] and 0 <= x < self.confidence.shape[1]:
-            parts.append(f"confidence {self.confidence[y, x]:.2f}")
-        return ", ".join(parts)
+        """The class under the cursor, and whose it is: the model's (with its confidence) where the
+        pixel is still what the model predicted, "painted by you" where a person changed it."""
+        if self.mask is None or not (0 <= y < self.mask.shape[0] and 0 <= x < self.mask.shape[1]):
+            return ""
+        idx = int(self.mask[y, x])
+        text = f"class {self._name(idx)}"
+        pred, conf = self.prediction, self.confidence
+        if pred is None or pred.shape != self.mask.shape:
+            return text  # no prediction known: nothing to tell the model's pixels from a person's
+        if int(pred[y, x]) != idx:
+            return f"{text}, painted by you (the model said {self._name(int(pred[y, x]))})"
+        if conf is not None and conf.shape == self.mask.shape:
+            return f"{text}, model confidence {conf[y, x]:.2f}"
+        return text

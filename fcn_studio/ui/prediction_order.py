@@ -50,4 +50,4 @@ def next_to_label(w) -> None:
         if rec.id != w.current_id:
             w.image_list.select(rec.id)
             return
-    w.status.showMessage("No image is waiting for a person.", 5000)
+    w.status.showMessage("No uncorrected image left for the model to rank.", 5000)

@@ -29,6 +29,7 @@ class ToolController(QObject):
     operation_finished = Signal()
     busy = Signal(str)  # a slow tool (smart selection) is working; "" when done
     failed = Signal(str)
+    notice = Signal(str)  # a tool did nothing, and why (for the status bar)
 
     def __init__(self, canvas: CanvasView, panel: ToolsPanel, session: Editing, window) -> None:
         super().__init__(canvas)
@@ -52,7 +53,8 @@ class ToolController(QObject):
         canvas.moved.connect(self._moved)
         canvas.released.connect(self._released)
         canvas.double_clicked.connect(lambda _p: self.close_polygon())
-        panel.tool_changed.connect(lambda _t: self.cancel())
+        panel.tool_changed.connect(self._tool_changed)
+        canvas.set_left_pans(panel.tool() == "navigate")
         panel.size_changed.connect(lambda _s: self._update_cursor(self._last_pos))
         self._last_pos = QPointF(-1e6, -1e6)
 
@@ -63,6 +65,10 @@ class ToolController(QObject):
     def set_class(self, index: int) -> None:
         self.current_class = index
         self.class_picked.emit(index)
+
+    def _tool_changed(self, tool: str) -> None:
+        self.cancel()
+        self.canvas.set_left_pans(tool == "navigate")
 
     # -- events -------------------------------------------------------------------------------------
     def _pressed(self, pos: QPointF, button, modifiers) -> None:
@@ -198,10 +204,17 @@ class ToolController(QObject):
             if self.session.current_id != image_id or self.session.editor is not editor:
                 return  # the user moved on; the selection belongs to an image no longer shown
             rect, fg = result
+            if not fg.any():
+                self.notice.emit("Smart box found nothing in the box: drag it snugly around one object, "
+                                 "with a little background on every side.")
+                return
             editor.begin("smart selection")
             editor.apply(rect, fg, value, preserve)
             if editor.end() is not None:
                 self.operation_finished.emit()
+            else:
+                self.notice.emit("Smart box changed nothing: what it found is that class already, or "
+                                 "\"Paint over\" protects it.")
 
         def done(result) -> None:
             self.busy.emit("")

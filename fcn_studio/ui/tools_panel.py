@@ -1,5 +1,6 @@
 """The tools panel: which tool, brush size (1..1000 px, also `[` and `]`), what the eraser leaves,
-and which pixels a tool may change ("preserve labels")."""
+and which pixels a tool may change ("preserve labels"). The window starts in Navigate (as napari's
+labels layer starts in pan/zoom): a click that only focuses the canvas never paints."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from PySide6.QtWidgets import (
 from fcn_studio.core.editing.mask_editor import Preserve
 from fcn_studio.core.labels import LabelSet
 
-TOOLS = (("brush", "Brush (B)"), ("eraser", "Eraser (E)"), ("fill", "Fill (G)"), ("polygon", "Polygon (P)"),
-         ("lasso", "Lasso (L)"), ("smart", "Smart box (S)"))
+# (key, name, shortcut): the one list the buttons, the Tools menu and Help > Keyboard Shortcuts read.
+TOOLS = (("navigate", "Navigate", "H"), ("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
+         ("polygon", "Polygon", "P"), ("lasso", "Lasso", "L"), ("smart", "Smart box", "S"))
+COLUMNS = 3
 MAX_SIZE = 1000
 
 
@@ -45,12 +48,14 @@ class ToolsPanel(QWidget):
         self.buttons = QButtonGroup(self)
         self.buttons.setExclusive(True)
         grid = QGridLayout()
-        for i, (key, text) in enumerate(TOOLS):
-            b = QPushButton(text)
+        for i, (key, name, shortcut) in enumerate(TOOLS):
+            b = QPushButton(f"{name} ({shortcut})")
+            b.setToolTip(f"{name} ({shortcut})")
             b.setCheckable(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a tool button never takes the keys from the canvas
             b.setProperty("tool", key)
             self.buttons.addButton(b)
-            grid.addWidget(b, i // 2, i % 2)
+            grid.addWidget(b, i // COLUMNS, i % COLUMNS)
         self.buttons.buttons()[0].setChecked(True)
         self.buttons.buttonClicked.connect(lambda b: self.tool_changed.emit(b.property("tool")))
         self.size = QSpinBox()
@@ -76,8 +81,8 @@ class ToolsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(form)
-        hint = QLabel("Number keys pick a class, Alt+click picks the class under the cursor. Right-click or "
-                      "Enter closes a polygon, Esc cancels it.")
+        hint = QLabel("Number keys pick a class, Alt+click the one under the cursor; Enter closes a polygon. "
+                      "Every key: F1.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addStretch(1)
@@ -95,7 +100,7 @@ class ToolsPanel(QWidget):
 
     def tool(self) -> str:
         checked = self.buttons.checkedButton()
-        return checked.property("tool") if checked else "brush"
+        return checked.property("tool") if checked else TOOLS[0][0]
 
     def set_tool(self, key: str) -> None:
         for b in self.buttons.buttons():

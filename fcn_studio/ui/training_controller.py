@@ -193,7 +193,7 @@ class TrainingController(QObject):
         text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (same validation images)."
         if new_iu is None:
             text = ("The new model could not be scored: the project has no validation images yet (every fifth "
-                    "labelled image validates).")
+                    "corrected or reviewed image validates).")
         self._record(new, {"mean_iu": new_iu, "previous_mean_iu": old_iu},
                      "better" if better else ("not scored" if new_iu is None else "not better"))
         if not better:

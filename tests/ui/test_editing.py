@@ -19,6 +19,7 @@ def opened(qtbot, window, tmp_path, photo_folder):
     window.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, window, "img_0.png")
     window.canvas.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the person picks the brush: the window starts in Navigate
     return tmp_path / "proj"
 
 

@@ -166,7 +166,7 @@ def test_filter_by_state_and_name(qtbot, window, tmp_path, photo_folder):
     box = window.image_list.state_box
     box.setCurrentIndex(box.findData("corrected"))
     assert _rows(window) == 1
-    box.setCurrentIndex(box.findData("unlabelled"))
+    box.setCurrentIndex(box.findData("uncorrected"))
     assert _rows(window) == 3
     box.setCurrentIndex(0)
     window.image_list.search.setText("img_3")

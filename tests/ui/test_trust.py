@@ -67,6 +67,7 @@ def test_changing_classes_right_after_a_stroke_keeps_it_and_does_not_block(qtbot
     window.show_image(image_id)
     qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_3)
+    qtbot.keyClick(window, Qt.Key.Key_B)
     window.tools_panel.size.setValue(5)
     drag(qtbot, window, [(10, 40), (60, 40)])
     assert window.session.unsaved()
