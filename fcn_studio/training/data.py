@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
 from fcn_studio.core.image_io import load_image
@@ -106,6 +107,22 @@ def augment(image: np.ndarray, mask: np.ndarray, aug: Augment, rng: np.random.Ge
     if aug.jitter > 0:
         image = colour_jitter(image, aug.jitter, rng)
     return np.ascontiguousarray(image), np.ascontiguousarray(mask)
+
+
+def fitted_crop(crop: int, items: list[Item], multiple: int = 32) -> int:
+    """The recipe's crop, or less when every training image is smaller: a 128 x 128 microscopy tile in a
+    320 x 320 crop is 84% padding, computed and learned from nothing. Rounded up to the network's stride;
+    an image whose size cannot be read from its header counts as large."""
+    largest = 0
+    for item in items:
+        try:
+            with Image.open(item.image) as im:
+                largest = max(largest, *im.size)
+        except (OSError, ValueError):
+            return crop
+    if not largest:
+        return crop
+    return min(crop, -(-largest // multiple) * multiple)
 
 
 def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator, ignore: int):

@@ -27,7 +27,7 @@ from fcn_studio.model.network import has_aux_head
 from fcn_studio.training import distributed as D
 from fcn_studio.training.batchnorm import batchnorm_batches, recompute_batchnorm
 from fcn_studio.training.config import TrainConfig
-from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, open_source
+from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, fitted_crop, open_source
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.losses import median_frequency_weights, network_loss
 from fcn_studio.training.recipes import Recipe, check_recipe_fits, get_recipe
@@ -209,7 +209,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     # features slower than the new head; a random encoder learns at the full rate.
     pretrained = cfg.model is not None or previous is not None or encoder_loaded > 0
     model = model.to(device).to(memory_format=torch.channels_last)
-    aug = Augment(crop=recipe.crop or 0, scale=recipe.scale, flip=recipe.flip, jitter=recipe.jitter)
+    crop = recipe.crop if recipe.crop is None or cfg.crop else fitted_crop(recipe.crop, source.train)
+    aug = Augment(crop=crop or 0, scale=recipe.scale, flip=recipe.flip, jitter=recipe.jitter)
     train_set = SegmentationDataset(source.train, source.labels, info.input, aug if recipe.crop else None,
                                     repeat=_repeat(recipe, len(source.train)), seed=cfg.seed)
     val_items = source.val
@@ -336,6 +337,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         if cfg.follow and iteration < total:
             source_now = open_source(cfg.source, cfg.val_fraction)
             train_set.items, val_items = source_now.train, source_now.val
+            if recipe.crop and not cfg.crop:
+                train_set.aug = replace(aug, crop=fitted_crop(recipe.crop, source_now.train))
             train_set.repeat = _repeat(recipe, len(source_now.train))
     finished = {"best_checkpoint": str(out), "best_mean_iu": best if best >= 0 else None, "best_epoch": best_epoch,
                 "iterations": iteration, "seconds": time.perf_counter() - started, "stage": stage + 1}

@@ -10,8 +10,10 @@ from fcn_studio.model.input_spec import IMAGENET, normalise_batch
 from fcn_studio.project.project import Project
 from fcn_studio.training.data import (
     Augment,
+    Item,
     SegmentationDataset,
     augment,
+    fitted_crop,
     open_source,
     random_crop,
     voc_source,
@@ -154,3 +156,20 @@ def test_the_label_sets_ignore_index_is_the_one_used(tmp_path):
     logits = torch.zeros(1, 2, 1, 2)
     assert torch.isclose(segmentation_loss(logits, torch.tensor([[[0, 200]]]), labels.ignore_index),
                          torch.log(torch.tensor(2.0)))
+
+
+def test_small_images_are_cropped_to_their_size_not_padded_to_the_recipes_crop(tmp_path):
+    """128 x 128 tiles in 320 x 320 crops would be 84% padding: computed, and learned from nothing."""
+    def item(name, h, w):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(np.zeros((h, w, 3), np.uint8)).save(path)
+        return Item(path, path, name)
+
+    tiles = [item(f"t{i}", 128, 128) for i in range(3)]
+    assert fitted_crop(320, tiles) == 128
+    assert fitted_crop(320, [*tiles, item("odd", 100, 130)]) == 160  # the largest side, up to the stride
+    assert fitted_crop(320, [item("sample", 240, 320)]) == 320
+    assert fitted_crop(320, [item("photo", 2000, 3000)]) == 320
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert fitted_crop(320, [*tiles, Item(broken, broken, "broken")]) == 320
