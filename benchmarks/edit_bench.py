@@ -5,10 +5,15 @@ baseline measured in the same run (undo by copying the whole mask, overlay recom
   rectangle in the real window (offscreen), against the baseline's copy + full recompute + repaint;
 - filling a large region; undoing a large stroke; the memory held by 200 undo steps.
 
-Target: a stroke segment under 8 ms, so painting keeps up with the display."""
+Target: a stroke segment under 8 ms, so painting keeps up with the display.
+
+`--background-training` measures the brush segments and the longest GUI stall again while keep learning's
+backend trains in the background (benchmarks/background_training.py), and prints idle and training side
+by side."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -21,7 +26,7 @@ os.environ.setdefault("FCN_STUDIO_NO_DIALOGS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from fcn_studio.core.editing.mask_editor import MaskEditor  # noqa: E402
@@ -83,22 +88,71 @@ def _counting_paint(self, painter, option, widget=None):
 BufferItem.paint = _counting_paint
 
 
+def segment_times(window: MainWindow, diameter: int, y: float = 2000) -> list[float]:
+    """Seconds per brush segment (mask + overlay patch + the repaint of its rectangle), 40 segments."""
+    stroke = Stroke(window.session.editor, 1, diameter)
+    stroke.to(500, y)
+    times = []
+    for i in range(1, 41):
+        t = time.perf_counter()
+        stroke.to(500 + 30 * i, y + 10 * (i % 3))  # patch + overlay patch (on_change)
+        APP.processEvents()  # the repaint of that rectangle
+        APP.processEvents()
+        times.append(time.perf_counter() - t)
+    stroke.finish()
+    return times
+
+
+def longest_stall(window: MainWindow, seconds: float = 5.0) -> float:
+    """Milliseconds: the latest a 5 ms timer fired while the window painted a stroke for `seconds`."""
+    clock = QElapsedTimer()
+    clock.start()
+    last, worst = [clock.elapsed()], [0.0]
+
+    def tick():
+        now = clock.elapsed()
+        worst[0] = max(worst[0], now - last[0] - 5)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    stroke = Stroke(window.session.editor, 2, 80)
+    end, i = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        i += 1
+        stroke.to(300 + (7 * i) % 5000, 3000 + 300 * np.sin(i / 20))
+        APP.processEvents()
+        time.sleep(0.004)  # a person's mouse moves about every 4-8 ms
+    stroke.finish()
+    timer.stop()
+    return worst[0]
+
+
+def bench_background_training(window: MainWindow) -> None:
+    from background_training import training_in_background  # noqa: PLC0415 (beside this script)
+
+    idle = {d: segment_times(window, d, 1000) for d in (50, 500)}
+    idle_stall = longest_stall(window)
+    with training_in_background():
+        busy = {d: segment_times(window, d, 1500) for d in (50, 500)}
+        busy_stall = longest_stall(window)
+    print(f"\n{'with keep learning training in the background':<44} {'idle':>10} {'training':>10}")
+    for d in (50, 500):
+        print(f"{f'brush segment {d} px, median (worst)':<44} {1000 * np.median(idle[d]):7.2f} ms "
+              f"{1000 * np.median(busy[d]):7.2f} ms  (worst {1000 * max(idle[d]):.1f} / {1000 * max(busy[d]):.1f} ms)")
+    print(f"{'longest GUI stall while painting 5 s':<44} {idle_stall:7.1f} ms {busy_stall:7.1f} ms")
+
+
 def bench_segments(window: MainWindow) -> None:
     editor = window.session.editor
     paints = PAINTS
     lut = argb_lut(SAMPLE_LABELS)
     for diameter in (50, 500):
-        ours, base = [], []
+        base = []
         paints[0] = 0
-        stroke = Stroke(editor, 1, diameter)
-        stroke.to(500, 2000)
-        for i in range(1, 41):
-            t = time.perf_counter()
-            stroke.to(500 + 30 * i, 2000 + 10 * (i % 3))  # patch + overlay patch (on_change)
-            APP.processEvents()  # the repaint of that rectangle
-            APP.processEvents()
-            ours.append(time.perf_counter() - t)
-        stroke.finish()
+        ours = segment_times(window, diameter)
         ours_paints = paints[0]
         snapshot = editor.mask.copy()
         for i in range(1, 11):  # baseline: whole-mask undo copy, full overlay recompute, full repaint
@@ -167,11 +221,17 @@ def bench_fill_undo_memory() -> None:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--background-training", action="store_true",
+                    help="also measure while keep learning trains in the background (idle and training side by side)")
+    args = ap.parse_args()
     print(f"{'measurement':<44} {'ours':>10} {'baseline':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
         window = open_window(Path(tmp))
         bench_segments(window)
+        if args.background_training:
+            bench_background_training(window)
         window.session.set_project(None)
         window.close()
         bench_fill_undo_memory()
