@@ -317,15 +317,19 @@ class MainWindow(EditingActions, QMainWindow):
                                        f"classes the model does not have become unlabelled."):
                 mapping = {i: (labels.names.index(n) if n in labels.names else labels.ignore_index)
                            for i, n in enumerate(project.labels.names)}
-                self.change_labels(labels, mapping)
-        if then is not None:
-            then()
-        elif self.current_id is not None and self.current_rgb is not None and self.session.untouched(self.current_id):
-            self.worker.request(self.current_id, self.current_rgb)  # the image on screen, if no person touched it
+                self.change_labels(labels, mapping, then=then or self._predict_shown)  # predict once relabelled
+                return
+        (then or self._predict_shown)()
+
+    def _predict_shown(self) -> None:
+        """The image on screen goes to the model just loaded, if no person has touched it."""
+        if self.current_id is not None and self.current_rgb is not None and self.session.untouched(self.current_id):
+            self.worker.request(self.current_id, self.current_rgb)
 
     # -- showing an image -----------------------------------------------------------------------------
-    def show_image(self, image_id: int) -> None:
-        """Decodes off the GUI thread; a result for an image the user has already left is dropped."""
+    def show_image(self, image_id: int, then=None) -> None:
+        """Decodes off the GUI thread; a result for an image the user has already left is dropped.
+        `then` runs once it is shown, instead of predicting an image that has no prediction yet."""
         if self.project is None:
             return
         self._load_token += 1
@@ -355,9 +359,10 @@ class MainWindow(EditingActions, QMainWindow):
             self.overlay.set_image_data(editor.mask, confidence)
             self._render_overlay()
             self._update_title()
-            untouched = mask is None and not editor.stack.done and not self.session.is_dirty(image_id)
-            if untouched and self.worker.predictor is not None:
-                self.worker.request(image_id, rgb)
+            if then is not None:
+                then()
+            elif mask is None and self.worker.predictor is not None:
+                self._predict_shown()  # the first sight of an image nobody has labelled and no model has seen
 
         def failed(message: str, details: str) -> None:
             if token != self._load_token:
