@@ -89,6 +89,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.class_panel.opacity_changed.connect(self._opacity_changed)
         self.class_panel.overlay_toggled.connect(self.set_overlay_shown)
         self.class_panel.mode_changed.connect(self._mode_changed)
+        self.class_panel.unlabelled_toggled.connect(self._hatch_toggled)
         self.canvas.hovered.connect(self._hovered)
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.worker.model_ready.connect(self._model_ready)
@@ -413,6 +414,10 @@ class MainWindow(EditingActions, QMainWindow):
 
     def _mode_changed(self, mode: str) -> None:
         self.overlay.mode = mode
+        self._render_overlay()
+
+    def _hatch_toggled(self, shown: bool) -> None:
+        self.overlay.hatch = shown
         self._render_overlay()
 
     def set_overlay_shown(self, shown: bool) -> None:
