@@ -33,6 +33,7 @@ from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
 from fcn_studio.ui.tools_panel import ToolsPanel
 from fcn_studio.ui.training_controller import TrainingController
+from fcn_studio.ui.training_hint import TrainingHint
 from fcn_studio.ui.training_panel import TrainingPanel, scrolling
 from fcn_studio.workspace import Workspace
 
@@ -76,6 +77,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.worker = InferenceWorker(self)
         self.training = TrainingController(self, self.training_panel)
         self.keep_learning = KeepLearningController(self, self.training_panel.keep)
+        TrainingHint(self, self.training_panel.hint)
         self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
