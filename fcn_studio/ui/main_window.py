@@ -19,6 +19,7 @@ from fcn_studio.ui import prediction_order
 from fcn_studio.ui.canvas import CanvasView
 from fcn_studio.ui.class_panel import ClassPanel
 from fcn_studio.ui.dispatch import GuiDispatcher
+from fcn_studio.ui.dock_layout import DockSizer, vertical_scroll
 from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.image_list import ImageListPanel
@@ -60,8 +61,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.class_panel = ClassPanel()
         self.tools_panel = ToolsPanel()
         images = self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
-        classes = self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        tools = self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        classes = self._dock("Classes", vertical_scroll(self.class_panel), Qt.DockWidgetArea.RightDockWidgetArea)
+        tools = self._dock("Tools", vertical_scroll(self.tools_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel()
         training = self._dock("Training", scrolling(self.training_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(tools, training)  # correcting and training take turns in one place
@@ -117,6 +118,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools_panel.set_labels(self.overlay.labels)
         self._class_picked(1)
         self._restore_settings()
+        DockSizer(self, {images: 260, classes: 330}, self.settings)  # fits a laptop; the canvas gets space first
         self._update_title()
 
     @property
