@@ -25,6 +25,13 @@ def vertical_scroll(panel: QWidget) -> QScrollArea:
     return area
 
 
+def fit_screen(window: QWidget, width: int, height: int) -> None:
+    """The first size: `width` x `height`, or the screen's free area when that is smaller (a 1366x768
+    laptop), leaving room for the window's frame."""
+    free = window.screen().availableGeometry()
+    window.resize(min(width, free.width()), min(height, free.height() - 40))
+
+
 class DockSizer(QObject):
     """Watches the window's width. `columns` maps a dock standing for its side column to the width it
     starts with (or the one saved); dragging a column's separator makes that the width to return to."""

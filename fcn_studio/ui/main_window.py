@@ -19,7 +19,7 @@ from fcn_studio.ui import prediction_order
 from fcn_studio.ui.canvas import CanvasView
 from fcn_studio.ui.class_panel import ClassPanel
 from fcn_studio.ui.dispatch import GuiDispatcher
-from fcn_studio.ui.dock_layout import DockSizer, vertical_scroll
+from fcn_studio.ui.dock_layout import DockSizer, fit_screen, vertical_scroll
 from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.image_list import ImageListPanel
@@ -68,7 +68,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.tabifyDockWidget(tools, training)  # correcting and training take turns in one place
         tools.raise_()
         self.resizeDocks([images, classes], [260, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([classes, tools], [260, 520], Qt.Orientation.Vertical)
+        self.resizeDocks([classes, tools], [430, 320], Qt.Orientation.Vertical)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.session = self.workspace.editing
@@ -447,7 +447,7 @@ class MainWindow(EditingActions, QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            fit_screen(self, 1280, 800)
         state = self.settings.value("window_state")
         if state is not None:
             self.restoreState(state)

@@ -5,6 +5,7 @@ trained on and its validation mean IU. The checkpoints' headers are read off the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -51,10 +52,18 @@ def history_rows(runs: list[dict]) -> list[HistoryRow]:
         if iu is None:
             iu = (prov.get("metrics") or {}).get("mean_iu")
         trained = prov.get("trained_images")
-        rows.append(HistoryRow(path, str(run["created"]).replace("T", " ").rstrip("Z")[:16],
+        rows.append(HistoryRow(path, _local_time(str(run["created"])),
                                None if trained is None else int(trained),
                                None if iu is None else float(iu), run.get("note") or "", path.is_file()))
     return rows
+
+
+def _local_time(stamp: str) -> str:
+    """The project stores UTC ("2026-12-05T14:03:59Z"); a person reads their own clock."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
 
 
 class ModelHistoryDialog(QDialog):

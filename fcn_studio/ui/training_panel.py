@@ -110,8 +110,8 @@ class TrainingPanel(QWidget):
         top = QFormLayout()
         top.addRow("Train for", self.minutes)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.hint)  # first: what the project is ready for
         layout.addWidget(self.keep)
-        layout.addWidget(self.hint)
         layout.addLayout(buttons)
         layout.addLayout(top)
         layout.addWidget(self.follow)

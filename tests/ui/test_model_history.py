@@ -1,6 +1,8 @@
 """Model > Model History: a proper size, full names, the date, the images a model was trained on and its
 validation mean IU, and rolling back to an older model."""
 
+from datetime import datetime, timezone
+
 from fcn_studio.core.sample_data import SAMPLE_LABELS
 from fcn_studio.model.checkpoint import load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.project.project import Project
@@ -52,7 +54,8 @@ def test_a_score_only_in_the_checkpoint_is_shown_and_a_missing_file_cannot_be_ch
              "metrics": {}, "note": "deleted"},
             {"id": 1, "created": "2026-12-04T09:00:00Z", "checkpoint": path, "metrics": {}, "note": ""}]
     rows = history_rows(runs)
-    assert rows[1].mean_iu == 0.25 and rows[1].trained_images == 7 and rows[1].made == "2026-12-04 09:00"
+    assert rows[1].mean_iu == 0.25 and rows[1].trained_images == 7
+    assert rows[1].made == datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
     dialog = ModelHistoryDialog(rows, None)
     qtbot.addWidget(dialog)
     assert "file missing" in dialog.table.item(0, 4).text()
