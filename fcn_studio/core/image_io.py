@@ -101,7 +101,7 @@ def to_rgb(img: Image.Image) -> np.ndarray:
         alpha = rgba[..., 3:4] / 255.0
         out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
         return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
-    if mode.startswith("I") or mode == "F":
+    if is_stretched(mode):
         arr = np.asarray(img).astype(np.float64)
         if arr.ndim == 3:
             arr = arr[..., 0]
@@ -112,6 +112,13 @@ def to_rgb(img: Image.Image) -> np.ndarray:
     if mode != "RGB":
         img = img.convert("RGB")
     return np.array(img, dtype=np.uint8)  # a writable copy (Pillow's own buffer is read-only)
+
+
+def is_stretched(mode: str) -> bool:
+    """Whether a Pillow mode is shown through the min-max stretch (16-bit, 32-bit and float images):
+    its pixels must be stretched over the whole image before any resizing, or a thumbnail would stretch
+    its own range (or Pillow would refuse to resize the mode at all)."""
+    return mode.startswith("I") or mode == "F"
 
 
 def open_image_file(path: Path) -> Image.Image:

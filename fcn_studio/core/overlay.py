@@ -40,27 +40,66 @@ def argb_lut(labels: LabelSet, visible: Iterable[bool] | None = None) -> np.ndar
     return lut
 
 
-def render_overlay(mask: np.ndarray, lut: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """H x W uint32 ARGB from an H x W uint8 mask; writes into `out` when given (no allocation)."""
+# Unlabelled pixels (the ignore index) are hatched: diagonal light and dark lines, every HATCH_PERIOD
+# pixels along x + y, so they stand apart from a hidden (transparent) background on light and dark
+# images alike. The pattern depends on image coordinates only (tiles line up at any origin).
+HATCH_PERIOD = 8
+HATCH_LIGHT = 0xE0E0E0E0  # premultiplied: white at alpha 224
+HATCH_DARK = 0xA0000000  # black at alpha 160
+
+
+def hatch_row(length: int, start: int = 0) -> np.ndarray:
+    """The hatch colours along x + y = start .. start + length - 1 (0 where no line)."""
+    phase = (np.arange(length) + start) % HATCH_PERIOD
+    row = np.zeros(length, np.uint32)
+    row[phase == 0] = HATCH_LIGHT
+    row[phase == 1] = HATCH_DARK
+    return row
+
+
+def hatch_unlabelled(mask: np.ndarray, out: np.ndarray, origin: tuple[int, int] = (0, 0),
+                     ignore_index: int = 255) -> np.ndarray:
+    """Draws the hatch into `out` where `mask` is `ignore_index`. `origin` is the patch's (y, x) in the
+    image. One compare and one masked copy from a zero-copy (H, W) view of an H + W row."""
+    h, w = mask.shape
+    row = hatch_row(h + w, origin[0] + origin[1])
+    pattern = np.lib.stride_tricks.as_strided(row, (h, w), (row.strides[0], row.strides[0]), writeable=False)
+    np.copyto(out, pattern, where=mask == ignore_index)
+    return out
+
+
+def render_overlay(mask: np.ndarray, lut: np.ndarray, out: np.ndarray | None = None,
+                   origin: tuple[int, int] = (0, 0), ignore_index: int | None = 255) -> np.ndarray:
+    """H x W uint32 ARGB from an H x W uint8 mask; writes into `out` when given (no allocation).
+    Pixels of `ignore_index` are hatched (None: left as the LUT says); `origin` is the patch's (y, x)
+    in the whole image, so the hatch of a patch or tile lines up with its neighbours."""
     h = mask.shape[0]
     if out is None:
         out = np.empty(mask.shape, np.uint32)
+
+    def part(s: slice) -> None:
+        np.take(lut, mask[s], out=out[s], mode="clip")
+        if ignore_index is not None:
+            hatch_unlabelled(mask[s], out[s], (origin[0] + (s.start or 0), origin[1]), ignore_index)
+
     if mask.size < 1_000_000:
-        np.take(lut, mask, out=out, mode="clip")
+        part(slice(0, h))
         return out
     step = -(-h // _CHUNKS)
-    chunks = [slice(i, min(i + step, h)) for i in range(0, h, step)]
-    list(_POOL.map(lambda s: np.take(lut, mask[s], out=out[s], mode="clip"), chunks))
+    list(_POOL.map(part, [slice(i, min(i + step, h)) for i in range(0, h, step)]))
     return out
 
 
 def render_outline(mask: np.ndarray, lut: np.ndarray, out: np.ndarray | None = None,
-                   width: int = 1) -> np.ndarray:
-    """Only the boundaries between classes are coloured, so the image underneath stays readable."""
+                   width: int = 1, origin: tuple[int, int] = (0, 0), ignore_index: int | None = 255) -> np.ndarray:
+    """Only the boundaries between classes are coloured, so the image underneath stays readable;
+    unlabelled pixels are hatched as in the filled view."""
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
     edge = cv2.dilate(mask, kernel) != cv2.erode(mask, kernel)
-    out = render_overlay(mask, lut, out)
+    out = render_overlay(mask, lut, out, ignore_index=None)
     out[~edge] = 0
+    if ignore_index is not None:
+        hatch_unlabelled(mask, out, origin, ignore_index)
     return out
 
 

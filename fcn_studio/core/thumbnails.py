@@ -1,6 +1,7 @@
 """Thumbnails, cached on disk by path, size and modification time, so a folder opened again fills in
 at once. JPEG decoding uses Pillow's draft mode (it decodes at 1/2..1/8 scale), which makes a
-thumbnail of a 24-megapixel photo cost a few milliseconds instead of a full decode."""
+thumbnail of a 24-megapixel photo cost a few milliseconds instead of a full decode. Colours come from
+the one display rule (core.image_io.to_rgb), so a 16-bit scan looks in the list as on the canvas."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from fcn_studio.core.atomic import atomic_path
-from fcn_studio.core.image_io import ImageLoadError, open_image_file, to_rgb
+from fcn_studio.core.image_io import ImageLoadError, is_stretched, open_image_file, to_rgb
 
 
 def default_cache_dir() -> Path:
@@ -20,9 +21,12 @@ def default_cache_dir() -> Path:
     return Path(base) / "fcn-studio" / "thumbnails"
 
 
+CACHE_VERSION = 2  # raised whenever the way thumbnails look changes (2: 16-bit images stretched as shown)
+
+
 def cache_key(path: Path, size: int) -> str:
     st = path.stat()
-    raw = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}"
+    raw = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}|v{CACHE_VERSION}"
     return hashlib.sha1(raw.encode()).hexdigest()
 
 
@@ -46,6 +50,8 @@ def make_thumbnail(path: str | Path, size: int = 96, cache_dir: Path | None = No
             img.seek(0)
             img.load()
             img = ImageOps.exif_transpose(img)
+            if is_stretched(img.mode):
+                img = Image.fromarray(to_rgb(img))  # the canvas's stretch, over the whole image
             img.thumbnail((size, size), Image.Resampling.BILINEAR)
             rgb = to_rgb(img)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:

@@ -4,7 +4,7 @@ menu and by double-click), the overlay opacity, the overlay on/off, and the view
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,11 +32,25 @@ def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
     return QIcon(pix)
 
 
+def hatch_swatch(size: int = 14) -> QIcon:
+    """The unlabelled legend: light and dark diagonal lines over grey, like the canvas's hatch."""
+    pix = QPixmap(size, size)
+    pix.fill(QColor(150, 150, 150))
+    painter = QPainter(pix)
+    for colour, shift in ((QColor(235, 235, 235), 0), (QColor(40, 40, 40), 1)):
+        painter.setPen(QPen(colour, 1))
+        for d in range(-size, size, 5):
+            painter.drawLine(d + shift, size, d + shift + size, 0)
+    painter.end()
+    return QIcon(pix)
+
+
 class ClassPanel(QWidget):
     visibility_changed = Signal(list)  # list[bool], one per class
     opacity_changed = Signal(float)
     overlay_toggled = Signal(bool)
     mode_changed = Signal(str)
+    unlabelled_toggled = Signal(bool)  # whether unlabelled (ignore) pixels are drawn hatched
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +70,12 @@ class ClassPanel(QWidget):
         for key, text in MODES:
             self.mode.addItem(text, key)
         self.mode.currentIndexChanged.connect(lambda _i: self.mode_changed.emit(self.mode.currentData()))
+        self.unlabelled_box = QCheckBox("unlabelled (hatched)")
+        self.unlabelled_box.setIcon(hatch_swatch())
+        self.unlabelled_box.setChecked(True)
+        self.unlabelled_box.setToolTip("Pixels no class was given to (255, ignored in training) are hatched.\n"
+                                       "A hidden class, such as the background, shows the image as it is.")
+        self.unlabelled_box.toggled.connect(self.unlabelled_toggled)
         all_btn, none_btn = QPushButton("All"), QPushButton("None")
         all_btn.clicked.connect(lambda: self.set_all(True))
         none_btn.clicked.connect(lambda: self.set_all(False))
@@ -70,12 +90,14 @@ class ClassPanel(QWidget):
         row.addWidget(self.opacity, 1)
         layout.addLayout(row)
         layout.addWidget(self.mode)
+        layout.addWidget(self.unlabelled_box)
         layout.addWidget(self.list, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(all_btn)
         buttons.addWidget(none_btn)
         layout.addLayout(buttons)
-        hint = QLabel("Double-click a class to show only it.")
+        hint = QLabel("Double-click a class to show only it. A hidden class shows the image; unlabelled "
+                      "pixels are hatched.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
 

@@ -129,45 +129,6 @@ class LabelEditor(QDialog):
         return out
 
 
-class ModelHistoryDialog(QDialog):
-    """Every model the project has used or trained, newest first; choose one to roll back to it."""
-
-    def __init__(self, runs: list[dict], current, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Model history")
-        self.chosen = None
-        self.list = QListWidget()
-        for run in runs:
-            iu = run["metrics"].get("mean_iu")
-            mark = "  (in use)" if current is not None and str(run["checkpoint"]) == str(current) else ""
-            text = (f"{run['created']}  {run['checkpoint'].name}  mean IU "
-                    f"{'n/a' if iu is None else f'{iu:.3f}'}  {run['note']}{mark}")
-            item = QListWidgetItem(text)
-            item.setData(ORIGINAL, str(run["checkpoint"]))
-            if not run["checkpoint"].is_file():
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-            self.list.addItem(item)
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        use = box.addButton("Use this model", QDialogButtonBox.ButtonRole.AcceptRole)
-        use.clicked.connect(self._use)
-        box.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.list)
-        layout.addWidget(box)
-
-    def choose(self, row: int) -> None:
-        self.list.setCurrentRow(row)
-        self._use()
-
-    def _use(self) -> None:
-        item = self.list.currentItem()
-        if item is not None and item.flags() & Qt.ItemFlag.ItemIsEnabled:
-            from pathlib import Path  # noqa: PLC0415
-
-            self.chosen = Path(item.data(ORIGINAL))
-            self.accept()
-
-
 class NewModelDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -174,9 +174,10 @@ class EditingActions:
             self._quit_wait.stop()
             self.close()
 
-    def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None) -> None:
+    def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None, then=None) -> None:
         """New classes for the project, off the GUI thread: pending edits are saved first, the masks
-        rewritten, then editing starts afresh on them. The canvas is locked meanwhile."""
+        rewritten, then editing starts afresh on them (and `then` runs once the image is shown again).
+        The canvas is locked meanwhile."""
         project = self.project
         if project is None:
             return
@@ -197,7 +198,9 @@ class EditingActions:
             self.workspace.masks_rewritten()
             self.status.showMessage(f"Classes changed ({count} masks rewritten)", 5000)
             if self.current_id is not None:
-                self.show_image(self.current_id)
+                self.show_image(self.current_id, then)
+            elif then is not None:
+                then()
 
         def failed(message: str, details: str) -> None:
             self.canvas.setEnabled(True)

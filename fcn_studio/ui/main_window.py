@@ -19,6 +19,7 @@ from fcn_studio.ui import prediction_order
 from fcn_studio.ui.canvas import CanvasView
 from fcn_studio.ui.class_panel import ClassPanel
 from fcn_studio.ui.dispatch import GuiDispatcher
+from fcn_studio.ui.dock_layout import DockSizer, fit_screen, vertical_scroll
 from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.image_list import ImageListPanel
@@ -34,6 +35,7 @@ from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
 from fcn_studio.ui.tools_panel import ToolsPanel
 from fcn_studio.ui.training_controller import TrainingController
+from fcn_studio.ui.training_hint import TrainingHint
 from fcn_studio.ui.training_panel import TrainingPanel, scrolling
 from fcn_studio.workspace import Workspace
 
@@ -60,8 +62,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.class_panel = ClassPanel()
         self.tools_panel = ToolsPanel()
         images = self._dock("Images", self.image_list, Qt.DockWidgetArea.LeftDockWidgetArea)
-        classes = self._dock("Classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        tools = self._dock("Tools", self.tools_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        classes = self._dock("Classes", vertical_scroll(self.class_panel), Qt.DockWidgetArea.RightDockWidgetArea)
+        tools = self._dock("Tools", vertical_scroll(self.tools_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel()
         training = self._dock("Training", scrolling(self.training_panel), Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(tools, training)  # correcting and training take turns in one place
@@ -80,6 +82,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.worker = InferenceWorker(self)
         self.training = TrainingController(self, self.training_panel)
         self.keep_learning = KeepLearningController(self, self.training_panel.keep)
+        TrainingHint(self, self.training_panel.hint)
         self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
@@ -94,6 +97,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.class_panel.opacity_changed.connect(self._opacity_changed)
         self.class_panel.overlay_toggled.connect(self.set_overlay_shown)
         self.class_panel.mode_changed.connect(self._mode_changed)
+        self.class_panel.unlabelled_toggled.connect(self._hatch_toggled)
         self.canvas.hovered.connect(self._hovered)
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.worker.model_ready.connect(self._model_ready)
@@ -120,6 +124,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools_panel.set_labels(self.overlay.labels)
         self._class_picked(1)
         self._restore_settings()
+        DockSizer(self, {images: 260, classes: 330}, self.settings)  # fits a laptop; the canvas gets space first
         self._update_title()
 
     @property
@@ -323,15 +328,19 @@ class MainWindow(EditingActions, QMainWindow):
                                        f"classes the model does not have become unlabelled."):
                 mapping = {i: (labels.names.index(n) if n in labels.names else labels.ignore_index)
                            for i, n in enumerate(project.labels.names)}
-                self.change_labels(labels, mapping)
-        if then is not None:
-            then()
-        elif self.current_id is not None and self.current_rgb is not None and self.session.untouched(self.current_id):
-            self.worker.request(self.current_id, self.current_rgb)  # the image on screen, if no person touched it
+                self.change_labels(labels, mapping, then=then or self._predict_shown)  # predict once relabelled
+                return
+        (then or self._predict_shown)()
+
+    def _predict_shown(self) -> None:
+        """The image on screen goes to the model just loaded, if no person has touched it."""
+        if self.current_id is not None and self.current_rgb is not None and self.session.untouched(self.current_id):
+            self.worker.request(self.current_id, self.current_rgb)
 
     # -- showing an image -----------------------------------------------------------------------------
-    def show_image(self, image_id: int) -> None:
-        """Decodes off the GUI thread; a result for an image the user has already left is dropped."""
+    def show_image(self, image_id: int, then=None) -> None:
+        """Decodes off the GUI thread; a result for an image the user has already left is dropped.
+        `then` runs once it is shown, instead of predicting an image that has no prediction yet."""
         if self.project is None:
             return
         self._load_token += 1
@@ -365,9 +374,10 @@ class MainWindow(EditingActions, QMainWindow):
             self.overlay.set_image_data(editor.mask, confidence, prediction)
             self._render_overlay()
             self._update_title()
-            untouched = mask is None and not editor.stack.done and not self.session.is_dirty(image_id)
-            if untouched and self.worker.predictor is not None:
-                self.worker.request(image_id, rgb)
+            if then is not None:
+                then()
+            elif mask is None and self.worker.predictor is not None:
+                self._predict_shown()  # the first sight of an image nobody has labelled and no model has seen
 
         def failed(message: str, details: str) -> None:
             if token != self._load_token:
@@ -420,6 +430,10 @@ class MainWindow(EditingActions, QMainWindow):
         self.overlay.mode = mode
         self._render_overlay()
 
+    def _hatch_toggled(self, shown: bool) -> None:
+        self.overlay.hatch = shown
+        self._render_overlay()
+
     def set_overlay_shown(self, shown: bool) -> None:
         self.overlay_shown = shown
         if self.class_panel.overlay_box.isChecked() != shown:
@@ -443,7 +457,7 @@ class MainWindow(EditingActions, QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            fit_screen(self, 1280, 800)
         state = self.settings.value("window_state")
         if state is not None:
             self.restoreState(state)

@@ -168,13 +168,21 @@ def _import(w: MainWindow) -> None:
 
 
 def _model_history(w: MainWindow) -> None:
-    from fcn_studio.ui.dialogs import ModelHistoryDialog  # noqa: PLC0415
+    from fcn_studio.ui.model_history import ModelHistoryDialog, history_rows  # noqa: PLC0415
 
-    if w.project is None:
+    project = w.project
+    if project is None:
         return
-    dialog = ModelHistoryDialog(w.project.model_runs(), w.project.model_path, w)
-    if dialog.exec() == ModelHistoryDialog.DialogCode.Accepted and dialog.chosen is not None:
-        w.load_model(dialog.chosen)
+    runs = project.model_runs()
+
+    def show(rows) -> None:
+        if project is not w.project:
+            return
+        dialog = ModelHistoryDialog(rows, project.model_path, w)
+        if dialog.exec() == ModelHistoryDialog.DialogCode.Accepted and dialog.chosen is not None:
+            w.load_model(dialog.chosen)
+
+    w.background(lambda: history_rows(runs), show)  # the checkpoints' headers, off the GUI thread
 
 
 def _new_project(w: MainWindow) -> None:

@@ -18,6 +18,7 @@ class OverlayState:
         self.mask: np.ndarray | None = None
         self.confidence: np.ndarray | None = None
         self.prediction: np.ndarray | None = None  # the model's classes the confidence belongs to
+        self.hatch = True  # unlabelled pixels drawn hatched, apart from a hidden background
         self._buffer: ImageBuffer | None = None
 
     def set_labels(self, labels: LabelSet) -> None:
@@ -42,7 +43,8 @@ class OverlayState:
             render_confidence(source, out)
         else:
             lut = self._lut()
-            (render_outline if self.mode == "outline" else render_overlay)(source, lut, out)
+            render = render_outline if self.mode == "outline" else render_overlay
+            render(source, lut, out, ignore_index=self._ignore())
         return self._buffer
 
     def update_rect(self, rect: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
@@ -56,11 +58,16 @@ class OverlayState:
         if self.mode == "outline":
             y0, x0, y1, x1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
             ey0, ex0, ey1, ex1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
-            patch = render_outline(np.ascontiguousarray(self.mask[ey0:ey1, ex0:ex1]), lut)
+            patch = render_outline(np.ascontiguousarray(self.mask[ey0:ey1, ex0:ex1]), lut, origin=(ey0, ex0),
+                                   ignore_index=self._ignore())
             self._buffer.array[y0:y1, x0:x1] = patch[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0]
         else:
-            np.take(lut, self.mask[y0:y1, x0:x1], out=self._buffer.array[y0:y1, x0:x1], mode="clip")
+            render_overlay(self.mask[y0:y1, x0:x1], lut, self._buffer.array[y0:y1, x0:x1], origin=(y0, x0),
+                           ignore_index=self._ignore())
         return y0, x0, y1, x1
+
+    def _ignore(self) -> int | None:
+        return self.labels.ignore_index if self.hatch else None
 
     def _lut(self) -> np.ndarray:
         return argb_lut(self.labels, self.visible + [True] * (len(self.labels) - len(self.visible)))

@@ -83,8 +83,10 @@ class TrainingPanel(QWidget):
 
         self.keep = KeepLearningBox()
 
+        self.hint = QLabel()  # the project's state (ui/training_hint.py), apart from the run's status
+        self.hint.setWordWrap(True)
         self.progress = QProgressBar()
-        self.status = QLabel("Correct a few images, then train.")
+        self.status = QLabel("")
         self.status.setWordWrap(True)
         pg.setConfigOptions(antialias=True)
         self.loss_plot = pg.PlotWidget(title="training loss")
@@ -108,6 +110,7 @@ class TrainingPanel(QWidget):
         top = QFormLayout()
         top.addRow("Train for", self.minutes)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.hint)  # first: what the project is ready for
         layout.addWidget(self.keep)
         layout.addLayout(buttons)
         layout.addLayout(top)

@@ -34,3 +34,25 @@ def test_sixteen_bit_thumbnails_are_visible(tmp_path):
     path = tmp_path / "deep.png"
     Image.fromarray((np.arange(64 * 64).reshape(64, 64) % 4000).astype(np.uint16)).save(path)
     assert make_thumbnail(path, 32, tmp_path / "c").max() > 200
+
+
+def test_a_16_bit_thumbnail_is_stretched_as_the_canvas_shows_it(tmp_path):
+    """A 12-bit scan in a 16-bit TIFF: the list shows the same contrast as the canvas (not a flat grey
+    square), and a thumbnail cached before this rule (under the old key) is not used again."""
+    import hashlib
+
+    from fcn_studio.core.image_io import load_image
+
+    ramp = np.tile(np.linspace(1000, 4000, 640), (480, 1)).astype(np.uint16)
+    path = tmp_path / "scan.tif"
+    Image.fromarray(ramp).save(path)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    st = path.stat()
+    old_key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|96".encode()).hexdigest()
+    Image.new("RGB", (96, 72), (128, 128, 128)).save(cache / f"{old_key}.jpg")  # what the old rule cached
+    thumb = make_thumbnail(path, 96, cache)
+    shown = load_image(path)
+    assert thumb.shape == (72, 96, 3)
+    assert thumb[:, 0].mean() < 10 and thumb[:, -1].mean() > 245  # the full 0..255 range, as on the canvas
+    assert abs(int(thumb[36, 48, 0]) - int(shown[240, 320, 0])) < 8

@@ -109,7 +109,7 @@ def test_training_needs_corrected_images(qtbot, window, tmp_path, photo_folder):
 
 
 def test_model_history_rolls_back(qtbot, window, labelled_project):
-    from fcn_studio.ui.dialogs import ModelHistoryDialog
+    from fcn_studio.ui.model_history import ModelHistoryDialog
 
     project = Project.open(labelled_project)
     start = project.model_path

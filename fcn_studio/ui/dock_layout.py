@@ -1,0 +1,87 @@
+"""Fitting a laptop: the window fits 1280x720 with every panel docked, and the canvas gets the space
+first. Side panels scroll vertically instead of setting the window's minimum height; when the window
+narrows, the side columns give up width (down to their minimum) before the canvas goes below half the
+window; when it widens again, each column returns to the width the person last chose for it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QStyle, QWidget
+
+CANVAS_SHARE = 0.5  # the canvas keeps at least this share of the window's width while docks can shrink
+CANVAS_MIN = (320, 240)  # below this the canvas is of no use; the docks shrink first
+
+
+def vertical_scroll(panel: QWidget) -> QScrollArea:
+    """`panel` in a scroll area that scrolls up and down only: its height never sets the window's
+    minimum, and its width never drops below what its controls need (no sideways scroll bar)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(panel)
+    bar = area.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    area.setMinimumWidth(panel.minimumSizeHint().width() + bar)
+    return area
+
+
+def fit_screen(window: QWidget, width: int, height: int) -> None:
+    """The first size: `width` x `height`, or the screen's free area when that is smaller (a 1366x768
+    laptop), leaving room for the window's frame."""
+    free = window.screen().availableGeometry()
+    window.resize(min(width, free.width()), min(height, free.height() - 40))
+
+
+class DockSizer(QObject):
+    """Watches the window's width. `columns` maps a dock standing for its side column to the width it
+    starts with (or the one saved); dragging a column's separator makes that the width to return to."""
+
+    def __init__(self, window: QMainWindow, columns: dict[QDockWidget, int], settings=None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.settings = settings
+        saved = settings.value("dock_widths", {}) if settings is not None else {}
+        saved = saved if isinstance(saved, dict) else {}
+        self.preferred = {d: _int(saved.get(d.objectName()), w) for d, w in columns.items()}
+        self._window_width = window.width()
+        window.centralWidget().setMinimumSize(*CANVAS_MIN)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.apply)
+        window.installEventFilter(self)  # its resizes, and the releases that end a separator drag
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        kind = event.type()
+        if kind == QEvent.Type.Resize and self.window.width() != self._window_width:
+            self._window_width = self.window.width()
+            self._timer.start()
+        elif kind == QEvent.Type.MouseButtonRelease:
+            self.remember()  # a separator drag ends on the window itself: the widths are the person's
+        return False
+
+    def remember(self) -> None:
+        """The columns' current widths become the ones to return to."""
+        for dock in self.preferred:
+            if dock.isVisible() and not dock.isFloating():
+                self.preferred[dock] = dock.width()
+        if self.settings is not None:
+            self.settings.setValue("dock_widths", {d.objectName(): w for d, w in self.preferred.items()})
+
+    def apply(self) -> None:
+        """Columns at their preferred widths, scaled down together while the canvas would get less than
+        its share; Qt keeps each at its own minimum."""
+        docked = [d for d in self.preferred if d.isVisible() and not d.isFloating()]
+        if not docked:
+            return
+        room = int(self.window.width() * (1 - CANVAS_SHARE))
+        wanted = [self.preferred[d] for d in docked]
+        scale = min(1.0, room / max(1, sum(wanted)))
+        self.window.resizeDocks(docked, [max(1, int(w * scale)) for w in wanted], Qt.Orientation.Horizontal)
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,51 @@
+"""The Training panel's hint follows the open project's real state (no project, a session, how many
+images a person has labelled and whether any validate), updated when images are saved, marked,
+imported or another project opens, instead of a fixed "Correct a few images, then train."."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer
+
+from fcn_studio.project.schema import HUMAN_STATES
+
+VALIDATES_EVERY = 5  # core/splits: with a share of 0.2 the 5th, 10th, 15th... labelled image validates
+
+
+def training_hint(counts: dict[str, int] | None, temporary: bool = False) -> str:
+    """What a person should know before pressing Start, from the project's image counts by state."""
+    if counts is None:
+        return "Open or make a project, correct a few images, then train."
+    if temporary:
+        return "Training learns from a project's corrected images: make a project first (File > New Project)."
+    labelled = sum(counts.get(s, 0) for s in HUMAN_STATES)
+    if labelled == 0:
+        return "Correct a few images, then train (each saved edit marks its image corrected)."
+    images = f"{labelled} labelled image{'s' if labelled != 1 else ''}"
+    if labelled < VALIDATES_EVERY:
+        more = VALIDATES_EVERY - labelled
+        return (f"{images}: you can train now; label {more} more so that one validates and the new model "
+                f"can be scored.")
+    return f"{images}: ready to train (every fifth labelled image validates the new model)."
+
+
+class TrainingHint(QObject):
+    """Keeps `label` up to date with the window's workspace; bursts of saves are counted once."""
+
+    def __init__(self, window, label) -> None:
+        super().__init__(window)
+        self.window, self.label = window, label
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self.update)
+        window.workspace.project_changed.connect(lambda _p: self.update())
+        window.workspace.images_changed.connect(self._timer.start)
+        window.session.state_changed.connect(lambda _id: self._timer.start())
+        self.update()
+
+    def update(self) -> None:
+        project = self.window.workspace.project
+        if project is None or project.closed:
+            self.label.setText(training_hint(None))
+            return
+        self.label.setText(training_hint(project.counts(), project.temporary))
