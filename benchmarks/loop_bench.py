@@ -18,7 +18,8 @@ and `--json`: `shown_miou`, `second_half_miou`, `effort_ratio` (changed pixels o
 labelling from scratch would paint, truth not background, summed over all images) for each mode.
 
 Run: `python benchmarks/loop_bench.py --images DIR --masks DIR [--classes FILE] [--seconds-per-image S]
-[--backbone B] [--json OUT]`, or `--sample N` for N generated images (the sample project's)."""
+[--backbone B] [--json OUT]`, or `--sample N` for N generated images (the sample project's), or
+`--microscopy` for 16 real 16-bit 128 x 128 tiles of fluorescent nuclei (benchmarks/microscopy_tiles.py)."""
 
 from __future__ import annotations
 
@@ -149,6 +150,8 @@ def main() -> None:
     ap.add_argument("--masks", type=Path)
     ap.add_argument("--classes", type=Path, help="class names (else background and class 1..n from the masks)")
     ap.add_argument("--sample", type=int, help="use N generated images (the sample project's) instead")
+    ap.add_argument("--microscopy", action="store_true",
+                    help="use 16 real 16-bit nuclei tiles (benchmarks/microscopy_tiles.py; needs stardist's data)")
     ap.add_argument("--seconds-per-image", type=float, default=20.0)
     ap.add_argument("--backbone", default=None, help="default: a new project's default backbone")
     ap.add_argument("--minutes", type=float, default=3.0, help="length of today's one training run")
@@ -162,6 +165,11 @@ def main() -> None:
 
             write_sample_images(work / "images", args.sample, with_masks_in=work / "masks")
             args.images, args.masks, labels = work / "images", work / "masks", SAMPLE_LABELS
+        elif args.microscopy:
+            from microscopy_tiles import write_tiles  # noqa: PLC0415 (beside this script)
+
+            args.images, args.masks = write_tiles(work / "microscopy")
+            args.classes = work / "microscopy" / "classes.txt"
         elif args.images is None or args.masks is None:
             ap.error("give --images and --masks, or --sample N")
         data = pairs(args.images, args.masks)
