@@ -21,6 +21,7 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.errors import ProjectError
 from fcn_studio.project.journal import replay_orphans
+from fcn_studio.project.mask_names import mask_name_for, taken_names
 from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS, MaskFiles
 from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
 
@@ -218,12 +219,18 @@ class Project(MaskFiles):
             else:
                 result.skipped.append((str(p), "not an image file or folder" if p.exists() else "no such file"))
         with self.transaction() as db:
+            known = {p for (p,) in db.execute("SELECT path FROM images")}
+            taken = taken_names(n for (n,) in db.execute("SELECT mask_name FROM images"))
             for f in files:
-                cur = db.execute("INSERT OR IGNORE INTO images (path) VALUES (?)", (self._stored(f, resolved=True),))
-                if cur.rowcount:
-                    result.added += 1
-                else:
+                stored = self._stored(f, resolved=True)
+                if stored in known:
                     result.already += 1
+                    continue
+                name = mask_name_for(stored, taken)
+                db.execute("INSERT INTO images (path, mask_name) VALUES (?, ?)", (stored, name))
+                known.add(stored)
+                taken.add(name.casefold())
+                result.added += 1
             db.execute("INSERT INTO history (action, detail) VALUES ('add images', ?)", (f"{result.added} added",))
         return result
 
