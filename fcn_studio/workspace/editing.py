@@ -163,6 +163,22 @@ class Editing:
             self.budget.forget(editor.stack)
         self.dirty_changed.emit(image_id, False)
 
+    def forget_images(self, image_ids) -> list[int]:
+        """Masks on disk changed under these images' editors (an import wrote them): their editors and
+        undo history go, so they are edited afresh from the new masks; every other image keeps its
+        history. An image with edits not yet saved keeps its editor (those edits are newer than the
+        import and win when saved). Returns the ids forgotten."""
+        gone = []
+        for image_id in image_ids:
+            editor = self.editors.get(image_id)
+            if editor is None or self.is_dirty(image_id):
+                continue
+            self.budget.forget(self.editors.pop(image_id).stack)
+            if self.saver is not None:
+                self.saver.forget(image_id)
+            gone.append(image_id)
+        return gone
+
     def _on_saved(self, image_id: int, version: int) -> None:
         self._reported.discard(image_id)
         self.state_changed.emit(image_id)

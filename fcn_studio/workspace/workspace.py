@@ -67,6 +67,15 @@ class Workspace:
         self.labels_changed.emit(self.project.labels)
         self.images_changed.emit()
 
+    def masks_imported(self, image_ids, labels_changed: bool) -> list[int]:
+        """An import wrote the masks of `image_ids`: only their editors start afresh (the others keep
+        their undo history); returns those that did."""
+        gone = self.editing.forget_images(image_ids)
+        if labels_changed:
+            self.labels_changed.emit(self.project.labels)
+        self.images_changed.emit()
+        return gone
+
     # -- what is unsaved -------------------------------------------------------------------------------
     def unsaved(self) -> dict[int, str]:
         return self.editing.unsaved()
