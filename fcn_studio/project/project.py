@@ -50,6 +50,19 @@ class AddResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+def stored_path(path: str, root: str, relative: bool = True) -> str:
+    """How a resolved path is stored: relative to the project `root` when that takes at most two
+    '..', else absolute (POSIX style). String operations only: adding ten thousand files must be quick."""
+    if relative:
+        try:
+            rel = os.path.relpath(path, root)
+            if rel.replace(os.sep, "/").split("/").count("..") <= 2:
+                return rel.replace(os.sep, "/")
+        except ValueError:
+            pass  # another drive on Windows
+    return Path(path).as_posix()
+
+
 class Project(MaskFiles):
     def __init__(self, root: Path, temporary: bool = False) -> None:
         self.root = Path(root).resolve()
@@ -184,17 +197,8 @@ class Project(MaskFiles):
 
     # -- images -------------------------------------------------------------------------------
     def _stored(self, path: str | Path, resolved: bool = False) -> str:
-        """Relative to the project when that takes at most two '..', else absolute (POSIX style).
-        String operations only once the path is resolved: adding ten thousand files must be quick."""
         path = str(path) if resolved else str(Path(path).resolve())
-        if not self.temporary:
-            try:
-                rel = os.path.relpath(path, self._root_str)
-                if rel.replace(os.sep, "/").split("/").count("..") <= 2:
-                    return rel.replace(os.sep, "/")
-            except ValueError:
-                pass  # another drive on Windows
-        return Path(path).as_posix()
+        return stored_path(path, self._root_str, relative=not self.temporary)
 
     def _absolute(self, stored: str) -> Path:
         if os.path.isabs(stored):

@@ -35,6 +35,7 @@ def build_menus(w: MainWindow) -> None:
     act(file, "open_images", "Open &Images...", lambda: _open_images(w))
     act(file, "add_images", "&Add Images...", lambda: _add_images(w))
     act(file, "add_folder", "Add &Folder...", lambda: _add_folder(w))
+    act(file, "save_as_project", "&Save as Project...", w.session_saver.save, "Ctrl+Shift+S")
     file.addSeparator()
     act(file, "export", "&Export Dataset...", lambda: _export(w), "Ctrl+E")
     act(file, "import", "&Import Dataset...", lambda: _import(w), "Ctrl+I")

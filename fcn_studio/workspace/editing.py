@@ -46,10 +46,26 @@ class Editing:
         self.editors.clear()
         self.current_id = None
         if project is not None:
-            self.saver = AutoSaver(
-                project, self.autosave_delay,
-                on_saved=lambda i, v: self.dispatch(lambda: self._on_saved(i, v)),
-                on_failed=lambda i, v, m: self.dispatch(lambda: self._on_failed(i, v, m)))
+            self.saver = self._new_saver(project)
+
+    def move_to(self, project: Project, timeout: float = 30.0) -> bool:
+        """The same images, now in `project` (a copy of the open one, with the same image ids): the
+        editors and their undo history stay; the saver is the new project's. False, and nothing moved,
+        when the old project's pending edits could not be saved first."""
+        old = self.saver
+        if old is not None and not old.flush(timeout):
+            return False
+        self.close(timeout)
+        self.project = project
+        self.saver = self._new_saver(project)
+        if old is not None:
+            self.saver.adopt(old)
+        return True
+
+    def _new_saver(self, project: Project) -> AutoSaver:
+        return AutoSaver(project, self.autosave_delay,
+                         on_saved=lambda i, v: self.dispatch(lambda: self._on_saved(i, v)),
+                         on_failed=lambda i, v, m: self.dispatch(lambda: self._on_failed(i, v, m)))
 
     def close(self, timeout: float = 30.0) -> bool:
         ok = True
