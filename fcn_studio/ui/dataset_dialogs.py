@@ -102,6 +102,7 @@ class ImportDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, project=None, start: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import dataset")
+        self.setMinimumWidth(620)  # the folder's whole path shows
         self.project = project
         self.source = QLineEdit()
         self.format = QComboBox()
