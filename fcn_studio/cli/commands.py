@@ -191,18 +191,22 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from fcn_studio.project.formats import import_into
+    from fcn_studio.project.formats import UnknownLayout, import_into
     from fcn_studio.project.project import Project
 
     project = Project.open(args.project)
     progress = _LazyBar("import")
     try:
         report = import_into(project, args.source, args.format, args.overwrite, progress)
+    except UnknownLayout as exc:
+        raise UnknownLayout(f"{exc}; name the format with --format") from None
     finally:
         progress.close()
         project.close()
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)
+    if report.same_content:
+        print(f"{report.same_content} images were already in the project (same content elsewhere): not added again")
     print(f"{report.imported} masks imported, {report.skipped_existing} kept (already corrected; --overwrite "
           f"replaces them), {len(report.problems)} problems"
           + (f"; new classes: {', '.join(report.added_classes)}" if report.added_classes else ""))

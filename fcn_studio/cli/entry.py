@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="labelled images from VOC, COCO, mask folders or labelme into a project")
     imp.add_argument("project", type=Path)
     imp.add_argument("source", type=Path)
-    imp.add_argument("--format", default="auto", choices=("auto", "voc", "coco", "masks", "labelme"))
+    imp.add_argument("--format", default="auto", choices=("auto", "voc", "coco", "masks", "labelme", "matched"),
+                     help="matched: a folder of masks named like the project's images (auto recognises it)")
     imp.add_argument("--overwrite", action="store_true", help="replace masks a person already corrected")
     imp.set_defaults(func=cmd_import)
 

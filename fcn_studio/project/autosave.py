@@ -199,6 +199,12 @@ class AutoSaver:
             if self.journal is not None:
                 self.journal.drop(image_id)
 
+    def adopt(self, other: AutoSaver) -> None:
+        """Takes over what a closed saver knew of its editors (where each began, what is on disk), for
+        the same images in a copy of its project (a session saved as a project)."""
+        with other._cond, self._cond:
+            self._tracks.update(other._tracks)
+
     def forget(self, image_id: int) -> None:
         """The editor of a saved image is gone from memory."""
         with self._cond:

@@ -2,9 +2,11 @@
 its image's state are one step, for every writer (the person's autosave, a prediction, an import, a
 label change), in any thread or process.
 
-- `masks/NNNNNN.png` holds what a person made (corrected or reviewed) and nothing else.
-- `predictions/NNNNNN.png` holds the model's latest prediction, apart, so it can never overwrite a
-  person's mask and can always be shown, compared or accepted.
+- `masks/<image name>.png` holds what a person made (corrected or reviewed) and nothing else; the name
+  is the image's relative path with its sub-folders (fcn_studio.project.mask_names), and
+  `mask_path` is the one place that maps an image to it.
+- `predictions/<image name>.png` holds the model's latest prediction, apart, so it can never overwrite
+  a person's mask and can always be shown, compared or accepted.
 
 Each writer prepares its PNG beside the target first (the slow part), then, inside one `BEGIN
 IMMEDIATE` transaction (SQLite's write lock, which every process of the project shares), reads the
@@ -28,6 +30,7 @@ from fcn_studio.core.atomic import TEMP_SUFFIX, atomic_path, fsync_dir, prepared
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import encode_mask, read_mask
 from fcn_studio.project.errors import ProjectError
+from fcn_studio.project.mask_names import legacy_name, mask_name_for, taken_names
 from fcn_studio.project.schema import HUMAN_STATES, STATES
 
 MASKS = "masks"
@@ -43,15 +46,21 @@ class MaskFiles:
     root: Path
 
     # -- where things are ---------------------------------------------------------------------------
+    def mask_name(self, image_id: int) -> str:
+        """The image's file name under masks/ and predictions/ (a relative POSIX path); an image of a
+        project that could not be migrated (a read-only copy) keeps its old id name."""
+        row = self.db.execute("SELECT mask_name FROM images WHERE id = ?", (image_id,)).fetchone()
+        return row[0] if row is not None and row[0] else legacy_name(image_id)
+
     def mask_path(self, image_id: int) -> Path:
         """The person's mask (exists only for corrected and reviewed images)."""
-        return self.root / MASKS / f"{image_id:06d}.png"
+        return self.root / MASKS / self.mask_name(image_id)
 
     def prediction_path(self, image_id: int) -> Path:
-        return self.root / PREDICTIONS / f"{image_id:06d}.png"
+        return self.root / PREDICTIONS / self.mask_name(image_id)
 
     def confidence_path(self, image_id: int) -> Path:
-        return self.root / CACHE / "confidence" / f"{image_id:06d}.png"
+        return self.root / CACHE / "confidence" / self.mask_name(image_id)
 
     # -- reading ------------------------------------------------------------------------------------
     def load_mask(self, image_id: int, shape: tuple[int, int] | None = None) -> np.ndarray | None:
@@ -183,7 +192,7 @@ class MaskFiles:
             for rec in self.images():
                 for src in (self.mask_path(rec.id), self.prediction_path(rec.id)):
                     if src.is_file():
-                        tmp = src.with_suffix(".relabel.png")
+                        tmp = src.with_name(f".{src.name}.relabel")  # hidden: never taken for a mask
                         with atomic_path(tmp) as t:
                             encode_mask(t, lut[read_mask(src, labels=self.labels)], labels, name=src)
                         pending.append([str(tmp), str(src)])
@@ -209,24 +218,26 @@ class MaskFiles:
     # -- agreement after a crash --------------------------------------------------------------------
     def _reconcile(self) -> list[tuple[int, str, str]]:
         """Makes every image's state agree with the files (a process killed between a rename and its
-        commit), and moves predictions out of masks/ in projects made before they had their own
-        folder. Returns the (image id, old state, new state) it changed."""
+        commit), moves predictions out of masks/ in projects made before they had their own folder,
+        and renames id-named files after their images. Returns the (image id, old state, new state)
+        it changed."""
         changed = []
         with self.transaction() as db:
             self._finish_label_change_in(db)
             layout = db.execute("SELECT value FROM meta WHERE key = 'mask_layout'").fetchone()
             rows = db.execute("SELECT id, state FROM images").fetchall()
-            on_disk = {p.name for p in (self.root / MASKS).glob("*.png") if not p.name.startswith(".")}
             if layout is None:  # layout 1: a mask of an image nobody labelled was the model's
                 for image_id, state in rows:
-                    name = self.mask_path(image_id).name
-                    if state not in HUMAN_STATES and name in on_disk:
-                        self.prediction_path(image_id).parent.mkdir(exist_ok=True)
-                        os.replace(self.mask_path(image_id), self.prediction_path(image_id))
-                        on_disk.discard(name)
+                    old = self.root / MASKS / legacy_name(image_id)
+                    if state not in HUMAN_STATES and old.is_file():
+                        (self.root / PREDICTIONS).mkdir(exist_ok=True)
+                        os.replace(old, self.root / PREDICTIONS / legacy_name(image_id))
                 db.execute("INSERT INTO meta (key, value) VALUES ('mask_layout', ?)", (LAYOUT,))
+            self._name_masks_in(db)
+            names = dict(db.execute("SELECT id, mask_name FROM images").fetchall())
+            on_disk = self._files_in(MASKS)
             for image_id, state in rows:
-                human_file = self.mask_path(image_id).name in on_disk
+                human_file = (names[image_id] or legacy_name(image_id)) in on_disk
                 if human_file and state not in HUMAN_STATES:
                     new = "corrected"  # the person's save renamed its file, then the process died
                 elif not human_file and state in HUMAN_STATES:
@@ -237,6 +248,40 @@ class MaskFiles:
                 changed.append((image_id, state, new))
         return changed
 
+    def _files_in(self, folder: str) -> set[str]:
+        """The mask files under a folder as relative POSIX paths (hidden files and folders aside)."""
+        base = self.root / folder
+        out = set()
+        for p in base.rglob("*.png"):
+            rel = p.relative_to(base).as_posix()
+            if not any(part.startswith(".") for part in rel.split("/")):
+                out.add(rel)
+        return out
+
+    def _name_masks_in(self, db: sqlite3.Connection) -> int:
+        """Gives every image without one its mask name and moves its id-named files there, inside the
+        caller's write transaction. A crash after some renames rolls the names back; the next opening
+        chooses the same names (same rows, same taken set) and finds those files already moved. The
+        id names of images still to move are reserved, so no move lands on a file yet to be moved."""
+        unnamed = db.execute("SELECT id, path FROM images WHERE mask_name IS NULL ORDER BY id").fetchall()
+        if not unnamed:
+            return 0
+        taken = taken_names(n for (n,) in db.execute("SELECT mask_name FROM images"))
+        taken |= {legacy_name(i).casefold() for i, _ in unnamed}
+        for image_id, stored in unnamed:
+            name = mask_name_for(stored, taken)
+            taken.add(name.casefold())
+            for folder in (self.root / MASKS, self.root / PREDICTIONS, self.root / CACHE / "confidence"):
+                old, new = folder / legacy_name(image_id), folder / name
+                if old.is_file() and not new.exists():
+                    new.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(old, new)
+            db.execute("UPDATE images SET mask_name = ? WHERE id = ?", (name, image_id))
+        for folder in (self.root / MASKS, self.root / PREDICTIONS):
+            if folder.is_dir():
+                fsync_dir(folder)
+        return len(unnamed)
+
     def _sweep_interrupted_writes(self, older_than: float = 600.0) -> int:
         """A process killed mid-save leaves its temporary file (never a half-written mask: the rename
         did not happen); remove such leftovers when the project opens. Only old ones: other processes
@@ -244,7 +289,7 @@ class MaskFiles:
         now = time.time()
         removed = 0
         for folder in (MASKS, PREDICTIONS):
-            for tmp in (self.root / folder).glob(f".*{TEMP_SUFFIX}"):
+            for tmp in (self.root / folder).rglob(f".*{TEMP_SUFFIX}"):
                 try:
                     if now - tmp.stat().st_mtime > older_than:
                         tmp.unlink()

@@ -21,6 +21,7 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.errors import ProjectError
 from fcn_studio.project.journal import replay_orphans
+from fcn_studio.project.mask_names import mask_name_for, taken_names
 from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS, MaskFiles
 from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
 
@@ -47,6 +48,19 @@ class AddResult:
     added: int = 0
     already: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def stored_path(path: str, root: str, relative: bool = True) -> str:
+    """How a resolved path is stored: relative to the project `root` when that takes at most two
+    '..', else absolute (POSIX style). String operations only: adding ten thousand files must be quick."""
+    if relative:
+        try:
+            rel = os.path.relpath(path, root)
+            if rel.replace(os.sep, "/").split("/").count("..") <= 2:
+                return rel.replace(os.sep, "/")
+        except ValueError:
+            pass  # another drive on Windows
+    return Path(path).as_posix()
 
 
 class Project(MaskFiles):
@@ -183,17 +197,8 @@ class Project(MaskFiles):
 
     # -- images -------------------------------------------------------------------------------
     def _stored(self, path: str | Path, resolved: bool = False) -> str:
-        """Relative to the project when that takes at most two '..', else absolute (POSIX style).
-        String operations only once the path is resolved: adding ten thousand files must be quick."""
         path = str(path) if resolved else str(Path(path).resolve())
-        if not self.temporary:
-            try:
-                rel = os.path.relpath(path, self._root_str)
-                if rel.replace(os.sep, "/").split("/").count("..") <= 2:
-                    return rel.replace(os.sep, "/")
-            except ValueError:
-                pass  # another drive on Windows
-        return Path(path).as_posix()
+        return stored_path(path, self._root_str, relative=not self.temporary)
 
     def _absolute(self, stored: str) -> Path:
         if os.path.isabs(stored):
@@ -218,12 +223,18 @@ class Project(MaskFiles):
             else:
                 result.skipped.append((str(p), "not an image file or folder" if p.exists() else "no such file"))
         with self.transaction() as db:
+            known = {p for (p,) in db.execute("SELECT path FROM images")}
+            taken = taken_names(n for (n,) in db.execute("SELECT mask_name FROM images"))
             for f in files:
-                cur = db.execute("INSERT OR IGNORE INTO images (path) VALUES (?)", (self._stored(f, resolved=True),))
-                if cur.rowcount:
-                    result.added += 1
-                else:
+                stored = self._stored(f, resolved=True)
+                if stored in known:
                     result.already += 1
+                    continue
+                name = mask_name_for(stored, taken)
+                db.execute("INSERT INTO images (path, mask_name) VALUES (?, ?)", (stored, name))
+                known.add(stored)
+                taken.add(name.casefold())
+                result.added += 1
             db.execute("INSERT INTO history (action, detail) VALUES ('add images', ?)", (f"{result.added} added",))
         return result
 

@@ -41,7 +41,14 @@ _V1 = """
         );
 """
 
-MIGRATIONS = (_V1,)
+# 2: masks are named after their image (fcn_studio.project.mask_names); NULL until an old project's
+# id-named files are moved, which happens when it is opened (MaskFiles._reconcile).
+_V2 = """
+        ALTER TABLE images ADD COLUMN mask_name TEXT;
+        CREATE UNIQUE INDEX images_mask_name ON images (mask_name);
+"""
+
+MIGRATIONS = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

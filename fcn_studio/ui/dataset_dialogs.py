@@ -14,18 +14,28 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QProgressDialog,
     QPushButton,
     QWidget,
 )
 
-from fcn_studio.project.formats import ExportOptions, export_project, import_into
+from fcn_studio.project.formats import (
+    ExportOptions,
+    FormatError,
+    UnknownLayout,
+    detect_format,
+    export_project,
+    import_into,
+)
 from fcn_studio.ui.dialogs import ok_cancel
 from fcn_studio.ui.errors import show_error, show_info
 
 FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("masks", "Image + mask folders (Cityscapes-style)"),
                 ("labelme", "labelme JSON"))
+IMPORT_NAMES = (*FORMAT_NAMES, ("matched", "Masks named like this project's images"))
+WINDOW_HINT = "Choose the format in the Import dialog's Format list."
 WHICH_NAMES = (("human", "Corrected and reviewed"), ("reviewed", "Reviewed only"), ("all", "All with a mask"))
 
 
@@ -85,20 +95,47 @@ class ExportDialog(QDialog):
 
 
 class ImportDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """Where from and as what. It starts on the project's own `ground_truth/` when there is one (the
+    sample project's true masks), and says what it recognises in the chosen folder as it is typed or
+    browsed, so a wrong folder shows before the import starts."""
+
+    def __init__(self, parent: QWidget | None = None, project=None, start: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import dataset")
+        self.setMinimumWidth(620)  # the folder's whole path shows
+        self.project = project
         self.source = QLineEdit()
         self.format = QComboBox()
         self.format.addItem("Recognise automatically", "auto")
-        for key, text in FORMAT_NAMES:
+        for key, text in IMPORT_NAMES:
             self.format.addItem(text, key)
         self.overwrite = QCheckBox("Replace masks a person already corrected")
+        self.recognised = QLabel()
+        self.recognised.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow("Dataset folder", _folder_row(self, self.source, "Import from"))
+        form.addRow("", self.recognised)
         form.addRow("Format", self.format)
         form.addRow("", self.overwrite)
         form.addRow(ok_cancel(self))
+        self.source.textChanged.connect(self._recognise)
+        if start is None and project is not None and (project.root / "ground_truth").is_dir():
+            start = project.root / "ground_truth"
+        if start is not None:
+            self.source.setText(str(start))
+
+    def _recognise(self, text: str) -> None:
+        """A folder's layout from its names alone (no image is read)."""
+        if not text.strip() or not Path(text).exists():
+            self.recognised.setText("")
+            return
+        try:
+            fmt = detect_format(Path(text), self.project)
+        except (FormatError, OSError) as exc:
+            message = str(exc).split(": ", 1)[-1] if isinstance(exc, FormatError) else str(exc)
+            self.recognised.setText(f"Not recognised: {message}. {WINDOW_HINT}")
+            return
+        self.recognised.setText(f"Recognised: {dict(IMPORT_NAMES)[fmt]}")
 
     def request(self) -> tuple[Path, str, bool]:
         return Path(self.source.text()), self.format.currentData(), self.overwrite.isChecked()
@@ -127,6 +164,30 @@ def run_with_progress(window, title: str, work, done) -> None:
     window.background(lambda: work(bridge.changed.emit), finished, failed)
 
 
+def export_from_window(window) -> None:
+    """File > Export Dataset...: from a project or a temporary session alike, into the folder used
+    last time (remembered in the settings)."""
+    project = window.project
+    if project is None:
+        show_error(window, "Export", "Open images or a project first: there is nothing to export yet.")
+        return
+    base = window.settings.value("export_folder")
+    base = Path(base) if base else (Path.home() if project.temporary else project.root.parent)
+    name = "fcn-studio-session" if project.temporary else project.name
+    dialog = ExportDialog(base / f"{name}-export", window)
+    if dialog.exec() == ExportDialog.DialogCode.Accepted:
+        fmt, out, options, extra = dialog.request()
+        window.settings.setValue("export_folder", str(out.parent))
+        export_dataset(window, fmt, out, options, extra)
+
+
+def import_from_window(window) -> None:
+    dialog = ImportDialog(window, window.project)
+    if dialog.exec() == ImportDialog.DialogCode.Accepted:
+        source, fmt, overwrite = dialog.request()
+        import_dataset(window, source, fmt, overwrite)
+
+
 def export_dataset(window, fmt: str, out: Path, options: ExportOptions, extra: dict | None = None) -> None:
     project = window.project
     if project is None:
@@ -144,23 +205,32 @@ def export_dataset(window, fmt: str, out: Path, options: ExportOptions, extra: d
 
 
 def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = False) -> None:
+    """Imports into the open project or session. Only the images the import wrote start editing afresh;
+    every other image keeps its undo history."""
     project = window.project
-    if project is None or project.temporary:
-        show_error(window, "Import", "Open or create a project first: imported labels are stored in it.")
+    if project is None:
+        show_error(window, "Import", "Open a project (or some images) first: imported labels are stored with them.")
         return
     session = window.session
 
     def work(progress):
         if not session.flush():
             raise RuntimeError("some of your edits could not be saved; fix that before importing")
-        return import_into(project, source, fmt, overwrite, progress)
+        try:
+            return import_into(project, source, fmt, overwrite, progress)
+        except UnknownLayout as exc:
+            raise UnknownLayout(f"{exc}. {WINDOW_HINT}") from None
 
     def done(report) -> None:
         if project is window.project:
-            window.workspace.masks_rewritten()  # masks on disk changed: edit them afresh
+            gone = window.workspace.masks_imported(report.touched, bool(report.added_classes))
+            if window.current_id is not None and window.current_id in gone:
+                window.show_image(window.current_id)
         text = (f"{report.imported} masks imported; {report.skipped_existing} kept because a person had already "
                 f"corrected them" + (f"; new classes: {', '.join(report.added_classes)}" if report.added_classes
-                                     else "") + f"; {len(report.problems)} problems.")
+                                     else "")
+                + (f"; {report.same_content} images were already in the project (same content), not added again"
+                   if report.same_content else "") + f"; {len(report.problems)} problems.")
         window.status.showMessage(text, 20000)
         window.workspace.imported.emit(report)
         if report.problems:

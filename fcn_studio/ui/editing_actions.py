@@ -145,9 +145,15 @@ class EditingActions:
     def _safe_to_close(self) -> bool:
         """Quitting never waits on the GUI thread: saves still in flight get a moment (the window
         closes by itself when they land; they are in the edit journal already). A save that failed
-        needs the person's word. A running training is stopped (its last checkpoint is kept)."""
-        if self.training.running:
-            self.training.process.stop()
+        needs the person's word. A running training is asked to stop and the window closes once it
+        has ended (its last checkpoint is kept, and the run removes its training.lock; a backend
+        destroyed with the window would be killed and leave both behind)."""
+        if self.training.process.running:
+            if not self.training.process.stopping:
+                self.training.process.stop()
+            self.status.showMessage("Stopping the training run before quitting (its last checkpoint is kept)...", 0)
+            self._quit_wait.start()
+            return False
         unsaved = self.session.unsaved()
         failed = self.session.failed
         if not unsaved:
@@ -169,6 +175,8 @@ class EditingActions:
         return False
 
     def _quit_when_saved(self) -> None:
+        if self.training.process.running:
+            return  # stopping: it is killed after KILL_AFTER_MS at the latest
         unsaved = self.session.unsaved() if self.session.saver is not None else {}
         if not unsaved or self.session.failed:
             self._quit_wait.stop()

@@ -30,6 +30,7 @@ from fcn_studio.ui.overlay_state import OverlayState
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.qimage import rgb_buffer
 from fcn_studio.ui.shortcuts import KeyRouter
+from fcn_studio.ui.session_save import SessionSaver
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
@@ -89,6 +90,7 @@ class MainWindow(EditingActions, QMainWindow):
         self._quit_wait.timeout.connect(self._quit_when_saved)
         self.actions: dict[str, QAction] = {}
         self.pretrained = PretrainedJobs(self)  # Model > Get Pretrained Model..., and the new-project offer
+        self.session_saver = SessionSaver(self)  # File > Save as Project..., and the question on quitting
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
 
@@ -251,8 +253,8 @@ class MainWindow(EditingActions, QMainWindow):
 
     def _update_title(self) -> None:
         parts = ["FCN Studio"]
-        if self.project is not None and not self.project.temporary:
-            parts.append(self.project.name)
+        if self.project is not None:
+            parts.append("unsaved session" if self.project.temporary else self.project.name)
         if self.current_id is not None and self.project is not None:
             rec = self.image_list.model.record(self.current_id)
             if rec is not None:
@@ -482,7 +484,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.open_paths(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self._safe_to_close():
+        if not self.session_saver.on_close() or not self._safe_to_close():
             event.ignore()
             return
         self._quit_wait.stop()

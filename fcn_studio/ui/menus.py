@@ -37,6 +37,7 @@ def build_menus(w: MainWindow) -> None:
     act(file, "open_images", "Open &Images...", lambda: _open_images(w))
     act(file, "add_images", "&Add Images...", lambda: _add_images(w))
     act(file, "add_folder", "Add &Folder...", lambda: _add_folder(w))
+    act(file, "save_as_project", "&Save as Project...", w.session_saver.save, "Ctrl+Shift+S")
     file.addSeparator()
     act(file, "export", "&Export Dataset...", lambda: _export(w), "Ctrl+E")
     act(file, "import", "&Import Dataset...", lambda: _import(w), "Ctrl+I")
@@ -147,24 +148,15 @@ def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
 
 
 def _export(w: MainWindow) -> None:
-    from fcn_studio.ui.dataset_dialogs import ExportDialog, export_dataset  # noqa: PLC0415
+    from fcn_studio.ui.dataset_dialogs import export_from_window  # noqa: PLC0415
 
-    if w.project is None or w.project.temporary:
-        show_error(w, "Export", "Open or create a project first.")
-        return
-    dialog = ExportDialog(w.project.root.parent / f"{w.project.name}-export", w)
-    if dialog.exec() == ExportDialog.DialogCode.Accepted:
-        fmt, out, options, extra = dialog.request()
-        export_dataset(w, fmt, out, options, extra)
+    export_from_window(w)
 
 
 def _import(w: MainWindow) -> None:
-    from fcn_studio.ui.dataset_dialogs import ImportDialog, import_dataset  # noqa: PLC0415
+    from fcn_studio.ui.dataset_dialogs import import_from_window  # noqa: PLC0415
 
-    dialog = ImportDialog(w)
-    if dialog.exec() == ImportDialog.DialogCode.Accepted:
-        source, fmt, overwrite = dialog.request()
-        import_dataset(w, source, fmt, overwrite)
+    import_from_window(w)
 
 
 def _model_history(w: MainWindow) -> None:

@@ -64,6 +64,10 @@ class TrainingProcess(QObject):
         if proc is self.process and proc.state() != QProcess.ProcessState.NotRunning:
             proc.kill()
 
+    @property
+    def stopping(self) -> bool:
+        return self.running and self._stopping
+
     def pid(self) -> int:
         return int(self.process.processId()) if self.process is not None else 0
 

@@ -46,10 +46,26 @@ class Editing:
         self.editors.clear()
         self.current_id = None
         if project is not None:
-            self.saver = AutoSaver(
-                project, self.autosave_delay,
-                on_saved=lambda i, v: self.dispatch(lambda: self._on_saved(i, v)),
-                on_failed=lambda i, v, m: self.dispatch(lambda: self._on_failed(i, v, m)))
+            self.saver = self._new_saver(project)
+
+    def move_to(self, project: Project, timeout: float = 30.0) -> bool:
+        """The same images, now in `project` (a copy of the open one, with the same image ids): the
+        editors and their undo history stay; the saver is the new project's. False, and nothing moved,
+        when the old project's pending edits could not be saved first."""
+        old = self.saver
+        if old is not None and not old.flush(timeout):
+            return False
+        self.close(timeout)
+        self.project = project
+        self.saver = self._new_saver(project)
+        if old is not None:
+            self.saver.adopt(old)
+        return True
+
+    def _new_saver(self, project: Project) -> AutoSaver:
+        return AutoSaver(project, self.autosave_delay,
+                         on_saved=lambda i, v: self.dispatch(lambda: self._on_saved(i, v)),
+                         on_failed=lambda i, v, m: self.dispatch(lambda: self._on_failed(i, v, m)))
 
     def close(self, timeout: float = 30.0) -> bool:
         ok = True
@@ -162,6 +178,22 @@ class Editing:
         if editor is not None:
             self.budget.forget(editor.stack)
         self.dirty_changed.emit(image_id, False)
+
+    def forget_images(self, image_ids) -> list[int]:
+        """Masks on disk changed under these images' editors (an import wrote them): their editors and
+        undo history go, so they are edited afresh from the new masks; every other image keeps its
+        history. An image with edits not yet saved keeps its editor (those edits are newer than the
+        import and win when saved). Returns the ids forgotten."""
+        gone = []
+        for image_id in image_ids:
+            editor = self.editors.get(image_id)
+            if editor is None or self.is_dirty(image_id):
+                continue
+            self.budget.forget(self.editors.pop(image_id).stack)
+            if self.saver is not None:
+                self.saver.forget(image_id)
+            gone.append(image_id)
+        return gone
 
     def _on_saved(self, image_id: int, version: int) -> None:
         self._reported.discard(image_id)

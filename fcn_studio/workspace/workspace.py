@@ -49,6 +49,19 @@ class Workspace:
         self.project_changed.emit(project)
         self.labels_changed.emit(project.labels)
 
+    def continue_as(self, project: Project) -> bool:
+        """The open session goes on as `project`, a copy of it saved elsewhere (Save as Project): same
+        images, same editors and undo history; the session's temporary folder goes. False (and the
+        session stays open) when its pending edits could not be saved first."""
+        old = self.project
+        if not self.editing.move_to(project):
+            return False
+        self.project = project
+        if old is not None and old is not project:
+            old.close()
+        self.project_changed.emit(project)
+        return True
+
     def close(self, timeout: float = 30.0) -> bool:
         """Saves what it can and closes; False when something could not be saved (it stays in the
         edit journal for the next opening)."""
@@ -66,6 +79,15 @@ class Workspace:
         self.editing.set_project(self.project)
         self.labels_changed.emit(self.project.labels)
         self.images_changed.emit()
+
+    def masks_imported(self, image_ids, labels_changed: bool) -> list[int]:
+        """An import wrote the masks of `image_ids`: only their editors start afresh (the others keep
+        their undo history); returns those that did."""
+        gone = self.editing.forget_images(image_ids)
+        if labels_changed:
+            self.labels_changed.emit(self.project.labels)
+        self.images_changed.emit()
+        return gone
 
     # -- what is unsaved -------------------------------------------------------------------------------
     def unsaved(self) -> dict[int, str]:

@@ -43,6 +43,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w = MainWindow(settings=settings)
     w.answers = []  # what the "person" answers to questions, in order (default: no)
     w.ask = lambda title, text: w.answers.pop(0) if w.answers else False
+    w.session_saver.question = lambda: "discard"  # quitting a session with work: no dialog in tests
     qtbot.addWidget(w)
     w.show()
     yield w

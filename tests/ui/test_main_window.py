@@ -124,7 +124,7 @@ def test_predict_all_never_touches_a_corrected_mask(qtbot, window, tmp_path, pho
     window.open_paths([project_dir])
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=20_000)
     first = Project.open(project_dir).images()[0]
-    before = (project_dir / "masks" / f"{first.id:06d}.png").read_bytes()
+    before = Project.open(project_dir).mask_path(first.id).read_bytes()
     with qtbot.waitSignal(window.worker.batch_finished, timeout=60_000) as blocker:
         window.actions["predict_all"].trigger()
         assert window.status.batch.isVisible()
@@ -133,7 +133,7 @@ def test_predict_all_never_touches_a_corrected_mask(qtbot, window, tmp_path, pho
     assert not window.status.batch.isVisible()
     counts = Project.open(project_dir).counts()
     assert counts["predicted"] == 3 and counts["corrected"] == 1
-    assert (project_dir / "masks" / f"{first.id:06d}.png").read_bytes() == before
+    assert Project.open(project_dir).mask_path(first.id).read_bytes() == before
     window.actions["next_to_label"].trigger()
     ranked = Project.open(project_dir).most_uncertain()
     qtbot.waitUntil(lambda: window.current_id == ranked[0].id or window.current_id == ranked[1].id, timeout=5_000)

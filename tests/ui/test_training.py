@@ -205,3 +205,21 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
     assert window.training_panel.start.isEnabled()
     resume = labelled_project / "models" / "keep" / "current.resume.safetensors"
     qtbot.waitUntil(resume.is_file, timeout=60_000)
+
+
+def test_quitting_during_a_run_stops_it_first_so_its_lock_is_gone(qtbot, window, labelled_project):
+    """The window waits for the run to end (never blocking) before it closes: destroyed with the
+    window, the backend would be killed and leave training.lock behind."""
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    window.training_panel.arguments = lambda: ["--time-limit", "60", "--iterations", "1000000", "--crop", "48",
+                                               "--batch-size", "4", "--device", "cpu"]
+    progress = []
+    window.training.process.event.connect(lambda e: progress.append(e) if e["event"] == "progress" else None)
+    window.training.start()
+    qtbot.waitUntil(lambda: bool(progress), timeout=60_000)
+    assert (labelled_project / "training.lock").exists()
+    window.close()
+    assert window.isVisible() and "Stopping the training" in window.status.currentMessage()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+    assert not window.training.process.running and not (labelled_project / "training.lock").exists()

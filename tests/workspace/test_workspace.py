@@ -105,3 +105,45 @@ def test_a_failing_save_is_announced_once_until_it_succeeds(two_projects, read_o
     assert ws.editing.flush(5)
     assert ws.project.load_mask(rec.id)[10, 10] == 1
     ws.close()
+
+
+def _stroke(ws, image_id, value=1):
+    editor = ws.editing.open_image(image_id, None, (30, 40))
+    stroke = Stroke(editor, value, 5)
+    stroke.to(10, 10)
+    stroke.finish()
+    ws.editing.operation_finished(image_id)
+    return editor
+
+
+def test_an_import_forgets_only_the_editors_of_the_images_it_wrote(two_projects):
+    ws = Workspace(autosave_delay=0.01)
+    ws.open(Project.open(two_projects[0]))
+    a, b = ws.project.images()
+    _stroke(ws, a.id)
+    _stroke(ws, b.id)
+    assert ws.editing.flush(10)
+    assert ws.masks_imported([b.id], labels_changed=False) == [b.id]
+    assert a.id in ws.editing.editors and b.id not in ws.editing.editors
+    ws.editing.current_id = a.id
+    assert ws.editing.undo() is not None  # the other image's history survived
+    ws.close()
+
+
+def test_a_session_continues_as_its_saved_copy_with_its_undo_history(two_projects, tmp_path):
+    from fcn_studio.project.save_as import save_as
+
+    ws = Workspace(autosave_delay=0.01)
+    session = Project.temporary_session(LabelSet(("bg", "cell")))
+    session.add_images([tmp_path / "img"])
+    ws.open(session)
+    rec = session.images()[0]
+    _stroke(ws, rec.id)
+    assert ws.editing.flush(10)
+    target = save_as(session, tmp_path / "saved")
+    assert ws.continue_as(Project.open(target)) and not session.root.exists()
+    assert ws.project.image(rec.id).state == "corrected"
+    ws.editing.current_id = rec.id
+    assert ws.editing.undo() is not None and ws.editing.flush(10)
+    assert ws.project.image(rec.id).state == "new" and not ws.project.mask_path(rec.id).exists()
+    ws.close()

@@ -6,6 +6,7 @@ existing human masks kept unless `overwrite`, and a report naming each problem."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -28,6 +29,11 @@ WHICH = {"reviewed": ("reviewed",), "human": HUMAN_STATES, "all": ("predicted", 
 
 class FormatError(ValueError):
     """Input that cannot be read as the format says, or an export that cannot be written."""
+
+
+class UnknownLayout(FormatError):
+    """A folder whose format could not be told. The message names no control: the command line adds
+    "name the format with --format", the window names its Format list."""
 
 
 @dataclass
@@ -53,6 +59,8 @@ class ImportReport:
     skipped_existing: int = 0
     added_classes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    same_content: int = 0  # incoming images that are byte-for-byte copies of project images: not added again
+    touched: list[int] = field(default_factory=list)  # ids of the images whose mask the import wrote
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
@@ -216,12 +224,16 @@ def store(project: Project, items: list[Incoming], source_labels: LabelSet, over
             present.append(item)
         else:
             report.problem(f"{item.image}: the image is missing")
-    project.add_images([item.image for item in present])
+    before = project.images()
+    copies = same_content(project, before, [item.image for item in present])
+    report.same_content = len(copies)
+    project.add_images([item.image for item in present if item.image not in copies])
     by_path = {project.image_path(r): r for r in project.images()}
+    report_lookalikes(project, before, [i.image for i in present if i.image not in copies], by_path, report)
     for k, item in enumerate(present):
         if progress:
             progress(k, len(present))
-        rec = by_path.get(Path(os.path.normpath(item.image.resolve())))
+        rec = copies.get(item.image) or by_path.get(Path(os.path.normpath(item.image.resolve())))
         if rec is None:
             report.problem(f"{item.image}: could not be added to the project")
             continue
@@ -242,6 +254,72 @@ def store(project: Project, items: list[Incoming], source_labels: LabelSet, over
             report.problem(f"{item.image}: unknown class indices {bad.tolist()[:8]} (made unlabelled)")
         project.save_mask(rec.id, lut[mask], "reviewed")
         report.imported += 1
+        report.touched.append(rec.id)
     if progress:
         progress(len(present), len(present))
     return report
+
+
+def _digest(path: Path) -> bytes:
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+def same_content(project: Project, records: list[ImageRecord], incoming: list[Path]) -> dict[Path, ImageRecord]:
+    """Incoming images that are byte-for-byte copies of a project image kept elsewhere (the images of
+    an export of this project, say): they get the masks, instead of coming in again as new images.
+    Only files of equal size are read and hashed, so a large project costs a stat per image."""
+    known = {project.image_path(r): r for r in records}
+    by_size: dict[int, list[Path]] = {}
+    for path in known:
+        try:
+            by_size.setdefault(path.stat().st_size, []).append(path)
+        except OSError:
+            continue  # a missing image matches nothing
+    digests: dict[Path, bytes] = {}
+    out = {}
+    for image in incoming:
+        resolved = Path(os.path.normpath(image.resolve()))
+        if resolved in known:
+            continue
+        try:
+            candidates = by_size.get(image.stat().st_size, [])
+            if not candidates:
+                continue
+            mine = _digest(image)
+            for path in candidates:
+                if path not in digests:
+                    digests[path] = _digest(path)
+                if digests[path] == mine:
+                    out[image] = known[path]
+                    break
+        except OSError:
+            continue
+    return out
+
+
+def report_lookalikes(project: Project, before: list[ImageRecord], added: list[Path],
+                      by_path: dict[Path, ImageRecord], report: ImportReport) -> None:
+    """New images with the name and pixel size of one the project had (a re-encoded copy, as a VOC
+    export makes of a PNG) are added, and said to look like it: only a person can tell."""
+    from fcn_studio.core.image_io import ImageLoadError, image_size  # noqa: PLC0415
+
+    by_stem: dict[str, list[ImageRecord]] = {}
+    for r in before:
+        by_stem.setdefault(Path(r.path).stem, []).append(r)
+    had = {r.id for r in before}
+    for image in added:
+        rec = by_path.get(Path(os.path.normpath(image.resolve())))
+        if rec is None or rec.id in had:
+            continue  # not added, or it was there already
+        for old in by_stem.get(image.stem, []):
+            try:
+                if image_size(image) == image_size(project.image_path(old)):
+                    report.problem(f"{image}: added as a new image, but it looks like {old.path} (same name and "
+                                   f"size, other bytes); remove one if they are the same picture")
+                    break
+            except (ImageLoadError, OSError, ValueError):
+                continue

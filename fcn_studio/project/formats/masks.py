@@ -13,7 +13,7 @@ from PIL import Image
 
 from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.image_io import find_images
-from fcn_studio.core.labels import IGNORE_INDEX, LabelSet
+from fcn_studio.core.labels import IGNORE_INDEX, VOC_COLORMAP, LabelSet
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.core.overlay import overlay_lut
 from fcn_studio.project.formats.common import (
@@ -29,6 +29,8 @@ from fcn_studio.project.formats.common import (
     store,
 )
 from fcn_studio.project.project import Project
+
+MASK_FOLDERS = ("labels", "masks", "annotations", "ground_truth", "gt")  # beside images/
 
 SUFFIXES = ("_labelIds", "_mask", "_label", "_labels", "")  # class-id files, the preferred first
 COLOUR_SUFFIX = "_color"
@@ -86,22 +88,18 @@ def _read(mask: tuple[int, Path], shape: tuple[int, int], labels: LabelSet) -> n
 def import_masks(project: Project, root: Path, overwrite: bool = False,
                  progress: Progress | None = None) -> ImportReport:
     root = Path(root)
-    mask_dir = next((root / d for d in ("labels", "masks", "annotations") if (root / d).is_dir()), None)
+    # the first folder with masks in it (a project's own masks/ beside its ground_truth/ may be empty)
+    folders = [root / d for d in MASK_FOLDERS if (root / d).is_dir()]
+    mask_dir = next((f for f in folders if any(f.glob("*.png"))), folders[0] if folders else None)
     image_dir = root / "images"
     if mask_dir is None or not image_dir.is_dir():
-        raise FormatError(f"{root}: expected images/ beside labels/ (or masks/)")
+        raise FormatError(f"{root}: expected images/ beside labels/ (or {', '.join(MASK_FOLDERS[1:])})")
     masks: dict[str, tuple[int, Path]] = {}
     for p in sorted(mask_dir.glob("*.png")):
         stem, rank = _mask_name(p)
         if stem not in masks or rank < masks[stem][0]:
             masks[stem] = (rank, p)
-    if (root / "classes.json").is_file():
-        labels = LabelSet.from_file(root / "classes.json")
-    elif (root / "classes.txt").is_file():
-        labels = LabelSet.from_file(root / "classes.txt")
-    else:
-        labels = LabelSet(tuple(f"class_{i}" for i in range(_highest_id(
-            [p for rank, p in masks.values() if rank < len(SUFFIXES)]) + 1)))
+    labels = class_list(root, project.labels, [p for rank, p in masks.values() if rank < len(SUFFIXES)])
     report = ImportReport()
     images = {p.stem: p for p in find_images(image_dir)}
     for stem in sorted(set(masks) - set(images)):
@@ -109,6 +107,22 @@ def import_masks(project: Project, root: Path, overwrite: bool = False,
     items = [Incoming(images[s], reader=lambda shape, m=masks[s]: _read(m, shape, labels))
              for s in sorted(set(masks) & set(images))]
     return store(project, items, labels, overwrite, report, progress)
+
+
+def class_list(folder: Path, project_labels: LabelSet, id_files: list[Path]) -> LabelSet:
+    """The classes of a folder's class-id files: its classes.json / classes.txt, else the project's own
+    (the ids mean what they mean in the project, as in the sample project's ground_truth/), with
+    `class_N` added for ids past the project's classes."""
+    for name in ("classes.json", "classes.txt"):
+        if (folder / name).is_file():
+            return LabelSet.from_file(folder / name)
+    top = _highest_id(id_files)
+    if top < len(project_labels):
+        return project_labels
+    more = range(len(project_labels), top + 1)
+    return LabelSet(project_labels.names + tuple(f"class_{i}" for i in more),
+                    tuple(project_labels.colors) + tuple(VOC_COLORMAP[i % 255] for i in more),
+                    project_labels.ignore_index)
 
 
 def _highest_id(paths: list[Path]) -> int:

@@ -1,0 +1,115 @@
+"""A temporary session (images opened without a project) kept from being thrown away: File > Save as
+Project... copies it into a real project folder (fcn_studio.project.save_as) and the window goes on
+with it, same image and same undo history; quitting a session that holds a person's work asks first
+(Save as Project / Discard / Cancel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from fcn_studio.project.project import Project, ProjectError
+from fcn_studio.project.save_as import check_target, save_as
+from fcn_studio.project.schema import HUMAN_STATES
+from fcn_studio.ui.errors import show_error
+
+
+class SessionSaver:
+    def __init__(self, window) -> None:
+        self.w = window
+        self.busy = False
+        self.discarded = False  # the person said Discard: a second close (after saves land) asks no more
+
+    # -- questions (tests replace these) ------------------------------------------------------------
+    def question(self) -> str:
+        """On quitting a session with work in it: "save", "discard" or "cancel"."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Save the session?",
+                          "The images you opened are not in a project, and your masks are kept only until "
+                          "you quit.\n\nSave them as a project?", parent=self.w)
+        save = box.addButton("Save as Project...", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+    def choose_folder(self) -> str:
+        return self.w.choose_folder("Folder for the project (a new or empty one)")
+
+    # -- what there is to lose ----------------------------------------------------------------------
+    def has_work(self) -> bool:
+        """A person's masks (saved or not) in a temporary session: what quitting would delete."""
+        project = self.w.project
+        if project is None or not project.temporary or project.closed:
+            return False
+        counts = project.counts()
+        return bool(self.w.session.unsaved()) or any(counts[s] for s in HUMAN_STATES)
+
+    def on_close(self) -> bool:
+        """Whether the window may close now. A save started here closes the window when it is done."""
+        if self.busy:
+            self.w.status.showMessage("Saving the session as a project; the window closes when it is done.", 0)
+            return False
+        if self.discarded or not self.has_work():
+            return True
+        answer = self.question()
+        if answer == "save":
+            self.save(then_close=True)
+        self.discarded = answer == "discard"
+        return self.discarded
+
+    # -- saving -------------------------------------------------------------------------------------
+    def save(self, folder: str | Path | None = None, then_close: bool = False) -> None:
+        w, project = self.w, self.w.project
+        if project is None or not project.temporary:
+            w.status.showMessage("This is a project already: every change is saved in it as you work.", 8000)
+            return
+        folder = folder or self.choose_folder()
+        if not folder:
+            return
+        try:
+            target = check_target(project, Path(folder))
+        except ProjectError as exc:
+            show_error(w, "Cannot save as a project", str(exc))
+            return
+        self.busy = True
+        w.canvas.setEnabled(False)  # no edit may land in the session after its copy is taken
+        w.status.showMessage(f"Saving the session as a project in {target}...", 0)
+        session = w.session
+        if session.saver is not None:
+            session.saver.save_now()
+
+        def work():
+            if not session.flush(120):
+                raise RuntimeError("some masks could not be saved; fix that first (see the image list)")
+            return save_as(project, target)
+
+        def done(root: Path) -> None:
+            self.busy = False
+            w.canvas.setEnabled(True)
+            if project is not w.project:
+                return
+            try:
+                new = Project.open(root)
+            except ProjectError as exc:
+                show_error(w, "Cannot open the saved project", str(exc))
+                return
+            w.worker.set_project(new)
+            if not w.workspace.continue_as(new):
+                show_error(w, "Cannot save as a project", "Some edits could not be saved; the session stays open.")
+                return
+            w._remember_recent(new.root)
+            w._refresh_list()
+            w._update_title()
+            w.status.showMessage(f"Saved as the project {new.root}; your work is saved there from now on.", 10000)
+            if then_close:
+                w.close()
+
+        def failed(message: str, details: str) -> None:
+            self.busy = False
+            w.canvas.setEnabled(True)
+            show_error(w, "Cannot save as a project", message, details)
+
+        w.background(work, done, failed)
