@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from fcn_studio.core.image_io import load_image
 from fcn_studio.core.labels import LabelSet
+from fcn_studio.core.pyramid import ImageLevels
 from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.ui import prediction_order
 from fcn_studio.ui.canvas import CanvasView
@@ -25,9 +26,8 @@ from fcn_studio.ui.image_list import ImageListPanel
 from fcn_studio.ui.inference_worker import InferenceWorker
 from fcn_studio.ui.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.menus import build_menus
-from fcn_studio.ui.overlay_state import OverlayState
+from fcn_studio.ui.overlay_state import OverlayState, confidence_bytes
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
-from fcn_studio.ui.qimage import rgb_buffer
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
@@ -342,7 +342,8 @@ class MainWindow(EditingActions, QMainWindow):
             rgb = load_image(path)
             shape = rgb.shape[:2]
             mask, human = project.load_shown_mask(image_id, shape)
-            return rgb, rgb_buffer(rgb), mask, human, project.load_confidence(image_id, shape)
+            confidence = confidence_bytes(project.load_confidence(image_id, shape))
+            return rgb, ImageLevels(rgb), mask, human, confidence
 
         def done(result) -> None:
             if token != self._load_token:
