@@ -101,10 +101,15 @@ class MapLevels:
     """A 2-D uint8 map and its nearest-neighbour samplings, built when first asked for. `source` is
     shared, not copied: the editor paints into it and calls `update` with the rectangle it touched."""
 
-    def __init__(self, source: np.ndarray) -> None:
+    def __init__(self, source: np.ndarray, eager: bool = False) -> None:
+        """`eager`: build every level now (off the GUI thread, before anyone edits `source`), so
+        the first zoom to a level costs no sampling."""
         self.source = source
         self.count = level_count(*source.shape)
         self._levels: list[np.ndarray | None] = [source] + [None] * (self.count - 1)
+        if eager:
+            for k in range(1, self.count):  # each from the one before: a quarter of the reading
+                self._levels[k] = np.ascontiguousarray(self._levels[k - 1][::2, ::2])
 
     @property
     def shape(self) -> tuple[int, int]:

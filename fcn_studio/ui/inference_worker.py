@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt, QThread, Signal
 
 from fcn_studio.core.image_io import load_image
 from fcn_studio.project.project import Project
+from fcn_studio.ui.overlay_state import confidence_bytes
 
 
 @dataclass
@@ -201,7 +202,8 @@ class InferenceWorker(QThread):
                 project.set_size(image_id, image.shape[1], image.shape[0])
             pred = self.predictor.predict(image)
             stored = project.save_prediction(image_id, pred.labels, pred.confidence, pred.uncertainty())
-            self._predicted.emit(generation, image_id, pred.labels, pred.confidence, stored)
+            # confidence as uint8 (what the overlay shows), converted here rather than on the GUI thread
+            self._predicted.emit(generation, image_id, pred.labels, confidence_bytes(pred.confidence), stored)
             return True
         except Exception as exc:  # noqa: BLE001 - unreadable image, GPU out of memory, read-only disk
             message = str(exc)

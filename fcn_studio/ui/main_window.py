@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from fcn_studio.core.image_io import load_image
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.core.pyramid import ImageLevels
+from fcn_studio.core.pyramid import ImageLevels, MapLevels
 from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.ui import prediction_order
 from fcn_studio.ui.canvas import CanvasView
@@ -337,23 +337,25 @@ class MainWindow(EditingActions, QMainWindow):
         self._update_title()
         record = project.image(image_id)
         path = project.image_path(record)
+        session = self.session
 
         def load():
             rgb = load_image(path)
             shape = rgb.shape[:2]
             mask, human = project.load_shown_mask(image_id, shape)
             confidence = confidence_bytes(project.load_confidence(image_id, shape))
-            return rgb, ImageLevels(rgb), mask, human, confidence
+            start, origin = session.prepare(mask, shape, human)
+            return rgb, ImageLevels(rgb), mask, human, confidence, start, origin, MapLevels(start, eager=True)
 
         def done(result) -> None:
             if token != self._load_token:
                 return
-            rgb, buffer, mask, human, confidence = result
+            rgb, levels, mask, human, confidence, start, origin, mask_levels = result
             self.current_rgb = rgb
-            self.canvas.set_image(buffer)
+            self.canvas.set_image(levels)
             self.status.set_size(rgb.shape[1], rgb.shape[0])
-            editor = self.session.open_image(image_id, mask, rgb.shape[:2], human)
-            self.overlay.set_image_data(editor.mask, confidence)
+            editor = self.session.open_image(image_id, start, rgb.shape[:2], human, origin)
+            self.overlay.set_image_data(editor.mask, confidence, mask_levels)
             self._render_overlay()
             self._update_title()
             untouched = mask is None and not editor.stack.done and not self.session.is_dirty(image_id)

@@ -44,9 +44,12 @@ class OverlayState:
         self.labels = labels
         self.visible = [True] * len(labels)
 
-    def set_image_data(self, mask: np.ndarray | None, confidence: np.ndarray | None) -> None:
+    def set_image_data(self, mask: np.ndarray | None, confidence: np.ndarray | None,
+                       levels: MapLevels | None = None) -> None:
+        """`levels`: the mask's display levels if built ahead (used only if they are of `mask`)."""
         if mask is not self.mask:
-            self._mask_levels = MapLevels(mask) if mask is not None else None
+            self._mask_levels = None if mask is None else (
+                levels if levels is not None and levels.source is mask else MapLevels(mask))
             self._partial = None
         confidence = confidence_bytes(confidence)
         if confidence is not self.confidence:
