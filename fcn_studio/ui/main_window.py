@@ -27,6 +27,7 @@ from fcn_studio.ui.inference_worker import InferenceWorker
 from fcn_studio.ui.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.menus import build_menus
 from fcn_studio.ui.overlay_state import OverlayState, confidence_bytes
+from fcn_studio.ui.partial_prediction import PartialPrediction
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
@@ -76,6 +77,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.worker = InferenceWorker(self)
         self.training = TrainingController(self, self.training_panel)
         self.keep_learning = KeepLearningController(self, self.training_panel.keep)
+        self.partial_prediction = PartialPrediction(self)
         self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
