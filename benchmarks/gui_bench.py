@@ -365,8 +365,8 @@ def main() -> None:
     if args.child:
         import json  # noqa: PLC0415
 
-        print(json.dumps(large_child(args.child[0], Path(args.child[1]), Path(args.child[2]))))
-        return
+        print(json.dumps(large_child(args.child[0], Path(args.child[1]), Path(args.child[2]))), flush=True)
+        os._exit(0)  # the figures are out; the window's threads need no orderly teardown
     if args.large:
         bench_large(args.baseline, tuple(int(v) for v in args.size.split("x")))
         return

@@ -264,7 +264,8 @@ class AutoSaver:
                     self.journal.saved(image_id, job.version)
                 self._busy = None
                 self._cond.notify_all()
-            self._tell(self.on_saved, image_id, job.version)
+            version, job = job.version, None  # not kept while waiting: it holds a whole copy of the mask
+            self._tell(self.on_saved, image_id, version)
 
     @staticmethod
     def _tell(callback, *args) -> None:

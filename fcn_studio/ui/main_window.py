@@ -389,9 +389,17 @@ class MainWindow(EditingActions, QMainWindow):
             return
         if image_id == self.current_id and self.current_rgb is not None:
             self._last_prediction = (image_id, labels)
-            editor = self.session.adopt_prediction(image_id, labels) if stored else None
-            self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence)
-            self._render_overlay()
+
+            def adopt(copy=None) -> None:  # the editor gets its own copy; a large one is made off this thread
+                if image_id != self.current_id:
+                    return
+                editor = self.session.adopt_prediction(image_id, labels, copy) if stored else None
+                self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence)
+                self._render_overlay()
+            if stored and labels.size > 4_000_000:
+                self.background(labels.copy, adopt, pool=self.lanes.decode)
+            else:
+                adopt()
 
     def _prediction_failed(self, image_id: int, message: str) -> None:
         self.image_list.model.errors[image_id] = message

@@ -50,7 +50,7 @@ class OverlayState:
         if mask is not self.mask:
             self._mask_levels = None if mask is None else (
                 levels if levels is not None and levels.source is mask else MapLevels(mask))
-            self._partial = None
+        self._partial = None  # new data for the image (or another image): partial tiles are done
         confidence = confidence_bytes(confidence)
         if confidence is not self.confidence:
             self._conf_levels = MapLevels(confidence) if confidence is not None else None

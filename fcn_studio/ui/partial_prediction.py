@@ -14,8 +14,10 @@ class PartialPrediction(QObject):
         self.window = window
         self.shown: int | None = None  # the image whose tiles are on the canvas
         window.worker.tile_predicted.connect(self._tile)
-        window.worker.predicted.connect(lambda image_id, *_: self._finished(image_id))
-        window.worker.prediction_failed.connect(lambda image_id, _m: self._finished(image_id))
+        # the finished prediction replaces the tiles when the window adopts it (set_image_data); a
+        # failure leaves nothing to replace them, so they go
+        window.worker.predicted.connect(lambda image_id, *_: self._finished(image_id, failed=False))
+        window.worker.prediction_failed.connect(lambda image_id, _m: self._finished(image_id, failed=True))
 
     def _tile(self, image_id: int, done: int, total: int, rect, labels) -> None:
         w = self.window
@@ -28,12 +30,13 @@ class PartialPrediction(QObject):
             y0, x0, y1, x1 = patch
             w.canvas.update_overlay(QRectF(x0, y0, x1 - x0, y1 - y0))
 
-    def _finished(self, image_id: int) -> None:
+    def _finished(self, image_id: int, failed: bool) -> None:
         if self.shown is None or image_id != self.shown:
             return
         self.shown = None
         w = self.window
-        w.overlay.clear_partial()
         if w.status.currentMessage().startswith("Predicting this image"):
             w.status.clearMessage()
-        w._render_overlay()
+        if failed:
+            w.overlay.clear_partial()
+            w._render_overlay()

@@ -93,15 +93,18 @@ class Editing:
         mask = np.ascontiguousarray(mask_on_disk)
         return mask, (None if human else mask.copy())
 
-    def adopt_prediction(self, image_id: int, labels: np.ndarray) -> MaskEditor | None:
-        """A new prediction replaces the editor's mask only if nobody has edited it."""
+    def adopt_prediction(self, image_id: int, labels: np.ndarray,
+                         copy: np.ndarray | None = None) -> MaskEditor | None:
+        """A new prediction replaces the editor's mask only if nobody has edited it. `copy`: a copy of
+        `labels` made ahead (off the GUI thread) for the editor to paint on."""
         editor = self.editors.get(image_id)
         if editor is not None and (editor.stack.done or editor.stack.undone or self.is_dirty(image_id)
                                    or editor.in_operation):
             return None
         if editor is not None:
             self.budget.forget(editor.stack)
-        return self._new_editor(image_id, labels.copy(), human=False, origin=labels)  # `labels` is never edited
+        mask = labels.copy() if copy is None else copy
+        return self._new_editor(image_id, mask, human=False, origin=labels)  # `labels` is never edited
 
     def _new_editor(self, image_id: int, mask: np.ndarray, human: bool,
                     origin: np.ndarray | None = None) -> MaskEditor:
