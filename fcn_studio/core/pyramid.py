@@ -81,10 +81,10 @@ def halve(image: np.ndarray) -> np.ndarray:
 
 class ImageLevels:
     """An RGB uint8 image and its halvings. Build it off the GUI thread (a 100-MP image takes about
-    a quarter of a second); level 0 is `rgb` itself."""
+    a quarter of a second); level 0 is `rgb` itself (unless it was a strided view)."""
 
     def __init__(self, rgb: np.ndarray) -> None:
-        self.levels = [rgb]
+        self.levels = [np.ascontiguousarray(rgb)]  # drawn as rows of bytes: a rotated view is copied once
         for _ in range(level_count(*rgb.shape[:2]) - 1):
             self.levels.append(halve(self.levels[-1]))
 

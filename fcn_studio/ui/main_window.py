@@ -353,7 +353,7 @@ class MainWindow(EditingActions, QMainWindow):
             if token != self._load_token:
                 return
             rgb, levels, mask, human, confidence, start, origin, mask_levels = result
-            self.current_rgb = rgb
+            self.current_rgb = levels.levels[0]  # the decoded image itself (one copy in memory)
             self.canvas.set_image(levels)
             self.status.set_size(rgb.shape[1], rgb.shape[0])
             editor = self.session.open_image(image_id, start, rgb.shape[:2], human, origin)
