@@ -35,7 +35,7 @@ from fcn_studio.core.editing.undo import UndoBudget  # noqa: E402
 from fcn_studio.core.overlay import argb_lut, render_overlay  # noqa: E402
 from fcn_studio.core.sample_data import SAMPLE_LABELS  # noqa: E402
 from fcn_studio.ui.app import warm_up_torch  # noqa: E402
-from fcn_studio.ui.canvas import BufferItem  # noqa: E402
+from fcn_studio.ui.canvas import LevelItem  # noqa: E402
 from fcn_studio.ui.main_window import MainWindow  # noqa: E402
 
 APP = QApplication.instance() or QApplication(sys.argv[:1])
@@ -74,7 +74,7 @@ def open_window(tmp: Path) -> MainWindow:
 
 
 PAINTS = [0]
-_original_paint = BufferItem.paint
+_original_paint = LevelItem.paint
 
 
 def _counting_paint(self, painter, option, widget=None):
@@ -85,7 +85,7 @@ def _counting_paint(self, painter, option, widget=None):
     _original_paint(self, painter, option, widget)
 
 
-BufferItem.paint = _counting_paint
+LevelItem.paint = _counting_paint
 
 
 def segment_times(window: MainWindow, diameter: int, y: float = 2000) -> list[float]:
@@ -149,6 +149,7 @@ def bench_segments(window: MainWindow) -> None:
     editor = window.session.editor
     paints = PAINTS
     lut = argb_lut(SAMPLE_LABELS)
+    full = np.empty(editor.mask.shape, np.uint32)  # the baseline's whole-image overlay
     for diameter in (50, 500):
         base = []
         paints[0] = 0
@@ -161,7 +162,7 @@ def bench_segments(window: MainWindow) -> None:
             rect, fp = segment_footprint((500 + 30 * i, 2500), (530 + 30 * i, 2500), diameter)
             y0, x0, y1, x1 = rect
             editor.mask[y0:y1, x0:x1][fp] = 2
-            render_overlay(editor.mask, lut, window.overlay._buffer.array)
+            render_overlay(editor.mask, lut, full)
             window.canvas.update_overlay()
             APP.processEvents()
             base.append(time.perf_counter() - t)

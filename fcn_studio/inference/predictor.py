@@ -7,19 +7,22 @@ pixel count exceeds `max_pixels` are predicted in overlapping tiles."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from fcn_studio.core.labels import IGNORE_INDEX
 from fcn_studio.inference.device import pick_device
 from fcn_studio.inference.precision import autocast, choose_precision
 from fcn_studio.inference.tiling import plan_tiles
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint
 from fcn_studio.model.fcn import FCN
 from fcn_studio.model.input_spec import InputSpec, normalise_batch
+
+TileReport = Callable[[int, int, tuple[int, int, int, int], np.ndarray], None]
 
 
 @dataclass
@@ -62,7 +65,13 @@ class Predictor:
     def num_classes(self) -> int:
         return self.model.config.num_classes
 
-    def predict(self, image: np.ndarray) -> Prediction:
+    def predict(self, image: np.ndarray, on_tile: TileReport | None = None) -> Prediction:
+        """`on_tile(done, total, rect, labels)` hears of each tile of a tiled (large) image as it is
+        written: `rect` (y0, x0, y1, x1) is the part of `labels` just filled in; the rest of `labels`
+        is IGNORE (255) until its tile comes. The callback runs on this thread, between tiles."""
+        _check_image(image)
+        if on_tile is not None and image.shape[0] * image.shape[1] > self.max_pixels:
+            return self._predict_tiled(image, on_tile)
         return self.predict_batch([image])[0]
 
     def predict_batch(self, images: Sequence[np.ndarray], batch_size: int = 4) -> list[Prediction]:
@@ -84,15 +93,18 @@ class Predictor:
                     results[i] = Prediction(labels[j], conf[j])
         return results  # type: ignore[return-value]
 
-    def _predict_tiled(self, image: np.ndarray) -> Prediction:
+    def _predict_tiled(self, image: np.ndarray, on_tile: TileReport | None = None) -> Prediction:
         h, w = image.shape[:2]
-        labels = np.empty((h, w), np.uint8)
+        labels = np.full((h, w), IGNORE_INDEX, np.uint8) if on_tile else np.empty((h, w), np.uint8)
         conf = np.empty((h, w), np.float32)
-        for t in plan_tiles(h, w, self.tile, self.overlap):
+        tiles = plan_tiles(h, w, self.tile, self.overlap)
+        for i, t in enumerate(tiles):
             tl, tc = self._forward(image[None, t.y0 : t.y1, t.x0 : t.x1])
             sy, sx = slice(t.oy0 - t.y0, t.oy1 - t.y0), slice(t.ox0 - t.x0, t.ox1 - t.x0)
             labels[t.oy0 : t.oy1, t.ox0 : t.ox1] = tl[0][sy, sx]
             conf[t.oy0 : t.oy1, t.ox0 : t.ox1] = tc[0][sy, sx]
+            if on_tile is not None:
+                on_tile(i + 1, len(tiles), (t.oy0, t.ox0, t.oy1, t.ox1), labels)
         return Prediction(labels, conf)
 
     def logits(self, batch: np.ndarray) -> torch.Tensor:

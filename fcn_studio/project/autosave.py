@@ -72,14 +72,17 @@ class AutoSaver:
         self._thread.start()
 
     # -- what the editors tell it --------------------------------------------------------------------
-    def track(self, image_id: int, mask: np.ndarray, version: int, human: bool) -> None:
+    def track(self, image_id: int, mask: np.ndarray, version: int, human: bool,
+              origin: np.ndarray | None = None) -> None:
         """An editor opened on `mask`: a person's mask on disk (`human`), or the model's prediction or
-        an empty mask, which is then the origin that undoing every edit returns to."""
+        an empty mask, which is then the origin that undoing every edit returns to. `origin`: a copy
+        of `mask` made ahead (off the GUI thread; a read-only broadcast for an empty mask), else one
+        is made here."""
         with self._cond:
             if image_id in self._pending or image_id in self._failed:
                 return  # the editor in memory is newer than the disk; keep what we know
             self._tracks[image_id] = (_Track(disk_version=version) if human
-                                      else _Track(origin=mask.copy()))
+                                      else _Track(origin=mask.copy() if origin is None else origin))
 
     def record(self, image_id: int, mask: np.ndarray, version: int, tiles: Iterable[tuple[int, int]] | None,
                state: str | None = None, delay: float | None = None) -> None:
@@ -267,7 +270,8 @@ class AutoSaver:
                     self.journal.saved(image_id, job.version)
                 self._busy = None
                 self._cond.notify_all()
-            self._tell(self.on_saved, image_id, job.version)
+            version, job = job.version, None  # not kept while waiting: it holds a whole copy of the mask
+            self._tell(self.on_saved, image_id, version)
 
     @staticmethod
     def _tell(callback, *args) -> None:

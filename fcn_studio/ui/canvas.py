@@ -1,44 +1,85 @@
 """The canvas: the image and its overlay in a QGraphicsView. Zoom around the cursor (wheel), pan
-(middle drag, or space + left drag), fit and 1:1. Items paint only the exposed part of their
-QImage, so a 24-megapixel image costs what the viewport shows, not what the file holds."""
+(middle drag, or space + left drag), fit and 1:1. The image and the overlay are drawn from
+display levels (core.pyramid): the level that fits the zoom, only the tiles in view, so a
+100-megapixel image costs what the viewport shows, not what the file holds."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
-from fcn_studio.ui.qimage import ImageBuffer
+from fcn_studio.core.pyramid import TILE, ImageLevels, level_for_zoom, visible_tiles
+from fcn_studio.ui.qimage import argb_image
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 
 
-class BufferItem(QGraphicsItem):
-    """Draws an ImageBuffer pixel for pixel; `smooth` filters when zoomed out."""
+class LevelItem(QGraphicsItem):
+    """Draws a picture from its display levels: the level that fits the zoom (core.pyramid), and of
+    it only the tiles the exposed rectangle touches. `source` is an ImageLevels (drawn as one
+    smoothed block, so tile edges leave no seams) or an overlay tile source (OverlayState: tiles of
+    premultiplied ARGB, drawn tile by tile, pixel-exact)."""
 
     def __init__(self, smooth: bool) -> None:
         super().__init__()
-        self.buffer: ImageBuffer | None = None
+        self.source = None
         self.smooth = smooth
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
 
-    def set_buffer(self, buffer: ImageBuffer | None) -> None:
+    @property
+    def buffer(self):  # the name the window's tests and benchmarks know
+        return self.source
+
+    def set_source(self, source) -> None:
         self.prepareGeometryChange()
-        self.buffer = buffer
+        self.source = source
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
-        if self.buffer is None:
+        if self.source is None:
             return QRectF()
-        return QRectF(0, 0, self.buffer.width, self.buffer.height)
+        h, w = self.source.shape
+        return QRectF(0, 0, w, h)
+
+    def level_at(self, zoom: float) -> int:
+        return level_for_zoom(zoom, len(self.source.levels) if isinstance(self.source, ImageLevels)
+                              else self.source.count)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        if self.buffer is None:
+        if self.source is None:
             return
         zoom = painter.worldTransform().m11()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and zoom < 1.0)
-        exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
-        painter.drawImage(exposed, self.buffer.image, exposed)
+        level = self.level_at(zoom)
+        exposed = option.exposedRect.intersected(self.boundingRect())
+        if exposed.isEmpty():
+            return
+        tiles = visible_tiles((exposed.x(), exposed.y(), exposed.width(), exposed.height()), level,
+                              self.source.shape)
+        if not tiles:
+            return
+        painter.setClipRect(self.boundingRect())
+        if isinstance(self.source, ImageLevels):
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and zoom < 1.0)
+            self._paint_block(painter, level, tiles)
+            return
+        s = 1 << level
+        for ty, tx in tiles:
+            argb = self.source.tile(level, ty, tx)
+            h, w = argb.shape
+            painter.drawImage(QRectF(tx * TILE * s, ty * TILE * s, w * s, h * s), argb_image(argb))
+
+    def _paint_block(self, painter: QPainter, level: int, tiles: list[tuple[int, int]]) -> None:
+        """The tiles' bounding block of the level, in one call: a view of its rows, no copy."""
+        array = self.source.levels[level]
+        lh, lw = array.shape[:2]
+        y0, x0 = min(t[0] for t in tiles) * TILE, min(t[1] for t in tiles) * TILE
+        y1, x1 = min(lh, (max(t[0] for t in tiles) + 1) * TILE), min(lw, (max(t[1] for t in tiles) + 1) * TILE)
+        rows = array[y0:y1]
+        image = QImage(rows.data, lw, y1 - y0, rows.strides[0], QImage.Format.Format_RGB888)
+        s = 1 << level
+        painter.drawImage(QRectF(x0 * s, y0 * s, (x1 - x0) * s, (y1 - y0) * s), image,
+                          QRectF(x0, 0, x1 - x0, y1 - y0))
 
 
 class CanvasView(QGraphicsView):
@@ -53,8 +94,8 @@ class CanvasView(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
-        self.image_item = BufferItem(smooth=True)
-        self.overlay_item = BufferItem(smooth=False)
+        self.image_item = LevelItem(smooth=True)
+        self.overlay_item = LevelItem(smooth=False)
         self.overlay_item.setZValue(1)
         self.scene().addItem(self.image_item)
         self.scene().addItem(self.overlay_item)
@@ -71,29 +112,36 @@ class CanvasView(QGraphicsView):
         self._fitted = True  # keep fitting on resize until the user zooms by hand
 
     # -- content ----------------------------------------------------------------------------------
-    def set_image(self, buffer: ImageBuffer | None, fit: bool = True) -> None:
-        self.image_item.set_buffer(buffer)
-        if buffer is not None:
+    def set_image(self, levels: ImageLevels | None, fit: bool = True) -> None:
+        self.image_item.set_source(levels)
+        if levels is not None:
             self.message = ""
-            self.scene().setSceneRect(QRectF(0, 0, buffer.width, buffer.height))
+            h, w = levels.shape
+            self.scene().setSceneRect(QRectF(0, 0, w, h))
             if fit:
                 self.fit()
         self.viewport().update()
 
-    def set_overlay(self, buffer: ImageBuffer | None) -> None:
-        self.overlay_item.set_buffer(buffer)
+    def set_overlay(self, source) -> None:
+        """`source` gives premultiplied ARGB tiles (see OverlayState), or None for no overlay."""
+        self.overlay_item.set_source(source)
 
     def update_overlay(self, rect: QRectF | None = None) -> None:
-        """The overlay buffer changed in place: repaint only `rect` (image pixels) if given."""
-        self.overlay_item.update(rect if rect is not None else self.overlay_item.boundingRect())
+        """The overlay changed: repaint only `rect` (image pixels) if given, widened to whole pixels of
+        the level on screen (a changed sample paints a block of 2**level image pixels)."""
+        if rect is None or self.overlay_item.source is None:
+            self.overlay_item.update(self.overlay_item.boundingRect())
+            return
+        s = 1 << self.overlay_item.level_at(self.zoom)
+        self.overlay_item.update(rect.adjusted(-s, -s, s, s))
 
     def set_overlay_opacity(self, opacity: float) -> None:
         self.overlay_item.setOpacity(opacity)
 
     def show_message(self, text: str) -> None:
         self.message = text
-        self.image_item.set_buffer(None)
-        self.overlay_item.set_buffer(None)
+        self.image_item.set_source(None)
+        self.overlay_item.set_source(None)
         self.viewport().update()
 
     # -- zoom ------------------------------------------------------------------------------------
@@ -108,7 +156,7 @@ class CanvasView(QGraphicsView):
         self.zoom_changed.emit(zoom)
 
     def fit(self) -> None:
-        if self.image_item.buffer is None:
+        if self.image_item.source is None:
             return
         self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
         self._fitted = True
@@ -188,9 +236,9 @@ class CanvasView(QGraphicsView):
             return
         p = self.mapToScene(event.position().toPoint())
         self.moved.emit(p, event.modifiers())
-        buf = self.image_item.buffer
+        rect = self.image_item.boundingRect()
         x, y = int(p.x()), int(p.y())
-        if buf is not None and 0 <= p.x() < buf.width and 0 <= p.y() < buf.height:
+        if self.image_item.source is not None and 0 <= p.x() < rect.width() and 0 <= p.y() < rect.height():
             self.hovered.emit(x, y)
         else:
             self.hovered.emit(-1, -1)

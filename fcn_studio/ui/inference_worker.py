@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt, QThread, Signal
 
 from fcn_studio.core.image_io import load_image
 from fcn_studio.project.project import Project
+from fcn_studio.ui.overlay_state import confidence_bytes
 
 
 @dataclass
@@ -38,11 +39,15 @@ class InferenceWorker(QThread):
     model_failed = Signal(str, str)  # message, details
     predicted = Signal(int, object, object, bool)  # image id, labels, confidence, stored in project
     prediction_failed = Signal(int, str)
+    # a large image predicted tile by tile: image id, tiles done, tiles in all, rect (y0, x0, y1, x1)
+    # just written, the labels being filled in (shared with the worker: read, never write)
+    tile_predicted = Signal(int, int, int, object, object)
     batch_progress = Signal(int, int, float)  # done, total, seconds left (estimate)
     batch_finished = Signal(int, int, bool, int)  # done, total, cancelled, failures
     # from the worker thread to the relays below (generation or batch serial first)
     _predicted = Signal(int, int, object, object, bool)
     _prediction_failed = Signal(int, int, str)
+    _tile_predicted = Signal(int, int, int, int, object, object)
     _batch_progress = Signal(int, int, int, float)
     _batch_finished = Signal(int, int, int, bool, int)
 
@@ -61,6 +66,7 @@ class InferenceWorker(QThread):
         queued = Qt.ConnectionType.QueuedConnection  # the relays run on the GUI thread
         self._predicted.connect(self._relay_predicted, queued)
         self._prediction_failed.connect(self._relay_failed, queued)
+        self._tile_predicted.connect(self._relay_tile, queued)
         self._batch_progress.connect(self._relay_progress, queued)
         self._batch_finished.connect(self._relay_finished, queued)
 
@@ -124,6 +130,10 @@ class InferenceWorker(QThread):
     def _relay_predicted(self, generation: int, image_id: int, labels, confidence, stored: bool) -> None:
         if generation == self._generation:
             self.predicted.emit(image_id, labels, confidence, stored)
+
+    def _relay_tile(self, generation: int, image_id: int, done: int, total: int, rect, labels) -> None:
+        if generation == self._generation:
+            self.tile_predicted.emit(image_id, done, total, rect, labels)
 
     def _relay_failed(self, generation: int, image_id: int, message: str) -> None:
         if generation == self._generation:
@@ -199,9 +209,11 @@ class InferenceWorker(QThread):
                 image = load_image(project.image_path(record))
             if record.width is None:
                 project.set_size(image_id, image.shape[1], image.shape[0])
-            pred = self.predictor.predict(image)
+            pred = self.predictor.predict(image, on_tile=lambda done, total, rect, labels: self._tile_predicted.emit(
+                generation, image_id, done, total, rect, labels))
             stored = project.save_prediction(image_id, pred.labels, pred.confidence, pred.uncertainty())
-            self._predicted.emit(generation, image_id, pred.labels, pred.confidence, stored)
+            # confidence as uint8 (what the overlay shows), converted here rather than on the GUI thread
+            self._predicted.emit(generation, image_id, pred.labels, confidence_bytes(pred.confidence), stored)
             return True
         except Exception as exc:  # noqa: BLE001 - unreadable image, GPU out of memory, read-only disk
             message = str(exc)

@@ -12,7 +12,6 @@ from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from fcn_studio.core.image_io import load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.ui import prediction_order
@@ -27,10 +26,11 @@ from fcn_studio.ui.inference_worker import InferenceWorker
 from fcn_studio.ui.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.menus import build_menus
 from fcn_studio.ui.overlay_state import OverlayState
+from fcn_studio.ui.partial_prediction import PartialPrediction
 from fcn_studio.ui.pretrained_jobs import PretrainedJobs
-from fcn_studio.ui.qimage import rgb_buffer
-from fcn_studio.ui.shortcuts import KeyRouter
 from fcn_studio.ui.session_save import SessionSaver
+from fcn_studio.ui.shortcuts import KeyRouter
+from fcn_studio.ui.shown_image import ShownImage, load_shown_image
 from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
 from fcn_studio.ui.tool_controller import ToolController
@@ -84,6 +84,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.training = TrainingController(self, self.training_panel)
         self.keep_learning = KeepLearningController(self, self.training_panel.keep)
         TrainingHint(self, self.training_panel.hint)
+        self.partial_prediction = PartialPrediction(self)
         self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
@@ -354,31 +355,21 @@ class MainWindow(EditingActions, QMainWindow):
         self._update_title()
         record = project.image(image_id)
         path = project.image_path(record)
+        session = self.session
 
-        def load():
-            rgb = load_image(path)
-            shape = rgb.shape[:2]
-            mask, human = project.load_shown_mask(image_id, shape)
-            confidence = project.load_confidence(image_id, shape)
-            # the model's classes (for the hover: whose pixel is it); the shown mask is edited in place
-            prediction = None if confidence is None else (
-                project.load_prediction(image_id, shape) if human else None if mask is None else mask.copy())
-            return rgb, rgb_buffer(rgb), mask, human, confidence, prediction
-
-        def done(result) -> None:
+        def done(shown: ShownImage) -> None:
             if token != self._load_token:
                 return
-            rgb, buffer, mask, human, confidence, prediction = result
-            self.current_rgb = rgb
-            self.canvas.set_image(buffer)
-            self.status.set_size(rgb.shape[1], rgb.shape[0])
-            editor = self.session.open_image(image_id, mask, rgb.shape[:2], human)
-            self.overlay.set_image_data(editor.mask, confidence, prediction)
+            self.current_rgb = shown.levels.levels[0]  # the decoded image itself (one copy in memory)
+            self.canvas.set_image(shown.levels)
+            self.status.set_size(shown.rgb.shape[1], shown.rgb.shape[0])
+            editor = self.session.open_image(image_id, shown.start, shown.rgb.shape[:2], shown.human, shown.origin)
+            self.overlay.set_image_data(editor.mask, shown.confidence, shown.prediction, shown.mask_levels)
             self._render_overlay()
             self._update_title()
             if then is not None:
                 then()
-            elif mask is None and self.worker.predictor is not None:
+            elif shown.mask is None and self.worker.predictor is not None:
                 self._predict_shown()  # the first sight of an image nobody has labelled and no model has seen
 
         def failed(message: str, details: str) -> None:
@@ -392,7 +383,7 @@ class MainWindow(EditingActions, QMainWindow):
             self.status.showMessage(message, 10000)
             log.warning("cannot show %s: %s", path, message)
 
-        self.background(load, done, failed, self.lanes.decode)
+        self.background(lambda: load_shown_image(project, session, image_id, path), done, failed, self.lanes.decode)
 
     def _render_overlay(self) -> None:
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
@@ -406,9 +397,18 @@ class MainWindow(EditingActions, QMainWindow):
             return
         if image_id == self.current_id and self.current_rgb is not None:
             self._last_prediction = (image_id, labels)
-            editor = self.session.adopt_prediction(image_id, labels) if stored else None
-            self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence, labels)
-            self._render_overlay()
+
+            def adopt(copy=None) -> None:  # the editor gets its own copy; a large one is made off this thread
+                if image_id != self.current_id:
+                    return
+                editor = self.session.adopt_prediction(image_id, labels, copy) if stored else None
+                self.overlay.set_image_data(editor.mask if editor is not None else self.overlay.mask, confidence,
+                                            labels)
+                self._render_overlay()
+            if stored and labels.size > 4_000_000:
+                self.background(labels.copy, adopt, pool=self.lanes.decode)
+            else:
+                adopt()
 
     def _prediction_failed(self, image_id: int, message: str) -> None:
         self.image_list.model.errors[image_id] = message

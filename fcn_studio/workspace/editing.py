@@ -84,35 +84,50 @@ class Editing:
 
     # -- editors ------------------------------------------------------------------------------------
     def open_image(self, image_id: int, mask_on_disk: np.ndarray | None, shape: tuple[int, int],
-                   human: bool = False) -> MaskEditor:
+                   human: bool = False, origin: np.ndarray | None = None) -> MaskEditor:
         """The editor for an image: the one in memory (with its undo history and any unsaved edits),
         or a new one on the mask from disk: a person's (`human`), else a prediction or an unlabelled
         mask, which undoing every edit returns to (and the image to its model state)."""
         self.current_id = image_id
         editor = self.editors.get(image_id)
         if editor is None or editor.shape != tuple(shape):
-            ignore = self.project.labels.ignore_index if self.project is not None else IGNORE_INDEX
-            mask = mask_on_disk if mask_on_disk is not None else np.full(shape, ignore, np.uint8)
-            editor = self._new_editor(image_id, np.ascontiguousarray(mask), human)
+            if mask_on_disk is None:
+                mask_on_disk, origin = self.prepare(None, shape, human)
+            editor = self._new_editor(image_id, np.ascontiguousarray(mask_on_disk), human, origin)
         self.editors.move_to_end(image_id)
         self._evict()
         return editor
 
-    def adopt_prediction(self, image_id: int, labels: np.ndarray) -> MaskEditor | None:
-        """A new prediction replaces the editor's mask only if nobody has edited it."""
+    def prepare(self, mask_on_disk: np.ndarray | None, shape: tuple[int, int],
+                human: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the mask an editor starts on, the origin the autosaver compares with), made ahead: call it
+        off the GUI thread and pass both to `open_image` (at 100 megapixels each costs ~0.4 s). An
+        empty mask's origin is a read-only broadcast of the ignore index: no memory."""
+        if mask_on_disk is None:
+            ignore = self.project.labels.ignore_index if self.project is not None else IGNORE_INDEX
+            return np.full(shape, ignore, np.uint8), np.broadcast_to(np.uint8(ignore), tuple(shape))
+        mask = np.ascontiguousarray(mask_on_disk)
+        return mask, (None if human else mask.copy())
+
+    def adopt_prediction(self, image_id: int, labels: np.ndarray,
+                         copy: np.ndarray | None = None) -> MaskEditor | None:
+        """A new prediction replaces the editor's mask only if nobody has edited it. `copy`: a copy of
+        `labels` made ahead (off the GUI thread) for the editor to paint on."""
         editor = self.editors.get(image_id)
         if editor is not None and (editor.stack.done or editor.stack.undone or self.is_dirty(image_id)
                                    or editor.in_operation):
             return None
         if editor is not None:
             self.budget.forget(editor.stack)
-        return self._new_editor(image_id, labels.copy(), human=False)
+        mask = labels.copy() if copy is None else copy
+        return self._new_editor(image_id, mask, human=False, origin=labels)  # `labels` is never edited
 
-    def _new_editor(self, image_id: int, mask: np.ndarray, human: bool) -> MaskEditor:
+    def _new_editor(self, image_id: int, mask: np.ndarray, human: bool,
+                    origin: np.ndarray | None = None) -> MaskEditor:
         editor = MaskEditor(mask, self.budget, self._changed_for(image_id))
         self.editors[image_id] = editor
         if self.saver is not None:
-            self.saver.track(image_id, editor.mask, editor.version, human)
+            self.saver.track(image_id, editor.mask, editor.version, human, origin)
         return editor
 
     @property

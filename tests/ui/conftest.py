@@ -52,8 +52,7 @@ def window(qtbot, tmp_path, monkeypatch):
 
 
 def overlay_pixels(w) -> np.ndarray:
-    buf = w.canvas.overlay_item.buffer
-    return None if buf is None else buf.array
+    return None if w.canvas.overlay_item.source is None else w.overlay.pixels()
 
 
 def wait_for_image(qtbot, w, name: str) -> None:

@@ -1,6 +1,7 @@
 """Export and import from the window (offscreen): the dialogs' choices reach the files."""
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from fcn_studio.core.sample_data import SAMPLE_LABELS
@@ -75,6 +76,7 @@ def test_the_sample_truth_imports_from_the_dialog_as_it_opens_and_undo_survives_
     window.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, window, "img_0.png")
     window.canvas.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the brush: the window starts in Navigate
     window.pick_class(2)
     drag(qtbot, window, [(10, 40), (60, 40)])
     assert window.session.flush(10)

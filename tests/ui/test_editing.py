@@ -7,7 +7,7 @@ from PySide6.QtCore import QPointF, Qt
 from fcn_studio.core.mask_io import read_mask
 from fcn_studio.core.sample_data import SAMPLE_LABELS
 from fcn_studio.project.project import Project
-from tests.ui.conftest import wait_for_image
+from tests.ui.conftest import overlay_pixels, wait_for_image
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_brush_stroke_with_the_mouse_is_saved_as_a_png(qtbot, window, opened):
     assert (mask[40, 12:108] == 2).all() and mask[10, 10] == 255 and state == "corrected"
     qtbot.waitUntil(lambda: not window.image_list.model.unsaved, timeout=5000)
     assert "*" not in window.windowTitle()
-    px = window.canvas.overlay_item.buffer.array
+    px = overlay_pixels(window)
     assert px[40, 50] == (0xFF << 24) | (60 << 16) | (180 << 8) | 75  # the overlay shows it at once
 
 

@@ -20,6 +20,7 @@ def painted(qtbot, window, photo_folder):
     window.open_paths([photo_folder / "img_0.png", photo_folder / "img_1.png"])
     wait_for_image(qtbot, window, "img_0.png")
     window.canvas.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the brush: the window starts in Navigate
     window.pick_class(2)
     window.tools_panel.size.setValue(5)
     drag(qtbot, window, [(10, 40), (60, 40)])

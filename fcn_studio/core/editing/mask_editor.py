@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fcn_studio.core.editing.undo import TILE, Edit, UndoBudget, UndoStack
+from fcn_studio.core.editing.undo import MANY_TILES, TILE, Edit, UndoBudget, UndoStack, uniform_tiles
 from fcn_studio.core.labels import IGNORE_INDEX
 
 Rect = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive)
@@ -77,16 +77,34 @@ class MaskEditor:
         edit, self._edit = self._edit, None
         if edit is None:
             return None
+        after = self._snapshot(edit.tiles)
         changed = {}
         for key, (before, _) in edit.tiles.items():
-            after = self._tile_view(*key).copy()
-            if not np.array_equal(before, after):
-                changed[key] = (before, after)
+            now = after[key]
+            same = (before == now if isinstance(before, int) and isinstance(now, int)
+                    else np.array_equal(before, now))
+            if not same:
+                changed[key] = (before, now)
         edit.tiles = changed
         if not changed and edit.state_after is None:
             return None
         self.stack.push(edit)
         return edit
+
+    def _snapshot(self, keys) -> dict[tuple[int, int], np.ndarray | int]:
+        """The tiles' contents now: a copy, or the value of a tile of one value. Many tiles are
+        looked at in one vectorised pass over their bounding box (see undo.uniform_tiles)."""
+        keys = list(keys)
+        uniform = None
+        if len(keys) >= MANY_TILES:
+            ty0, tx0 = min(k[0] for k in keys), min(k[1] for k in keys)
+            ty1, tx1 = max(k[0] for k in keys) + 1, max(k[1] for k in keys) + 1
+            uniform = uniform_tiles(self.mask[ty0 * TILE : ty1 * TILE, tx0 * TILE : tx1 * TILE])
+        out = {}
+        for ty, tx in keys:
+            value = -1 if uniform is None else int(uniform[ty - ty0, tx - tx0])
+            out[(ty, tx)] = value if value >= 0 else self._tile_view(ty, tx).copy()
+        return out
 
     @property
     def in_operation(self) -> bool:
@@ -99,11 +117,11 @@ class MaskEditor:
         y0, x0, y1, x1 = rect
         edit = self._edit
         assert edit is not None, "apply() outside begin()/end()"
-        for ty in range(y0 // TILE, (y1 - 1) // TILE + 1):
-            for tx in range(x0 // TILE, (x1 - 1) // TILE + 1):
-                if (ty, tx) not in edit.tiles:
-                    edit.tiles[(ty, tx)] = (self._tile_view(ty, tx).copy(), None)
-                    self._touched.add((ty, tx))
+        new = [(ty, tx) for ty in range(y0 // TILE, (y1 - 1) // TILE + 1)
+               for tx in range(x0 // TILE, (x1 - 1) // TILE + 1) if (ty, tx) not in edit.tiles]
+        for key, before in self._snapshot(new).items():
+            edit.tiles[key] = (before, None)
+        self._touched.update(new)
 
     # -- changing pixels ----------------------------------------------------------------------------
     def clip(self, rect: Rect) -> Rect | None:
@@ -134,10 +152,8 @@ class MaskEditor:
             where = allowed if where is None else (where & allowed)
         if where is None:
             region[...] = value
-        elif isinstance(value, np.ndarray):
-            region[where] = value[where]
-        else:
-            region[where] = value
+        else:  # copyto with `where`, not boolean indexing: no index arrays (3x faster at 100 MP)
+            np.copyto(region, value, where=where, casting="unsafe")
         self.version += 1
         if self.on_change:
             self.on_change(rect)
@@ -162,7 +178,7 @@ class MaskEditor:
         if edit is None:
             return None
         for (ty, tx), pair in edit.tiles.items():
-            self._tile_view(ty, tx)[...] = pair[which]
+            self._tile_view(ty, tx)[...] = pair[which]  # an array, or the one value of a uniform tile
         self._touched.update(edit.tiles)
         if edit.tiles:
             self.version += 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 TILE = 128
+MANY_TILES = 64  # from this many tiles on, an operation looks for uniform tiles in one vectorised pass
 
 
 @dataclass
@@ -16,14 +17,15 @@ class Edit:
     """One undo step: one mouse drag, one fill, one polygon, one state change."""
 
     name: str
-    # (tile row, tile column) -> (before, after)
-    tiles: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # (tile row, tile column) -> (before, after); a tile of one value is kept as that int (a fill of
+    # a 100-MP mask then holds a few kilobytes of history, not 200 MB)
+    tiles: dict[tuple[int, int], tuple[np.ndarray | int, np.ndarray | int]] = field(default_factory=dict)
     state_before: str | None = None  # for "mark reviewed" and the like
     state_after: str | None = None
 
     @property
     def nbytes(self) -> int:
-        return sum(b.nbytes + a.nbytes for b, a in self.tiles.values()) + 64
+        return sum(getattr(b, "nbytes", 8) + getattr(a, "nbytes", 8) for b, a in self.tiles.values()) + 64
 
     def rect(self) -> tuple[int, int, int, int] | None:
         """(y0, x0, y1, x1) covering every tile, or None for a state-only step."""
@@ -111,3 +113,27 @@ class UndoBudget:
                 total -= before - stack.nbytes
             if total <= self.limit:
                 return
+
+
+def _block_reduce(a: np.ndarray, op, axis: int) -> np.ndarray:
+    """`op` (np.minimum or np.maximum) over blocks of TILE along `axis` (0 or 1); the last block may be short."""
+    n = a.shape[axis]
+    full = n // TILE * TILE
+    parts = []
+    if full:
+        body = a[:full] if axis == 0 else a[:, :full]
+        shape = (full // TILE, TILE, a.shape[1]) if axis == 0 else (a.shape[0], full // TILE, TILE)
+        parts.append(op.reduce(body.reshape(shape), axis=axis + 1))
+    if full < n:
+        rest = a[full:] if axis == 0 else a[:, full:]
+        parts.append(op.reduce(rest, axis=axis, keepdims=True))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+
+def uniform_tiles(region: np.ndarray) -> np.ndarray:
+    """For a tile-aligned region of a mask: per tile, its value if all its pixels share it, else -1
+    (an int16 array of tile rows x tile columns). Four passes at memory speed: a whole 100-MP mask
+    takes a few tens of milliseconds, against a copy and a compare of each of its 6,700 tiles."""
+    lo = _block_reduce(_block_reduce(region, np.minimum, 0), np.minimum, 1)
+    hi = _block_reduce(_block_reduce(region, np.maximum, 0), np.maximum, 1)
+    return np.where(lo == hi, lo.astype(np.int16), np.int16(-1))
