@@ -32,3 +32,8 @@ DEFAULT_ARCH = "fcn8s"
 # learns from a few corrected images far faster), else the first: all are fast enough to fine-tune on a CPU.
 # fcn_studio.model.factory.default_backbone() makes the choice; `model new`, `train` and the app all ask it.
 DEFAULT_BACKBONE_PREFERENCE = ("mobilenet_v3_large", "mobilenet_v2", "resnet18")
+
+# Giga-operations per 224 x 224 image, as torchvision lists them for its weights (the dilated FCNs scaled
+# from their 520 x 520 figures): what a training step costs, for the batch size on a CPU.
+COST_GOPS = {"mobilenet_v3_small": 0.06, "mobilenet_v3_large": 0.22, "mobilenet_v2": 0.3, "resnet18": 1.81,
+             "resnet34": 3.66, "resnet50": 4.09, "vgg16": 15.47, "fcn_resnet50": 28.3, "fcn_resnet101": 43.2}

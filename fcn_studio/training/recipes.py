@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from fcn_studio.model_choices import DILATED_ARCHS
+from fcn_studio.model_choices import COST_GOPS, DILATED_ARCHS
+
+CPU_REFERENCE = "resnet18"  # the recipe's batch is sized for this backbone's step on a CPU
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,14 @@ def check_recipe_fits(arch: str, from_checkpoint: bool, recipe: Recipe) -> None:
         how = "in stages (32s -> 16s -> 8s)" if recipe.stages else "at once with scaled pool3/pool4 skips"
         raise ValueError(f"recipe {recipe.name!r} trains the paper's FCN-8s skip heads {how}; {arch} is a "
                          f"dilated-ResNet FCN without them: use --recipe interactive")
+
+
+def cpu_batch_size(recipe_batch: int, arch: str, backbone: str) -> int:
+    """The batch for a training step on a CPU. A step's time grows with the encoder's cost: VGG16 at the
+    recipe's 8 crops takes about 10 s on two cores, so a 3-minute run makes some 15 steps and learns
+    nothing. Heavier encoders take fewer crops per step (the compute of ResNet-18's 8, at least 2), so
+    every backbone takes enough steps to learn from a few images in minutes; GPUs keep the recipe's."""
+    cost = COST_GOPS.get(arch if arch in DILATED_ARCHS else backbone)
+    if cost is None:
+        return recipe_batch
+    return min(recipe_batch, max(2, round(recipe_batch * COST_GOPS[CPU_REFERENCE] / cost)))

@@ -30,7 +30,7 @@ from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, fitted_crop, open_source
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.losses import median_frequency_weights, network_loss
-from fcn_studio.training.recipes import Recipe, check_recipe_fits, get_recipe
+from fcn_studio.training.recipes import Recipe, check_recipe_fits, cpu_batch_size, get_recipe
 from fcn_studio.training.state_io import load_trainer_state, save_trainer_state
 from fcn_studio.training.stopping import StopRequested
 
@@ -215,6 +215,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                                     repeat=_repeat(recipe, len(source.train)), seed=cfg.seed)
     val_items = source.val
     batch = recipe.batch_size if recipe.crop else 1
+    if recipe.crop and cfg.batch_size is None and device.type == "cpu":
+        batch = cpu_batch_size(batch, info.config.arch, info.config.backbone)
     per_epoch = batches_per_epoch(len(epoch_order(train_set, 0, cfg.seed, d)), batch)
     # --follow with no length and no time limit learns until it is stopped (keep learning)
     endless = cfg.follow and cfg.iterations is None and cfg.epochs is None and cfg.time_limit is None
@@ -247,7 +249,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                     start_iteration=start_iteration,
                     classes=list(source.labels.names), stage=stage + 1, stages=stages, encoder=note,
                     encoder_tensors_loaded=encoder_loaded, pretrained=pretrained, time_limit_s=cfg.time_limit,
-                    source=source.description, aux_head=has_aux_head(model),
+                    source=source.description, aux_head=has_aux_head(model), batch_size=batch,
+                    crop=aug.crop or None,
                     precision=precision)
     started = time.perf_counter()
     last_emit, seen = 0.0, 0
