@@ -17,7 +17,11 @@ images with this tree and with REV (default 2734ec6, before display levels; extr
 archive`), each in fresh child processes, in the same run, and prints them side by side: the longest
 GUI stall and time to first paint opening a generated 24-MP and a 108-MP JPEG, zoom (28 wheel steps)
 and pan (40 scrolls) frame times as synchronous viewport repaints, a whole-image fill and its undo from
-the click to the repaint, and resident memory growth against the decoded image's bytes."""
+the click to the repaint, and resident memory growth against the decoded image's bytes.
+
+`--background-training` (issue 11) also measures opening a 24-MP JPEG (time to first paint, longest
+stall) and the longest GUI stall of a window left showing it for 5 s, idle and while keep learning's
+backend trains in the background (benchmarks/background_training.py), side by side."""
 
 from __future__ import annotations
 
@@ -364,6 +368,29 @@ def bench_large(baseline: str, size: tuple[int, int]) -> None:
              note=f"= {a / dec:.2f}x / {b / dec:.2f}x the decoded image ({dec:.0f} MiB; target <= 2x)")
 
 
+def bench_background_training(tmp: Path) -> None:
+    from background_training import training_in_background  # noqa: PLC0415 (beside this script)
+
+    rgb = cv2.resize(sample_image(0, 400, 600)[0], (6000, 4000), interpolation=cv2.INTER_LINEAR)
+    Image.fromarray(rgb).save(tmp / "big.jpg", quality=90)
+
+    def measure(name: str) -> tuple[float, float, float]:
+        (tmp / name).mkdir()
+        window = make_window(tmp / name)
+        first_paint, open_stall = _open_and_paint(window, tmp / "big.jpg")
+        shown_stall = _longest_stall_during(lambda: None, 5.0)
+        window.close()
+        return first_paint, open_stall, shown_stall
+
+    idle = measure("idle")
+    with training_in_background():
+        busy = measure("training")
+    print(f"\n{'with keep learning training in the background':<46} {'idle':>10} {'training':>10}")
+    for what, a, b in zip(("open 24-MP JPEG: time to first paint", "open 24-MP JPEG: longest GUI stall",
+                           "longest GUI stall, window shown 5 s"), idle, busy, strict=True):
+        print(f"{what:<46} {a:7.1f} ms {b:7.1f} ms")
+
+
 def main() -> None:
     import argparse  # noqa: PLC0415
 
@@ -371,6 +398,8 @@ def main() -> None:
     ap.add_argument("--large", action="store_true", help="only the large-image figures, against --baseline")
     ap.add_argument("--baseline", default=TODAY, help=f"git revision for TODAY's figures (default {TODAY})")
     ap.add_argument("--size", default="12000x9000", help="the large image, WIDTHxHEIGHT")
+    ap.add_argument("--background-training", action="store_true",
+                    help="also measure while keep learning trains in the background (idle and training side by side)")
     ap.add_argument("--child", nargs=3, metavar=("KIND", "IMAGE", "TMP"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -390,6 +419,9 @@ def main() -> None:
         bench_open_24mp(Path(tmp) / "a")
         bench_list_10k(Path(tmp) / "b")
         bench_predict_all_stall(Path(tmp) / "c")
+        if args.background_training:
+            (Path(tmp) / "d").mkdir()
+            bench_background_training(Path(tmp) / "d")
 
 
 if __name__ == "__main__":
