@@ -131,7 +131,8 @@ def run_mode(mode: str, data: list[tuple[Path, Path]], labels: LabelSet, truths:
                                          str(int(args.minutes * 60)), "--iterations", "1000000"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 today = (proc, out)
-            time.sleep(args.seconds_per_image)
+            if mode != "static":  # nothing learns in static: waiting would change nothing
+                time.sleep(args.seconds_per_image)
     finally:
         if loop is not None:
             loop.stop()
