@@ -47,10 +47,22 @@ class ModelVersion:
     previous_mean_iu: float | None  # the model it replaces, scored on the same validation images
     time: float
 
+    def scores(self) -> tuple[str, str | None]:
+        """(mean IU, the replaced model's) as text, with a third decimal when two would read alike."""
+        digits = 3 if self.previous_mean_iu is not None and round(self.mean_iu, 2) == round(self.previous_mean_iu, 2) \
+            else 2
+        was = None if self.previous_mean_iu is None else f"{self.previous_mean_iu:.{digits}f}"
+        return f"{self.mean_iu:.{digits}f}", was
+
     def describe(self) -> str:
-        was = "" if self.previous_mean_iu is None else f", was {self.previous_mean_iu:.2f}"
+        now, was = self.scores()
         return (f"v{self.version}, trained on {self.trained_images} images, validation mean IU "
-                f"{self.mean_iu:.2f}{was}")
+                f"{now}{'' if was is None else f', was {was}'}")
+
+    def brief(self) -> str:
+        """One short line for a narrow list: version, score (and the one it beat), images."""
+        now, was = self.scores()
+        return f"v{self.version}  {now}{'' if was is None else f' (was {was})'}  {self.trained_images} images"
 
 
 class KeepLearning:

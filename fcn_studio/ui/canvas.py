@@ -93,6 +93,7 @@ class CanvasView(QGraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._last_hover = (-1, -1)  # the image pixel under the cursor
         self.setScene(QGraphicsScene(self))
         self.image_item = LevelItem(smooth=True)
         self.overlay_item = LevelItem(smooth=False)
@@ -123,8 +124,16 @@ class CanvasView(QGraphicsView):
         self.viewport().update()
 
     def set_overlay(self, source) -> None:
-        """`source` gives premultiplied ARGB tiles (see OverlayState), or None for no overlay."""
+        """`source` gives premultiplied ARGB tiles (see OverlayState), or None for no overlay. The pixel
+        under a cursor that has not moved is described again: another image or new data lies there now."""
         self.overlay_item.set_source(source)
+        self._hover((-1, -1) if self.image_item.source is None else self._last_hover)
+
+    def _hover(self, xy: tuple[int, int]) -> None:
+        rect = self.image_item.boundingRect()
+        inside = self.image_item.source is not None and 0 <= xy[0] < rect.width() and 0 <= xy[1] < rect.height()
+        self._last_hover = xy if inside else (-1, -1)
+        self.hovered.emit(*self._last_hover)
 
     def update_overlay(self, rect: QRectF | None = None) -> None:
         """The overlay changed: repaint only `rect` (image pixels) if given, widened to whole pixels of
@@ -236,12 +245,7 @@ class CanvasView(QGraphicsView):
             return
         p = self.mapToScene(event.position().toPoint())
         self.moved.emit(p, event.modifiers())
-        rect = self.image_item.boundingRect()
-        x, y = int(p.x()), int(p.y())
-        if self.image_item.source is not None and 0 <= p.x() < rect.width() and 0 <= p.y() < rect.height():
-            self.hovered.emit(x, y)
-        else:
-            self.hovered.emit(-1, -1)
+        self._hover((int(p.x()), int(p.y())) if p.x() >= 0 and p.y() >= 0 else (-1, -1))
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
@@ -260,7 +264,7 @@ class CanvasView(QGraphicsView):
         super().mouseReleaseEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
-        self.hovered.emit(-1, -1)
+        self._hover((-1, -1))
         super().leaveEvent(event)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802

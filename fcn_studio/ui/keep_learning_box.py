@@ -56,7 +56,8 @@ class KeepLearningBox(QGroupBox):
             self.add_version(v, at_end=True)
 
     def add_version(self, version: ModelVersion, at_end: bool = False) -> None:
-        item = QListWidgetItem(f"{time.strftime('%H:%M', time.localtime(version.time))}  {version.describe()}")
+        item = QListWidgetItem(f"{time.strftime('%H:%M', time.localtime(version.time))}  {version.brief()}")
+        item.setToolTip(version.describe())
         item.setData(Qt.ItemDataRole.UserRole, version.version)
         if at_end:
             self.history.addItem(item)

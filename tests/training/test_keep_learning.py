@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from fcn_studio.model.checkpoint import load_checkpoint
-from fcn_studio.training.keep_learning import NO_VALIDATION_YET, KeepLearning
+from fcn_studio.training.keep_learning import NO_VALIDATION_YET, KeepLearning, ModelVersion
 from tests.training.conftest import easy_project
 
 TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--lr", "0.01",
@@ -100,3 +100,13 @@ def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replac
         project.close()
     assert len(offered) == offered_before + 1 and offered[-1] is chosen  # only the rollback was offered
     assert chosen.version == 1 and loop.pinned
+
+
+def test_a_version_reads_better_than_the_one_it_replaced_even_when_two_decimals_agree():
+    def version(now, was):
+        return ModelVersion(7, "v7.safetensors", 23, 5, now, was, 0.0)
+
+    assert version(0.81, 0.77).describe() == "v7, trained on 23 images, validation mean IU 0.81, was 0.77"
+    assert version(0.623, 0.618).describe().endswith("mean IU 0.623, was 0.618")  # not "0.62, was 0.62"
+    assert version(0.5, None).describe().endswith("mean IU 0.50")
+    assert version(0.623, 0.618).brief() == "v7  0.623 (was 0.618)  23 images"

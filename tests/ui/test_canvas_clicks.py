@@ -104,3 +104,21 @@ def test_hover_says_painted_by_you_over_a_persons_pixels(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: window.overlay.prediction is not None and window.overlay.mask[40, 30] == 2, timeout=5000)
     window.canvas.hovered.emit(30, 40)
     assert "painted by you" in window.status.hover.text() and "confidence" not in window.status.hover.text()
+
+
+def test_the_readout_follows_the_image_under_a_cursor_that_did_not_move(qtbot, window, tmp_path, photo_folder):
+    """Next image by key, the mouse still: the readout describes the new image's pixel, not the old one's."""
+    project = Project.create(tmp_path / "p", SAMPLE_LABELS)
+    project.add_images([photo_folder])
+    project.close()
+    _open(qtbot, window, tmp_path / "p", "img_0.png")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_2)
+    window.tools_panel.size.setValue(9)
+    drag(qtbot, window, [(20, 40), (40, 40)])
+    qtbot.mouseMove(window.canvas.viewport(), at(window, 30, 40))
+    qtbot.waitUntil(lambda: window.status.hover.text().startswith("(30, 40)  class box"))
+    window.image_list.step(1)
+    wait_for_image(qtbot, window, "img_1.png")
+    qtbot.waitUntil(lambda: "box" not in window.status.hover.text(), timeout=5000)
+    assert window.status.hover.text() == "(30, 40)  class unlabelled"
