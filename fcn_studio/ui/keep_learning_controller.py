@@ -46,8 +46,11 @@ class KeepLearningController(QObject):
         self.box.switch.blockSignals(True)
         self.box.switch.setChecked(on)
         self.box.switch.blockSignals(False)
-        self.box.show_history(KeepLearning(project.root).history if usable else [])
-        self.box.show_in_use(None)
+        history = KeepLearning(project.root).history if usable else []
+        self.box.show_history(history)
+        model = project.model_path if usable else None  # reopened: the version still in use, if one is
+        in_use = [v for v in history if model is not None and Path(v.path).resolve() == model.resolve()]
+        self.box.show_in_use(in_use[-1] if in_use else None)
         self.box.state.setText("off")
         if on:
             self._start_if_ready()

@@ -205,6 +205,11 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
     assert window.training_panel.start.isEnabled()
     resume = labelled_project / "models" / "keep" / "current.resume.safetensors"
     qtbot.waitUntil(resume.is_file, timeout=60_000)
+    assert box.in_use.text() == ""  # the other project uses no keep-learning version
+    window.open_paths([labelled_project])  # reopened: the panel says which version is still in use
+    qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == labelled_project.resolve(),
+                    timeout=30_000)
+    assert box.switch.isChecked() and box.in_use.text().startswith("In use: v")
 
 
 def test_quitting_during_a_run_stops_it_first_so_its_lock_is_gone(qtbot, window, labelled_project):
