@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+from contextlib import suppress
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -18,6 +20,22 @@ def warm_up_torch() -> None:
     import fcn_studio.model.factory  # noqa: F401, PLC0415
 
 
+def warm_up_torchvision() -> threading.Thread:
+    """Imports torchvision's models (the light backbones) in a background thread once the window shows.
+    The import takes about a second and its C extension holds the GIL for up to 130 ms at once; left to
+    the first model made (the default model of a new project, in a worker), it froze the window while
+    an image opened. Model files never need it to load (they are built lazily), so start-up does not
+    wait for it."""
+
+    def load() -> None:
+        with suppress(Exception):  # a broken torchvision is reported when a model needs it
+            import torchvision.models  # noqa: F401, PLC0415
+
+    thread = threading.Thread(target=load, name="warm-up-torchvision", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_app(paths: list[str]) -> int:
     log_file = setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -29,6 +47,7 @@ def run_app(paths: list[str]) -> int:
 
     window = MainWindow()
     window.show()
+    warm_up_torchvision()
     window.status.showMessage(f"Log: {log_file}", 5000)
     if paths:
         window.open_paths([Path(p) for p in paths])
