@@ -67,10 +67,13 @@ def test_a_large_images_prediction_reaches_the_canvas_tile_by_tile(qtbot, window
     window.worker.tile_predicted.connect(tile)
     window.overlay.set_image_data(np.full((256, 320), 255, np.uint8), None)  # an unlabelled mask
     window._render_overlay()
-    with qtbot.waitSignal(window.worker.predicted, timeout=30_000):
-        window.worker.request(window.current_id, window.current_rgb)
+    window.worker.request(window.current_id, window.current_rgb)
+    # every tile of this request (another prediction of the image, whole and untiled, may end first)
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] == seen[-1][1], timeout=30_000)
     total = seen[-1][1]
     assert total > 1 and [s[0] for s in seen] == list(range(1, total + 1))
     assert all(partial and shown for _, _, partial, shown, _ in seen)  # each tile was on the canvas
     assert seen[0][4] == f"Predicting this image: tile 1 of {total}"
-    assert window.overlay._partial is None and "Predicting" not in window.status.currentMessage()
+    # the finished prediction replaces the partial tiles
+    qtbot.waitUntil(lambda: window.overlay._partial is None, timeout=30_000)
+    assert "Predicting" not in window.status.currentMessage()
