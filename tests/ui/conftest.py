@@ -1,3 +1,4 @@
+import gc
 
 import numpy as np
 import pytest
@@ -9,6 +10,16 @@ from fcn_studio.core.sample_data import SAMPLE_LABELS, sample_image
 from fcn_studio.model.checkpoint import save_checkpoint
 from fcn_studio.model.factory import new_model
 from tests.model.caffe_port_reference import randomise_scores_
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_wrappers_here():
+    """After each test (and after pytest-qt has closed its widgets), collect the test's windows here, in
+    the main thread. Left to the garbage collector, a window's wrapper can be collected in a worker thread;
+    shiboken 6.12 then defers the C++ deletion to the main thread, which can deadlock on a Qt mutex held by
+    a worker waiting for the GIL (seen once: the pretrained dialog's download test hung CI)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
