@@ -29,6 +29,20 @@ def default_backbone() -> str:
                 DEFAULT_BACKBONE_PREFERENCE[0])
 
 
+# fc6/fc7 of a VGG16 that starts random: 4096 wide only to hold ImageNet's fully connected weights; from
+# scratch on a CPU that width more than halves the steps a few minutes give (sample project, 3 minutes:
+# 60 steps and held-out mean IU 0.24 at 4096, 134 steps and 0.31 at 1024).
+RANDOM_VGG_FC = 1024
+
+
+def _random_start(backbone: str, asked: dict) -> dict:
+    """How an encoder without pretrained tensors is built, where the caller did not say otherwise."""
+    start = {"norm": norm_for_start(0)}
+    if backbone == "vgg16":
+        start["fc_channels"] = RANDOM_VGG_FC
+    return {k: v for k, v in start.items() if k not in asked}
+
+
 def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: LabelSet | None = None,
               alignment: str = "fast", weights: str | Path | None = "imagenet",
               **config) -> tuple[nn.Module, CheckpointInfo, str]:
@@ -41,7 +55,7 @@ def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: Lab
     if not is_dilated(arch):
         backbone = backbone or default_backbone()
         if weights is None:  # a random encoder normalises per image (model/norm.py)
-            config.setdefault("norm", norm_for_start(0))
+            config.update(_random_start(backbone, config))
     cfg = make_config(arch, len(labels), backbone, alignment, **config)
     backbone = cfg.backbone
     model = build_network(cfg)
@@ -52,8 +66,8 @@ def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: Lab
             else load_encoder_weights(model.backbone, weights)
         note, loaded = report.summary(), len(report.loaded)
         if not is_dilated(arch) and "norm" not in config and cfg.norm != norm_for_start(loaded):
-            # no pretrained tensors after all (offline): the random encoder gets GroupNorm
-            cfg = replace(cfg, norm=norm_for_start(loaded))
+            # no pretrained tensors after all (offline): built as any random encoder is
+            cfg = replace(cfg, **_random_start(backbone, config))
             model = build_network(cfg)
     if getattr(cfg, "norm", "batch") == "group":
         note += "; GroupNorm (a random encoder learns from a few images with per-image statistics)"

@@ -70,3 +70,12 @@ def test_a_checkpoint_whose_tensors_do_not_fit_its_normalisation_is_refused(tmp_
     save_checkpoint(tmp_path / "m.safetensors", model, info)
     with pytest.raises(CheckpointError):
         load_checkpoint(tmp_path / "m.safetensors")
+
+
+def test_a_random_vgg16_has_narrower_fully_connected_layers_unless_asked(empty_model_caches):
+    """4096 channels exist to hold ImageNet's fc weights; from scratch they more than halve the steps."""
+    for weights in (None, "imagenet"):  # "imagenet" with nothing cached: random after all
+        _, info, _ = new_model("fcn8s", "vgg16", LABELS, weights=weights)
+        assert info.config.fc_channels == 1024 and info.config.norm == "group"
+    _, info, _ = new_model("fcn8s", "vgg16", LABELS, weights=None, fc_channels=64)
+    assert info.config.fc_channels == 64
