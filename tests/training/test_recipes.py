@@ -18,12 +18,12 @@ def test_the_batch_shrinks_with_the_encoders_cost_down_to_two():
     assert cpu_batch_size(1, "fcn8s", "vgg16") == 1  # never more than the recipe asks
 
 
-@pytest.mark.parametrize(("asked", "expected"), [(None, 2), (6, 6)])
+@pytest.mark.parametrize(("asked", "expected"), [(None, 4), (6, 6)])
 def test_a_cpu_run_reports_the_batch_it_trains_with_and_an_asked_one_wins(tmp_path, easy_voc, asked, expected):
     events = []
     writer = EventWriter(None)
     writer.listeners.append(events.append)
-    run(TrainConfig(source=easy_voc, out=tmp_path / "m.safetensors", backbone="vgg16", weights=None, device="cpu",
+    run(TrainConfig(source=easy_voc, out=tmp_path / "m.safetensors", backbone="resnet50", weights=None, device="cpu",
                     iterations=1, batch_size=asked, crop=64), writer)
     started = next(e for e in events if e["event"] == "started")
     assert started["batch_size"] == expected

@@ -37,7 +37,8 @@ def test_save_as_project_keeps_the_work_the_image_and_the_undo_history(qtbot, wi
     window.session_saver.save(tmp_path / "kept")
     qtbot.waitUntil(lambda: not window.project.temporary, timeout=20_000)
     project = window.project
-    assert project.root == (tmp_path / "kept").resolve() and not temp_root.exists()
+    assert project.root == (tmp_path / "kept").resolve()
+    qtbot.waitUntil(lambda: not temp_root.exists(), timeout=10_000)  # the session's folder goes once it is closed
     assert "kept" in window.windowTitle() and "unsaved session" not in window.windowTitle()
     rec = next(r for r in project.images() if r.name == "img_0.png")
     assert project.image(rec.id).state == "corrected" and (project.load_mask(rec.id)[40, 12:58] == 2).all()
