@@ -26,7 +26,7 @@ os.environ.setdefault("FCN_STUDIO_NO_DIALOGS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from fcn_studio.core.editing.mask_editor import MaskEditor  # noqa: E402
@@ -105,29 +105,19 @@ def segment_times(window: MainWindow, diameter: int, y: float = 2000) -> list[fl
 
 def longest_stall(window: MainWindow, seconds: float = 5.0) -> float:
     """Milliseconds: the latest a 5 ms timer fired while the window painted a stroke for `seconds`."""
-    clock = QElapsedTimer()
-    clock.start()
-    last, worst = [clock.elapsed()], [0.0]
+    from stall import longest_stall_during  # noqa: PLC0415 (beside this script)
 
-    def tick():
-        now = clock.elapsed()
-        worst[0] = max(worst[0], now - last[0] - 5)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
     stroke = Stroke(window.session.editor, 2, 80)
-    end, i = time.perf_counter() + seconds, 0
-    while time.perf_counter() < end:
-        i += 1
-        stroke.to(300 + (7 * i) % 5000, 3000 + 300 * np.sin(i / 20))
-        APP.processEvents()
-        time.sleep(0.004)  # a person's mouse moves about every 4-8 ms
+    i = [0]
+
+    def step() -> None:
+        i[0] += 1
+        stroke.to(300 + (7 * i[0]) % 5000, 3000 + 300 * np.sin(i[0] / 20))
+        time.sleep(0.003)  # a person's mouse moves about every 4-8 ms
+
+    worst = longest_stall_during(lambda: None, seconds, step=step)
     stroke.finish()
-    timer.stop()
-    return worst[0]
+    return worst
 
 
 def bench_background_training(window: MainWindow) -> None:

@@ -45,9 +45,10 @@ _GUARD.loader.exec_module(importlib.util.module_from_spec(_GUARD))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QImage, QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from stall import longest_stall_during  # noqa: E402 (beside this script)
 
 from fcn_studio.core.image_io import load_image  # noqa: E402
 from fcn_studio.core.overlay import overlay_lut  # noqa: E402
@@ -103,7 +104,7 @@ def bench_open_24mp(tmp: Path) -> None:
         assert not pix.isNull()
 
     t0 = time.perf_counter()
-    base_stall = _longest_stall_during(naive, 0.05)
+    base_stall = longest_stall_during(naive, 0.05)
     baseline = (time.perf_counter() - t0) * 1000 - 50
     row("open 24-MP JPEG: time to first paint", ours, baseline)
     row("open 24-MP JPEG: longest GUI stall", stall, base_stall, note="(ours decodes off the GUI thread)")
@@ -154,35 +155,6 @@ def bench_list_10k(tmp: Path) -> None:
     window.close()
 
 
-def _longest_stall_during(start_work, seconds: float, done=None) -> float:
-    """Event-loop lateness of a 5 ms timer while work runs, in milliseconds (the worst)."""
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    worst = [0.0]
-
-    def tick():
-        now = clock.elapsed()
-        worst[0] = max(worst[0], now - last[0] - 5)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    start_work()
-    end = time.perf_counter() + seconds
-    while (done is None and time.perf_counter() < end) or (done is not None and not done()):
-        APP.processEvents()
-        time.sleep(0.001)
-    end = time.perf_counter() + 0.03  # the timer's next tick records what the last step held up
-    while time.perf_counter() < end:
-        APP.processEvents()
-        time.sleep(0.001)
-    timer.stop()
-    return worst[0]
-
-
 def bench_predict_all_stall(tmp: Path) -> None:
     from fcn_studio.inference.predictor import Predictor
     from fcn_studio.model.checkpoint import save_checkpoint
@@ -205,11 +177,11 @@ def bench_predict_all_stall(tmp: Path) -> None:
     finished = []
     window.worker.batch_finished.connect(lambda *a: finished.append(a))
     t = time.perf_counter()
-    ours = _longest_stall_during(lambda: prediction_order.predict_all(window), 0, done=lambda: bool(finished))
+    ours = longest_stall_during(lambda: prediction_order.predict_all(window), 0, done=lambda: bool(finished))
     elapsed = time.perf_counter() - t
     predictor = Predictor.from_checkpoint(ckpt, device="cpu")[0]
     batch = [load_image(p) for p in sorted(images.iterdir())[:4]]
-    baseline = _longest_stall_during(lambda: [predictor.predict(b) for b in batch], 0.05)
+    baseline = longest_stall_during(lambda: [predictor.predict(b) for b in batch], 0.05)
     row("longest GUI stall during predict all", ours, baseline,
         note=f"({finished[0][0]} images in {elapsed:.1f} s; baseline predicts on the GUI thread; target < 50)")
     window.close()
@@ -245,7 +217,7 @@ def _open_and_paint(window: MainWindow, path: Path) -> tuple[float, float]:
         return bool(painted)
 
     start = time.perf_counter()
-    stall = _longest_stall_during(lambda: window.open_paths([path]), 0, done=done)
+    stall = longest_stall_during(lambda: window.open_paths([path]), 0, done=done)
     return (painted[0] - start) * 1000, stall
 
 
@@ -385,7 +357,7 @@ def bench_background_training(tmp: Path) -> None:
         (tmp / name).mkdir()
         window = make_window(tmp / name)
         first_paint, open_stall = _open_and_paint(window, tmp / "big.jpg")
-        shown_stall = _longest_stall_during(lambda: None, 5.0)
+        shown_stall = longest_stall_during(lambda: None, 5.0)
         window.close()
         return first_paint, open_stall, shown_stall
 
