@@ -131,14 +131,20 @@ def test_model_history_rolls_back(qtbot, window, labelled_project):
     assert np.isfinite(runs[0]["metrics"]["mean_iu"])
 
 
-def test_stopping_is_not_a_failure_and_progress_follows_the_clock(qtbot, window, labelled_project):
-    window.open_paths([labelled_project])
+def _start_a_minute_run(qtbot, window, project) -> list[dict]:
+    """Opens `project` and starts a 60-second run from the Training panel; returns its progress events."""
+    window.open_paths([project])
     wait_for_image(qtbot, window, ".png")
     window.training_panel.arguments = lambda: ["--time-limit", "60", "--iterations", "1000000", "--crop", "48",
                                                "--batch-size", "4", "--device", "cpu"]
     progress = []
     window.training.process.event.connect(lambda e: progress.append(e) if e["event"] == "progress" else None)
     window.training.start()
+    return progress
+
+
+def test_stopping_is_not_a_failure_and_progress_follows_the_clock(qtbot, window, labelled_project):
+    progress = _start_a_minute_run(qtbot, window, labelled_project)
     qtbot.waitUntil(lambda: len(progress) >= 3, timeout=60_000)
     assert 0 < progress[-1]["fraction"] < 0.5 and progress[-1]["eta_s"] <= 60  # not "a million iterations"
     assert window.training_panel.progress.value() > 0
@@ -215,13 +221,7 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
 def test_quitting_during_a_run_stops_it_first_so_its_lock_is_gone(qtbot, window, labelled_project):
     """The window waits for the run to end (never blocking) before it closes: destroyed with the
     window, the backend would be killed and leave training.lock behind."""
-    window.open_paths([labelled_project])
-    wait_for_image(qtbot, window, ".png")
-    window.training_panel.arguments = lambda: ["--time-limit", "60", "--iterations", "1000000", "--crop", "48",
-                                               "--batch-size", "4", "--device", "cpu"]
-    progress = []
-    window.training.process.event.connect(lambda e: progress.append(e) if e["event"] == "progress" else None)
-    window.training.start()
+    progress = _start_a_minute_run(qtbot, window, labelled_project)
     qtbot.waitUntil(lambda: bool(progress), timeout=60_000)
     assert (labelled_project / "training.lock").exists()
     window.close()
