@@ -54,8 +54,8 @@ def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: Lab
     labels = labels or LabelSet.voc()
     if not is_dilated(arch):
         backbone = backbone or default_backbone()
-        if weights is None:  # a random encoder normalises per image (model/norm.py)
-            config.update(_random_start(backbone, config))
+        if weights is None or (str(weights) == "imagenet" and imagenet_weights_file(backbone) is None):
+            config.update(_random_start(backbone, config))  # no pretrained tensors to come: built for that
     cfg = make_config(arch, len(labels), backbone, alignment, **config)
     backbone = cfg.backbone
     model = build_network(cfg)
@@ -66,7 +66,7 @@ def new_model(arch: str = DEFAULT_ARCH, backbone: str | None = None, labels: Lab
             else load_encoder_weights(model.backbone, weights)
         note, loaded = report.summary(), len(report.loaded)
         if not is_dilated(arch) and "norm" not in config and cfg.norm != norm_for_start(loaded):
-            # no pretrained tensors after all (offline): built as any random encoder is
+            # a weights file that filled nothing: built again as any random encoder is
             cfg = replace(cfg, **_random_start(backbone, config))
             model = build_network(cfg)
     if getattr(cfg, "norm", "batch") == "group":

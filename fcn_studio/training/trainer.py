@@ -209,8 +209,10 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     # features slower than the new head; a random encoder learns at the full rate.
     pretrained = cfg.model is not None or previous is not None or encoder_loaded > 0
     model = model.to(device).to(memory_format=torch.channels_last)
-    crop = recipe.crop if recipe.crop is None or cfg.crop else fitted_crop(recipe.crop, source.train)
-    aug = Augment(crop=crop or 0, scale=recipe.scale, flip=recipe.flip, jitter=recipe.jitter)
+    def crop_for(items: list[Item]) -> int | None:  # an asked --crop wins; else it fits the images
+        return recipe.crop if recipe.crop is None or cfg.crop else fitted_crop(recipe.crop, items)
+
+    aug = Augment(crop=crop_for(source.train) or 0, scale=recipe.scale, flip=recipe.flip, jitter=recipe.jitter)
     train_set = SegmentationDataset(source.train, source.labels, info.input, aug if recipe.crop else None,
                                     repeat=_repeat(recipe, len(source.train)), seed=cfg.seed)
     val_items = source.val
@@ -340,8 +342,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         if cfg.follow and iteration < total:
             source_now = open_source(cfg.source, cfg.val_fraction)
             train_set.items, val_items = source_now.train, source_now.val
-            if recipe.crop and not cfg.crop:
-                train_set.aug = replace(aug, crop=fitted_crop(recipe.crop, source_now.train))
+            if recipe.crop:
+                train_set.aug = replace(aug, crop=crop_for(source_now.train))
             train_set.repeat = _repeat(recipe, len(source_now.train))
     finished = {"best_checkpoint": str(out), "best_mean_iu": best if best >= 0 else None, "best_epoch": best_epoch,
                 "iterations": iteration, "seconds": time.perf_counter() - started, "stage": stage + 1}
