@@ -12,6 +12,7 @@ from fcn_studio.ui.menus import name_class_actions
 
 
 class EditingActions:
+    changing_classes = False  # True from a class change's start until its masks are rewritten
     def _mask_changed(self, rect) -> None:
         if not self.overlay_shown:
             return
@@ -190,6 +191,7 @@ class EditingActions:
         if project is None:
             return
         self.session.saver.save_now()
+        self.changing_classes = True
         self.canvas.setEnabled(False)
         self.status.showMessage("Changing the classes: saving edits and rewriting the masks...", 0)
         session = self.session
@@ -200,6 +202,7 @@ class EditingActions:
             return project.change_labels(labels, mapping)
 
         def done(count) -> None:
+            self.changing_classes = False
             self.canvas.setEnabled(True)
             if project is not self.project:
                 return
@@ -211,6 +214,7 @@ class EditingActions:
                 then()
 
         def failed(message: str, details: str) -> None:
+            self.changing_classes = False
             self.canvas.setEnabled(True)
             show_error(self, "Cannot change the classes", message, details)
 

@@ -104,7 +104,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.canvas.hovered.connect(self._hovered)
         self.canvas.zoom_changed.connect(self.status.set_zoom)
         self.worker.model_ready.connect(self._model_ready)
-        self.worker.model_failed.connect(lambda msg, det: show_error(self, "Cannot load the model", msg, det))
+        self.worker.model_failed.connect(self._model_failed)
         self.worker.predicted.connect(self._predicted)
         self.worker.prediction_failed.connect(self._prediction_failed)
         self.worker.batch_progress.connect(self.status.batch.progress)
@@ -270,7 +270,7 @@ class MainWindow(EditingActions, QMainWindow):
         if project is None:
             return
         if project.model_path is not None and project.model_path.is_file():
-            self.worker.load_model(project.model_path, self._device())
+            self.load_model(project.model_path)
             return
         target = project.root / "models" / "default.safetensors"
 
@@ -287,7 +287,7 @@ class MainWindow(EditingActions, QMainWindow):
         def done(note) -> None:
             if project is self.project:
                 self.status.showMessage(f"New default model: {note}", 10000)
-                self.worker.load_model(target, self._device())
+                self.load_model(target)
 
         self.status.model.setText("making the default model...")
         def failed(message: str, details: str) -> None:
@@ -335,9 +335,16 @@ class MainWindow(EditingActions, QMainWindow):
                 return
         (then or self._predict_shown)()
 
+    def _model_failed(self, message: str, details: str) -> None:
+        self._loading = None  # the model in use, if any, goes on predicting
+        show_error(self, "Cannot load the model", message, details)
+
     def _predict_shown(self) -> None:
-        """The image on screen goes to the model just loaded, if no person has touched it."""
-        if self.current_id is not None and self.current_rgb is not None and self.session.untouched(self.current_id):
+        """The image on screen goes to the model just loaded, if no person has touched it. Not while a model
+        loads or the classes change: a prediction stored before the project takes the model's classes would be
+        remapped as if in the old ones (all unlabelled); `_model_ready` or the change predicts it after."""
+        if self._loading is None and not self.changing_classes and self.current_id is not None \
+                and self.current_rgb is not None and self.session.untouched(self.current_id):
             self.worker.request(self.current_id, self.current_rgb)
 
     # -- showing an image -----------------------------------------------------------------------------
