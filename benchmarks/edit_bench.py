@@ -35,7 +35,7 @@ from fcn_studio.core.editing.undo import UndoBudget  # noqa: E402
 from fcn_studio.core.overlay import argb_lut, render_overlay  # noqa: E402
 from fcn_studio.core.sample_data import SAMPLE_LABELS  # noqa: E402
 from fcn_studio.ui.app import warm_up_torch  # noqa: E402
-from fcn_studio.ui.canvas import LevelItem  # noqa: E402
+from fcn_studio.ui.canvas.view import LevelItem  # noqa: E402
 from fcn_studio.ui.main_window import MainWindow  # noqa: E402
 
 APP = QApplication.instance() or QApplication(sys.argv[:1])

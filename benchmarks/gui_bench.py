@@ -54,10 +54,10 @@ from fcn_studio.core.image_io import load_image  # noqa: E402
 from fcn_studio.core.overlay import overlay_lut  # noqa: E402
 from fcn_studio.core.sample_data import SAMPLE_LABELS, sample_image  # noqa: E402
 from fcn_studio.project.project import Project  # noqa: E402
-from fcn_studio.ui import prediction_order  # noqa: E402
 from fcn_studio.ui.app import warm_up_torch  # noqa: E402
+from fcn_studio.ui.canvas.overlay_state import OverlayState  # noqa: E402
 from fcn_studio.ui.main_window import MainWindow  # noqa: E402
-from fcn_studio.ui.overlay_state import OverlayState  # noqa: E402
+from fcn_studio.ui.models import prediction_order  # noqa: E402
 
 APP = QApplication.instance() or QApplication(sys.argv[:1])
 warm_up_torch()  # as the app does at start-up

@@ -221,7 +221,7 @@ class EditingActions:
         self.background(work, done, failed)
 
     def edit_labels(self) -> None:
-        from fcn_studio.ui.dialogs import LabelEditor  # noqa: PLC0415
+        from fcn_studio.ui.dialogs.forms import LabelEditor  # noqa: PLC0415
 
         if self.project is None:
             return

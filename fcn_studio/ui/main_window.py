@@ -14,30 +14,30 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
-from fcn_studio.ui import prediction_order
-from fcn_studio.ui.canvas import CanvasView
-from fcn_studio.ui.class_panel import ClassPanel
+from fcn_studio.ui.canvas.overlay_state import OverlayState
+from fcn_studio.ui.canvas.partial_prediction import PartialPrediction
+from fcn_studio.ui.canvas.shown_image import ShownImage, load_shown_image
+from fcn_studio.ui.canvas.tool_controller import ToolController
+from fcn_studio.ui.canvas.view import CanvasView
+from fcn_studio.ui.datasets.session_save import SessionSaver
 from fcn_studio.ui.dispatch import GuiDispatcher
-from fcn_studio.ui.dock_layout import DockSizer, fit_screen, vertical_scroll
 from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
-from fcn_studio.ui.image_list import ImageListPanel
-from fcn_studio.ui.inference_worker import InferenceWorker
-from fcn_studio.ui.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.menus import build_menus
-from fcn_studio.ui.overlay_state import OverlayState
-from fcn_studio.ui.partial_prediction import PartialPrediction
-from fcn_studio.ui.pretrained_jobs import PretrainedJobs
-from fcn_studio.ui.session_save import SessionSaver
+from fcn_studio.ui.models import prediction_order
+from fcn_studio.ui.models.inference_worker import InferenceWorker
+from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
+from fcn_studio.ui.panels.class_panel import ClassPanel
+from fcn_studio.ui.panels.dock_layout import DockSizer, fit_screen, vertical_scroll
+from fcn_studio.ui.panels.image_list import ImageListPanel
+from fcn_studio.ui.panels.status import StatusBar
+from fcn_studio.ui.panels.tools_panel import ToolsPanel
 from fcn_studio.ui.shortcuts import KeyRouter
-from fcn_studio.ui.shown_image import ShownImage, load_shown_image
-from fcn_studio.ui.status import StatusBar
 from fcn_studio.ui.tasks import Lanes, run_in_background
-from fcn_studio.ui.tool_controller import ToolController
-from fcn_studio.ui.tools_panel import ToolsPanel
-from fcn_studio.ui.training_controller import TrainingController
-from fcn_studio.ui.training_hint import TrainingHint
-from fcn_studio.ui.training_panel import TrainingPanel, scrolling
+from fcn_studio.ui.training.keep_learning_controller import KeepLearningController
+from fcn_studio.ui.training.training_controller import TrainingController
+from fcn_studio.ui.training.training_hint import TrainingHint
+from fcn_studio.ui.training.training_panel import TrainingPanel, scrolling
 from fcn_studio.workspace import Workspace
 
 log = logging.getLogger(__name__)

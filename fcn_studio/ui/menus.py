@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
+from fcn_studio.ui.dialogs.shortcut_help import show_shortcuts
 from fcn_studio.ui.errors import log_dir, show_error
-from fcn_studio.ui.prediction_order import next_to_label, predict_all
-from fcn_studio.ui.shortcut_help import show_shortcuts
-from fcn_studio.ui.tools_panel import TOOLS
+from fcn_studio.ui.models.prediction_order import next_to_label, predict_all
+from fcn_studio.ui.panels.tools_panel import TOOLS
 
 if TYPE_CHECKING:
     from fcn_studio.ui.main_window import MainWindow
@@ -148,19 +148,19 @@ def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
 
 
 def _export(w: MainWindow) -> None:
-    from fcn_studio.ui.dataset_dialogs import export_from_window  # noqa: PLC0415
+    from fcn_studio.ui.datasets.dataset_dialogs import export_from_window  # noqa: PLC0415
 
     export_from_window(w)
 
 
 def _import(w: MainWindow) -> None:
-    from fcn_studio.ui.dataset_dialogs import import_from_window  # noqa: PLC0415
+    from fcn_studio.ui.datasets.dataset_dialogs import import_from_window  # noqa: PLC0415
 
     import_from_window(w)
 
 
 def _model_history(w: MainWindow) -> None:
-    from fcn_studio.ui.model_history import ModelHistoryDialog, history_rows  # noqa: PLC0415
+    from fcn_studio.ui.models.model_history import ModelHistoryDialog, history_rows  # noqa: PLC0415
 
     project = w.project
     if project is None:
@@ -223,7 +223,7 @@ def _load_model(w: MainWindow) -> None:
 
 
 def _new_model(w: MainWindow) -> None:
-    from fcn_studio.ui.dialogs import NewModelDialog  # noqa: PLC0415
+    from fcn_studio.ui.dialogs.forms import NewModelDialog  # noqa: PLC0415
 
     if w.project is None:
         show_error(w, "New model", "Open or create a project first: the model takes its classes from it.")

@@ -198,7 +198,7 @@ def test_settings_persist_between_runs(qtbot, tmp_path, window, monkeypatch):
 
 
 def test_thumbnails_fill_in_off_the_gui_thread(qtbot, window, photo_folder, monkeypatch):
-    from fcn_studio.ui import image_list
+    from fcn_studio.ui.panels import image_list
 
     made_on, real = [], image_list.make_thumbnail
     monkeypatch.setattr(image_list, "make_thumbnail",

@@ -1,0 +1,41 @@
+"""What the window needs to show one image, made in the decode lane (never on the GUI thread): the
+decoded image and its display levels, the mask shown (a person's, else the model's), whether a person
+made it, the model's confidence (uint8) and classes (for the hover), and the editing session's start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fcn_studio.core.image_io import load_image
+from fcn_studio.core.pyramid import ImageLevels, MapLevels
+from fcn_studio.project.project import Project
+from fcn_studio.ui.canvas.overlay_state import confidence_bytes
+
+
+@dataclass
+class ShownImage:
+    rgb: np.ndarray
+    levels: ImageLevels
+    mask: np.ndarray | None  # the stored mask, None when the image has none yet
+    human: bool
+    confidence: np.ndarray | None
+    prediction: np.ndarray | None  # the model's classes the confidence belongs to
+    start: np.ndarray  # what the editor starts from (see EditingSession.prepare)
+    origin: object
+    mask_levels: MapLevels
+
+
+def load_shown_image(project: Project, session, image_id: int, path: Path) -> ShownImage:
+    rgb = load_image(path)
+    shape = rgb.shape[:2]
+    mask, human = project.load_shown_mask(image_id, shape)
+    confidence = confidence_bytes(project.load_confidence(image_id, shape))
+    # the model's classes (for the hover: whose pixel is it); the shown mask is edited in place
+    prediction = None if confidence is None else (
+        project.load_prediction(image_id, shape) if human else None if mask is None else mask.copy())
+    start, origin = session.prepare(mask, shape, human)
+    return ShownImage(rgb, ImageLevels(rgb), mask, human, confidence, prediction, start, origin,
+                      MapLevels(start, eager=True))

@@ -1,0 +1,227 @@
+"""Turns canvas mouse events into editing operations for the current tool, and draws the brush
+footprint (sized in image pixels, so it is true at every zoom) and the polygon, lasso and box
+previews. Right-button strokes and fills erase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
+
+from fcn_studio.core.editing.grabcut import grabcut_region
+from fcn_studio.core.editing.tools import Stroke, class_at, fill_polygon, flood_fill
+from fcn_studio.ui.canvas.view import CanvasView
+from fcn_studio.ui.panels.tools_panel import ToolsPanel
+from fcn_studio.workspace.editing import Editing
+
+
+def _pen(colour: str) -> QPen:
+    pen = QPen(QColor(colour))
+    pen.setCosmetic(True)
+    pen.setWidth(1)
+    return pen
+
+
+class ToolController(QObject):
+    class_picked = Signal(int)
+    operation_finished = Signal()
+    busy = Signal(str)  # a slow tool (smart selection) is working; "" when done
+    failed = Signal(str)
+    notice = Signal(str)  # a tool did nothing, and why (for the status bar)
+
+    def __init__(self, canvas: CanvasView, panel: ToolsPanel, session: Editing, window) -> None:
+        super().__init__(canvas)
+        self.canvas, self.panel, self.session, self.window = canvas, panel, session, window
+        self.current_class = 1
+        self._stroke: Stroke | None = None
+        self._after_stroke: list[Callable[[], None]] = []  # background results waiting for the stroke
+        self._points: list[tuple[float, float]] = []
+        self._dragging_lasso = False
+        self._erasing = False
+        self._box_start: QPointF | None = None
+        self.cursor = QGraphicsEllipseItem()
+        self.cursor.setPen(_pen("white"))
+        self.cursor.setZValue(10)
+        self.preview = QGraphicsPathItem()
+        self.preview.setPen(_pen("yellow"))
+        self.preview.setZValue(10)
+        canvas.scene().addItem(self.cursor)
+        canvas.scene().addItem(self.preview)
+        canvas.pressed.connect(self._pressed)
+        canvas.moved.connect(self._moved)
+        canvas.released.connect(self._released)
+        canvas.double_clicked.connect(lambda _p: self.close_polygon())
+        panel.tool_changed.connect(self._tool_changed)
+        canvas.set_left_pans(panel.tool() == "navigate")
+        panel.size_changed.connect(lambda _s: self._update_cursor(self._last_pos))
+        self._last_pos = QPointF(-1e6, -1e6)
+
+    # -- values -------------------------------------------------------------------------------------
+    def _value(self, erase: bool) -> int:
+        return int(self.panel.eraser.currentData()) if erase else self.current_class
+
+    def set_class(self, index: int) -> None:
+        self.current_class = index
+        self.class_picked.emit(index)
+
+    def _tool_changed(self, tool: str) -> None:
+        self.cancel()
+        self.canvas.set_left_pans(tool == "navigate")
+
+    # -- events -------------------------------------------------------------------------------------
+    def _pressed(self, pos: QPointF, button, modifiers) -> None:
+        editor = self.session.editor
+        if editor is None:
+            return
+        x, y = pos.x() - 0.5, pos.y() - 0.5  # pixel centres sit at integer coordinates
+        if modifiers & Qt.KeyboardModifier.AltModifier:
+            picked = class_at(editor, int(pos.x()), int(pos.y()))
+            if picked is not None:
+                self.set_class(picked)
+            return
+        tool = self.panel.tool()
+        erase = tool == "eraser" or button == Qt.MouseButton.RightButton
+        if tool in ("brush", "eraser"):
+            self._stroke = Stroke(editor, self._value(erase), self.panel.size.value(), self.panel.preserve_rule(),
+                                  "eraser" if erase else "brush")
+            self._stroke.to(x, y)
+        elif tool == "fill":
+            if flood_fill(editor, int(pos.x()), int(pos.y()), self._value(erase), self.panel.preserve_rule()):
+                self.operation_finished.emit()
+        elif tool == "polygon":
+            if button == Qt.MouseButton.RightButton:
+                self.close_polygon()
+            else:
+                self._points.append((x, y))
+                self._draw_preview(pos)
+        elif tool == "lasso":
+            self._points = [(x, y)]
+            self._dragging_lasso = True
+            self._erasing = erase
+        elif tool == "smart":
+            self._box_start = pos
+
+    def _moved(self, pos: QPointF, modifiers) -> None:
+        self._last_pos = pos
+        self._update_cursor(pos)
+        if self._stroke is not None:
+            self._stroke.to(pos.x() - 0.5, pos.y() - 0.5)
+        elif self._dragging_lasso:
+            self._points.append((pos.x() - 0.5, pos.y() - 0.5))
+            self._draw_preview(None)
+        elif self._box_start is not None:
+            path = QPainterPath()
+            path.addRect(QRectF(self._box_start, pos).normalized())
+            self.preview.setPath(path)
+        elif self._points:
+            self._draw_preview(pos)
+
+    def _released(self, pos: QPointF, button) -> None:
+        if self._stroke is not None:
+            stroke, self._stroke = self._stroke, None
+            if stroke.finish() is not None:
+                self.operation_finished.emit()
+            waiting, self._after_stroke = self._after_stroke, []
+            for apply in waiting:
+                apply()
+        elif self._dragging_lasso:
+            self._dragging_lasso = False
+            points, self._points = self._points, []
+            self.preview.setPath(QPainterPath())
+            editor = self.session.editor
+            if editor is not None and fill_polygon(editor, points, self._value(self._erasing),
+                                                   self.panel.preserve_rule(), "lasso"):
+                self.operation_finished.emit()
+        elif self._box_start is not None:
+            start, self._box_start = self._box_start, None
+            self.preview.setPath(QPainterPath())
+            self._smart_select(start, pos)
+
+    # -- polygon ------------------------------------------------------------------------------------
+    def close_polygon(self, erase: bool = False) -> None:
+        """Fills the polygon with the current class, or erases its inside (Shift+Enter)."""
+        editor = self.session.editor
+        points, self._points = self._points, []
+        self.preview.setPath(QPainterPath())
+        if editor is not None and len(points) >= 3 and fill_polygon(
+                editor, points, self._value(erase), self.panel.preserve_rule(),
+                "erase polygon" if erase else "polygon"):
+            self.operation_finished.emit()
+
+    def take_polygon(self) -> list[tuple[float, float]]:
+        """The polygon being drawn (for relabel-inside-a-selection), which ends the drawing."""
+        points, self._points = self._points, []
+        self.cancel()
+        return points
+
+    def cancel(self) -> None:
+        """Esc: drops an unfinished polygon, lasso or box (a stroke in progress is kept: it is drawn)."""
+        self._points = []
+        self._dragging_lasso = False
+        self._box_start = None
+        self.preview.setPath(QPainterPath())
+        self._update_cursor(self._last_pos)
+
+    def _draw_preview(self, cursor: QPointF | None) -> None:
+        path = QPainterPath()
+        if self._points:
+            path.moveTo(self._points[0][0] + 0.5, self._points[0][1] + 0.5)
+            for x, y in self._points[1:]:
+                path.lineTo(x + 0.5, y + 0.5)
+            if cursor is not None:
+                path.lineTo(cursor)
+        self.preview.setPath(path)
+
+    def _update_cursor(self, pos: QPointF) -> None:
+        tool = self.panel.tool()
+        if tool not in ("brush", "eraser") or pos.x() < -1e5:
+            self.cursor.hide()
+            return
+        d = self.panel.size.value()
+        self.cursor.setRect(QRectF(pos.x() - d / 2, pos.y() - d / 2, d, d))
+        self.cursor.show()
+
+    # -- smart selection ----------------------------------------------------------------------------
+    def _when_no_stroke(self, apply: Callable[[], None]) -> None:
+        """A result from the background never cuts into a stroke (which holds the editor's open
+        operation): it waits for the button's release and becomes its own undo step after it."""
+        if self._stroke is not None:
+            self._after_stroke.append(apply)
+        else:
+            apply()
+
+    def _smart_select(self, a: QPointF, b: QPointF) -> None:
+        editor, image, image_id = self.session.editor, self.window.current_rgb, self.session.current_id
+        if editor is None or image is None:
+            return
+        box = (a.x(), a.y(), b.x(), b.y())
+        value, preserve = self._value(False), self.panel.preserve_rule()
+        self.busy.emit("Smart selection...")
+
+        def apply(result) -> None:
+            if self.session.current_id != image_id or self.session.editor is not editor:
+                return  # the user moved on; the selection belongs to an image no longer shown
+            rect, fg = result
+            if not fg.any():
+                self.notice.emit("Smart box found nothing in the box: drag it snugly around one object, "
+                                 "with a little background on every side.")
+                return
+            editor.begin("smart selection")
+            editor.apply(rect, fg, value, preserve)
+            if editor.end() is not None:
+                self.operation_finished.emit()
+            else:
+                self.notice.emit("Smart box changed nothing: what it found is that class already, or "
+                                 "\"Paint over\" protects it.")
+
+        def done(result) -> None:
+            self.busy.emit("")
+            self._when_no_stroke(lambda: apply(result))
+
+        def failed(message: str, _details: str) -> None:
+            self.busy.emit("")
+            self.failed.emit(message)
+
+        self.window.background(lambda: grabcut_region(image, box), done, failed, self.window.lanes.smart)

@@ -1,0 +1,1 @@
+"""Dialogs shared by the rooms: the class editor, New Model, keyboard shortcuts."""

@@ -1,0 +1,2 @@
+"""The model room: the inference worker that holds the model, the prediction order, pretrained
+downloads and the model history dialog."""

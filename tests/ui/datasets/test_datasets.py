@@ -1,0 +1,116 @@
+"""Export and import from the window (offscreen): the dialogs' choices reach the files."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from fcn_studio.core.sample_data import SAMPLE_LABELS
+from fcn_studio.project.formats import ExportOptions
+from fcn_studio.project.project import Project
+from fcn_studio.ui.datasets.dataset_dialogs import ExportDialog, ImportDialog, export_dataset, import_dataset
+from tests.ui.conftest import wait_for_image
+
+
+def test_export_from_the_window_then_import_into_another_project(qtbot, window, tmp_path, photo_folder):
+    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
+    project.add_images([photo_folder])
+    for i, rec in enumerate(project.images()):
+        mask = np.full((96, 128), 255, np.uint8)
+        mask[10:50, 10 + i:60] = 1 + i % 3
+        project.save_mask(rec.id, mask, "reviewed")
+    project.close()
+    window.open_paths([tmp_path / "proj"])
+    wait_for_image(qtbot, window, ".png")
+    dialog = ExportDialog(tmp_path / "out", window)
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentIndex(dialog.format.findData("coco"))
+    dialog.polygons.setChecked(True)
+    fmt, out, options, extra = dialog.request()
+    assert (fmt, options.which, extra["polygons"]) == ("coco", "human", True)
+    export_dataset(window, fmt, out, options, extra)
+    qtbot.waitUntil(lambda: (tmp_path / "out" / "annotations.json").is_file(), timeout=20_000)
+
+    Project.create(tmp_path / "other").close()
+    window.open_paths([tmp_path / "other"])
+    qtbot.waitUntil(lambda: window.project is not None and window.project.name == "other", timeout=10_000)
+    reports = []
+    window.workspace.imported.connect(reports.append)
+    import_dataset(window, tmp_path / "out")
+    qtbot.waitUntil(lambda: window.image_list.proxy.rowCount() == 4 and bool(reports), timeout=20_000)
+    assert reports[0].imported == 4 and not reports[0].problems
+    assert window.class_panel.list.count() == 21 + 3  # VOC's classes plus disc, box, triangle
+
+
+def test_import_dialog_reports_problems(qtbot, window, tmp_path, photo_folder):
+    Project.create(tmp_path / "p").close()
+    window.open_paths([tmp_path / "p"])
+    qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
+    bad = tmp_path / "bad"
+    (bad / "images").mkdir(parents=True)
+    (bad / "labels").mkdir()
+    (bad / "labels" / "ghost_labelIds.png").write_bytes(b"")
+    dialog = ImportDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(bad))
+    assert dialog.request() == (bad, "auto", False)
+    reports = []
+    window.workspace.imported.connect(reports.append)
+    import_dataset(window, bad)
+    qtbot.waitUntil(lambda: bool(reports), timeout=10_000)
+    assert any("ghost" in p for p in reports[0].problems)
+    assert isinstance(dialog, QDialog) and ExportOptions().which == "human"
+
+
+def test_the_sample_truth_imports_from_the_dialog_as_it_opens_and_undo_survives_elsewhere(
+        qtbot, window, tmp_path, photo_folder):
+    """The dialog starts on the project's ground_truth/ and recognises it; the import rewrites only the
+    image it has a mask for, so a stroke on another image can still be undone."""
+    from tests.ui.test_editing import drag
+
+    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
+    project.add_images([photo_folder])
+    project.close()
+    from fcn_studio.core.mask_io import write_mask
+
+    write_mask(tmp_path / "proj" / "ground_truth" / "img_1.png", np.full((96, 128), 3, np.uint8), SAMPLE_LABELS)
+    window.open_paths([tmp_path / "proj"])
+    wait_for_image(qtbot, window, "img_0.png")
+    window.canvas.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the brush: the window starts in Navigate
+    window.pick_class(2)
+    drag(qtbot, window, [(10, 40), (60, 40)])
+    assert window.session.flush(10)
+    dialog = ImportDialog(window, window.project)
+    qtbot.addWidget(dialog)
+    assert dialog.request() == (tmp_path / "proj" / "ground_truth", "auto", False)
+    assert "named like this project's images" in dialog.recognised.text()
+    reports = []
+    window.workspace.imported.connect(reports.append)
+    import_dataset(window, *dialog.request())
+    qtbot.waitUntil(lambda: bool(reports), timeout=20_000)
+    assert reports[0].imported == 1 and not reports[0].problems and len(reports[0].touched) == 1
+    window.undo()
+    assert window.status.currentMessage().startswith("Undid")
+    assert not (window.session.editor.mask[40, 12:58] == 2).all()
+
+
+def test_an_unrecognised_folder_speaks_of_the_dialog_not_a_flag(qtbot, window, tmp_path):
+    from fcn_studio.ui.datasets import dataset_dialogs
+
+    Project.create(tmp_path / "p").close()
+    window.open_paths([tmp_path / "p"])
+    qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
+    (tmp_path / "empty").mkdir()
+    dialog = ImportDialog(window, window.project)
+    qtbot.addWidget(dialog)
+    dialog.source.setText(str(tmp_path / "empty"))
+    assert "Format list" in dialog.recognised.text() and "--format" not in dialog.recognised.text()
+    shown = []
+    dataset_dialogs.show_error = lambda *args: shown.append(args)
+    try:
+        import_dataset(window, tmp_path / "empty")
+        qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    finally:
+        from fcn_studio.ui.errors import show_error
+        dataset_dialogs.show_error = show_error
+    assert "Format list" in shown[0][2] and "--format" not in shown[0][2]

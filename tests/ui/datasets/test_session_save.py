@@ -1,0 +1,99 @@
+"""Temporary sessions (loose images) in the real window: the title says so, Save as Project keeps the
+work and the undo history, quitting with work asks, and Export works from a session."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from fcn_studio.project.formats import ExportOptions
+from fcn_studio.project.project import Project
+from fcn_studio.ui.datasets import dataset_dialogs
+from tests.ui.conftest import wait_for_image
+from tests.ui.test_editing import drag
+
+
+@pytest.fixture
+def painted(qtbot, window, photo_folder):
+    """Two loose images opened (no project), one stroke of class 2 on the first."""
+    window.session.autosave_delay = 0.05
+    window.open_paths([photo_folder / "img_0.png", photo_folder / "img_1.png"])
+    wait_for_image(qtbot, window, "img_0.png")
+    window.canvas.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the brush: the window starts in Navigate
+    window.pick_class(2)
+    window.tools_panel.size.setValue(5)
+    drag(qtbot, window, [(10, 40), (60, 40)])
+    assert window.session.flush(10)
+    return window.project
+
+
+def test_the_title_says_unsaved_session(painted, window):
+    assert painted.temporary and "unsaved session" in window.windowTitle()
+
+
+def test_save_as_project_keeps_the_work_the_image_and_the_undo_history(qtbot, window, painted, tmp_path):
+    temp_root = painted.root
+    window.session_saver.save(tmp_path / "kept")
+    qtbot.waitUntil(lambda: not window.project.temporary, timeout=20_000)
+    project = window.project
+    assert project.root == (tmp_path / "kept").resolve()
+    qtbot.waitUntil(lambda: not temp_root.exists(), timeout=10_000)  # the session's folder goes once it is closed
+    assert "kept" in window.windowTitle() and "unsaved session" not in window.windowTitle()
+    rec = next(r for r in project.images() if r.name == "img_0.png")
+    assert project.image(rec.id).state == "corrected" and (project.load_mask(rec.id)[40, 12:58] == 2).all()
+    assert project.mask_path(rec.id) == project.root / "masks" / "photos" / "img_0.png"
+    window.undo()  # the stroke made in the session is undone in the project
+    assert window.status.currentMessage().startswith("Undid")
+    assert window.session.flush(10)
+    qtbot.waitUntil(lambda: Project.open(tmp_path / "kept").image(rec.id).state == "new", timeout=5000)
+
+
+def test_quitting_a_session_with_work_asks_and_cancel_keeps_it_open(qtbot, window, painted):
+    asked = []
+    window.session_saver.question = lambda: asked.append(1) or "cancel"
+    window.close()
+    assert asked and window.isVisible() and window.project is painted and painted.root.exists()
+    window.session_saver.question = lambda: "discard"  # lets the fixture close it
+
+
+def test_discard_quits_and_deletes_the_session(qtbot, window, painted):
+    window.session_saver.question = lambda: "discard"
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert not painted.root.exists()
+
+
+def test_save_on_quit_saves_then_closes(qtbot, window, painted, tmp_path):
+    window.session_saver.question = lambda: "save"
+    window.session_saver.choose_folder = lambda: str(tmp_path / "on-quit")
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    project = Project.open(tmp_path / "on-quit")
+    assert project.counts()["corrected"] == 1
+
+
+def test_a_session_without_work_quits_without_a_question(qtbot, window, photo_folder):
+    window.open_paths([photo_folder / "img_0.png"])
+    wait_for_image(qtbot, window, "img_0.png")
+    window.session_saver.question = lambda: pytest.fail("asked with nothing to lose")
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+
+
+def test_export_works_from_a_session_and_remembers_its_folder(qtbot, window, painted, tmp_path, monkeypatch):
+    chosen = []
+
+    class Accepting(dataset_dialogs.ExportDialog):
+        def exec(self):
+            chosen.append(self.out.text())
+            self.out.setText(str(tmp_path / "exports" / "one"))
+            return dataset_dialogs.ExportDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(dataset_dialogs, "ExportDialog", Accepting)
+    window.actions["export"].trigger()
+    qtbot.waitUntil(lambda: (tmp_path / "exports" / "one" / "SegmentationClass").is_dir(), timeout=20_000)
+    assert len(list((tmp_path / "exports" / "one" / "SegmentationClass").glob("*.png"))) == 1
+    window.actions["export"].trigger()
+    assert Path(chosen[1]).parent == tmp_path / "exports"  # the folder used last time
+    assert ExportOptions().which == "human" and Qt.Key.Key_0 is not None
