@@ -12,7 +12,6 @@ from fcn_studio.ui.menus import name_class_actions
 
 
 class EditingActions:
-    changing_classes = False  # True from a class change's start until its masks are rewritten
     def _mask_changed(self, rect) -> None:
         if not self.overlay_shown:
             return
@@ -45,6 +44,9 @@ class EditingActions:
         self.tools.current_class = index
 
     def pick_class(self, index: int) -> None:
+        if self.workspace.busy:  # the classes may be about to change: a number means nothing yet
+            self.status.showMessage(f"Wait: {self.workspace.busy}.", 4000)
+            return
         if index < len(self.overlay.labels):
             self.tools.set_class(index)
 
@@ -56,14 +58,31 @@ class EditingActions:
         self._class_picked(min(self.tools.current_class, len(labels) - 1))
 
     def undo(self) -> None:
+        if self._not_ready():
+            return
         edit = self.session.undo()
         self.status.showMessage(f"Undid {edit.name}" if edit else "Nothing to undo", 3000)
 
     def redo(self) -> None:
+        if self._not_ready():
+            return
         edit = self.session.redo()
         self.status.showMessage(f"Redid {edit.name}" if edit else "Nothing to redo", 3000)
 
+    def _not_ready(self) -> bool:
+        """Says why an edit of the current image must wait: it is still opening, or a long operation
+        rewrites the masks. Never lets the edit reach another image."""
+        ws = self.workspace
+        if ws.current_id is None or ws.ready:
+            return ws.current_id is None
+        self.status.showMessage(f"Wait: {ws.busy}." if ws.busy else "Wait: the image is still opening.", 4000)
+        return True
+
     def mark(self, state: str, then_next: bool = False) -> None:
+        """Marks the image on screen; with `then_next`, moves on only once it is marked (a key pressed
+        again while the next image opens marks nothing and skips nothing)."""
+        if self._not_ready():
+            return
         if self.session.mark(state):
             self.status.showMessage(f"Marked {state}", 3000)
         if then_next:
@@ -77,8 +96,10 @@ class EditingActions:
     def accept_prediction(self) -> None:
         """The model's latest prediction for this image becomes the person's label (marked corrected).
         Over a person's mask it asks first; with no prediction it says so."""
-        editor, image_id, project = self.session.editor, self.current_id, self.project
-        if editor is None or project is None or image_id is None:
+        if self._not_ready():
+            return
+        editor, image_id, project = self.workspace.editor, self.current_id, self.project
+        if editor is None or project is None:
             return
         cached = self._last_prediction
         if cached is not None and cached[0] == image_id:
@@ -89,7 +110,7 @@ class EditingActions:
             return project.load_prediction(image_id, editor.shape)
 
         def done(prediction) -> None:
-            if image_id == self.current_id and project is self.project:
+            if image_id == self.current_id and project is self.project and self.workspace.ready:
                 self._accept(image_id, prediction)
 
         self.background(load, done)
@@ -106,7 +127,9 @@ class EditingActions:
                 "Accept the prediction?", f"This image is {state} by a person. Replace its mask with the model's "
                 f"prediction? (Undo brings your mask back.)"):
             return
-        editor = self.session.editor
+        editor = self.workspace.editor
+        if editor is None or self.session.current_id != image_id:
+            return
         if editor.in_operation:
             self.status.showMessage("Finish the stroke first, then accept the prediction.", 5000)
             return
@@ -118,7 +141,7 @@ class EditingActions:
     def clear_mask(self) -> None:
         from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
 
-        editor = self.session.editor
+        editor = self.workspace.editor
         if editor is not None and replace_all(editor, self.overlay.labels.ignore_index, "clear mask"):
             self.session.operation_finished()
 
@@ -128,8 +151,9 @@ class EditingActions:
 
         from fcn_studio.core.editing.tools import relabel  # noqa: PLC0415
 
-        editor, names = self.session.editor, list(self.overlay.labels.names)
+        editor, names = self.workspace.editor, list(self.overlay.labels.names)
         if editor is None:
+            self._not_ready()
             return
         if source is None or target is None:
             a, ok = QInputDialog.getItem(self, "Relabel", "Change pixels of class:", names, 0, False)
@@ -190,9 +214,10 @@ class EditingActions:
         project = self.project
         if project is None:
             return
+        if not self.workspace.begin_busy("the classes are being changed"):
+            show_error(self, "Cannot change the classes", f"Wait: {self.workspace.busy}.")
+            return
         self.session.saver.save_now()
-        self.changing_classes = True
-        self.canvas.setEnabled(False)
         self.status.showMessage("Changing the classes: saving edits and rewriting the masks...", 0)
         session = self.session
 
@@ -202,8 +227,7 @@ class EditingActions:
             return project.change_labels(labels, mapping)
 
         def done(count) -> None:
-            self.changing_classes = False
-            self.canvas.setEnabled(True)
+            self.workspace.end_busy()
             if project is not self.project:
                 return
             self.workspace.masks_rewritten()
@@ -214,8 +238,7 @@ class EditingActions:
                 then()
 
         def failed(message: str, details: str) -> None:
-            self.changing_classes = False
-            self.canvas.setEnabled(True)
+            self.workspace.end_busy()
             show_error(self, "Cannot change the classes", message, details)
 
         self.background(work, done, failed)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
@@ -32,8 +32,9 @@ from fcn_studio.ui.panels.dock_layout import DockSizer, fit_screen, vertical_scr
 from fcn_studio.ui.panels.image_list import ImageListPanel
 from fcn_studio.ui.panels.status import StatusBar
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
+from fcn_studio.ui.shell import Shell
 from fcn_studio.ui.shortcuts import KeyRouter
-from fcn_studio.ui.tasks import Lanes, run_in_background
+from fcn_studio.ui.tasks import Lanes
 from fcn_studio.ui.training.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.training.training_controller import TrainingController
 from fcn_studio.ui.training.training_hint import TrainingHint
@@ -48,14 +49,15 @@ class MainWindow(EditingActions, QMainWindow):
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings("FCN Studio", "FCN Studio")
-        self.workspace = Workspace(int(self.settings.value("undo_limit_mb", 300)), dispatch=GuiDispatcher(self))
-        self.current_id: int | None = None
-        self.current_rgb: np.ndarray | None = None
-        self._load_token = 0
         self.lanes = Lanes(self)
+        self.status = StatusBar(self)
+        self.shell = Shell(self, self.settings, self.lanes, self.status.showMessage)
+        self.workspace = Workspace(int(self.settings.value("undo_limit_mb", 300)), dispatch=GuiDispatcher(self),
+                                   background=lambda fn, done, failed: self.shell.background(fn, done, failed))
+        self.workspace.device = self._device()
+        self.current_rgb: np.ndarray | None = None
         self.overlay = OverlayState()
         self.overlay_shown = True
-        self.closed = False
 
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
@@ -74,18 +76,17 @@ class MainWindow(EditingActions, QMainWindow):
             QTimer.singleShot(0, self, lambda: self.resizeDocks([classes, tools], [
                 classes.height() + tools.height() - tools.sizeHint().height(), tools.sizeHint().height()],
                 Qt.Orientation.Vertical))
-        self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.session = self.workspace.editing
         self.session.on_change = self._mask_changed
         self.tools = ToolController(self.canvas, self.tools_panel, self.session, self)
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
+        self.workspace.inference = self.worker
         self.training = TrainingController(self, self.training_panel)
         self.keep_learning = KeepLearningController(self, self.training_panel.keep)
         TrainingHint(self, self.training_panel.hint)
         self.partial_prediction = PartialPrediction(self)
-        self._loading: tuple[Path, object] | None = None  # the model asked for, and what to do once ready
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
         self._quit_wait.timeout.connect(self._quit_when_saved)
@@ -119,6 +120,9 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
         self.tools.notice.connect(lambda text: self.status.showMessage(text, 8000))
         self.workspace.labels_changed.connect(self._labels_changed)
+        self.workspace.busy_changed.connect(self._busy_changed)
+        self.workspace.model_made.connect(lambda _p, note: self.status.showMessage(f"New model: {note}", 10000))
+        self.workspace.model_requested.connect(lambda r: self.status.model.setText(f"loading {r.path.name}..."))
         self.workspace.images_changed.connect(self._refresh_list)
         self.worker.start()
 
@@ -134,6 +138,15 @@ class MainWindow(EditingActions, QMainWindow):
     def project(self) -> Project | None:
         return self.workspace.project
 
+    @property
+    def current_id(self) -> int | None:
+        """The image the person chose (the workspace holds it)."""
+        return self.workspace.current_id
+
+    @property
+    def closed(self) -> bool:
+        return self.shell.closed
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title}")
@@ -142,22 +155,11 @@ class MainWindow(EditingActions, QMainWindow):
         return dock
 
     def background(self, fn, on_done, on_failed=None, pool: QThreadPool | None = None) -> None:
-        """Runs `fn` in `pool` (the slow lane unless told); its callbacks are dropped once the window
-        has closed."""
-        def done(result) -> None:
-            if not self.closed:
-                on_done(result)
-
-        def failed(message: str, details: str) -> None:
-            if not self.closed:
-                (on_failed or (lambda m, d: show_error(self, "Something went wrong", m, d)))(message, details)
-
-        run_in_background(fn, done, failed, pool or self.lanes.slow)
+        self.shell.background(fn, on_done, on_failed, pool)
 
     # -- questions (tests replace this) ---------------------------------------------------------------
     def ask(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text)
-        return answer == QMessageBox.StandardButton.Yes
+        return self.shell.ask(title, text)
 
     # -- opening -------------------------------------------------------------------------------------
     def open_paths(self, paths: list[str | Path]) -> None:
@@ -232,11 +234,8 @@ class MainWindow(EditingActions, QMainWindow):
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
             self.worker.cancel_batch()
-        self.worker.set_project(project)
-        self.workspace.open(project)  # saves what is pending for the old project first, then closes it
-        self.current_id = None
+        self.workspace.open(project)  # one step: pending saves, the worker, the model, the current image
         self.current_rgb = None
-        self._load_token += 1  # an image still decoding for the old project is dropped when it arrives
         self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()
         self._update_title()
@@ -264,49 +263,19 @@ class MainWindow(EditingActions, QMainWindow):
 
     # -- the model ------------------------------------------------------------------------------------
     def _ensure_model(self) -> None:
-        """A project without a model gets the default one (FCN-8s on MobileNetV3, ImageNet-initialised
-        when those weights are cached), made in the background."""
-        project = self.project
-        if project is None:
-            return
-        if project.model_path is not None and project.model_path.is_file():
-            self.load_model(project.model_path)
-            return
-        target = project.root / "models" / "default.safetensors"
-
-        def make():
-            from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415 (torch off the GUI path)
-            from fcn_studio.model.factory import new_model  # noqa: PLC0415
-
-            model, info, note = new_model(labels=project.labels)
-            save_checkpoint(target, model, info)
-            project.set_model_path(target)  # registered even if the user has moved on meanwhile
-            project.record_model_run(target, {}, "default model")
-            return note
-
-        def done(note) -> None:
-            if project is self.project:
-                self.status.showMessage(f"New default model: {note}", 10000)
-                self.load_model(target)
-
-        self.status.model.setText("making the default model...")
-        def failed(message: str, details: str) -> None:
-            if project is self.project:
-                show_error(self, "Cannot make a model", message, details)
-
-        self.background(make, done, failed)
+        """A project without a model gets the default one, made in the background (the workspace's)."""
+        if self.project is not None and (self.project.model_path is None or not self.project.model_path.is_file()):
+            self.status.model.setText("making the default model...")
+        self.workspace.ensure_model(on_failed=lambda m, d: show_error(self, "Cannot make a model", m, d))
 
     def load_model(self, path: str | Path, then=None) -> None:
-        """Loads a checkpoint in the inference worker; `then` runs once it is ready (not if it fails)."""
-        path = Path(path)
-        self._loading = (path, then)
-        if self.project is not None:
-            self.project.set_model_path(path)
-        self.status.model.setText(f"loading {path.name}...")
-        self.worker.load_model(path, self._device())
+        """Loads a checkpoint in the inference worker; `then` runs once it is ready (not if it fails).
+        The project's model changes only once it has loaded."""
+        self.workspace.request_model(path, then)
 
     def set_device(self, device: str) -> None:
         self.settings.setValue("device", device)
+        self.workspace.device = self._device()
         if self.project is not None and self.project.model_path is not None:
             self.load_model(self.project.model_path)
 
@@ -314,14 +283,12 @@ class MainWindow(EditingActions, QMainWindow):
         value = self.settings.value("device", "auto")
         return None if value in (None, "", "auto") else str(value)
 
-    def _model_ready(self, name: str, device: str, labels: LabelSet) -> None:
-        if self.closed or (self.project is not None and self.project.closed):
-            return  # a model that finished loading after the window (or its project) closed
-        self.status.model.setText(name)
+    def _model_ready(self, request, device: str, labels: LabelSet) -> None:
+        if self.closed or not self.workspace.model_loaded(request, labels):
+            return  # a model replaced by a newer request, or loaded for a project closed since
+        self.status.model.setText(request.path.name)
         self.status.device.setText(device)
-        path, then = self._loading if self._loading and self._loading[0].name == name else (Path(name), None)
-        self._loading = None
-        self.workspace.model_loaded(path, labels)
+        then = request.then
         project = self.project
         if project is not None and labels.names != project.labels.names:
             humans = project.counts()["corrected"] + project.counts()["reviewed"]
@@ -335,16 +302,18 @@ class MainWindow(EditingActions, QMainWindow):
                 return
         (then or self._predict_shown)()
 
-    def _model_failed(self, message: str, details: str) -> None:
-        self._loading = None  # the model in use, if any, goes on predicting
-        show_error(self, "Cannot load the model", message, details)
+    def _model_failed(self, request, message: str, details: str) -> None:
+        if self.closed or not self.workspace.model_load_failed(request, message):
+            return
+        self.status.model.setText(self.workspace.model_path.name if self.workspace.model_path else "no model")
+        show_error(self, "Cannot load the model", message, details)  # the model in use goes on predicting
 
     def _predict_shown(self) -> None:
         """The image on screen goes to the model just loaded, if no person has touched it. Not while a model
         loads or the classes change: a prediction stored before the project takes the model's classes would be
         remapped as if in the old ones (all unlabelled); `_model_ready` or the change predicts it after."""
-        if self._loading is None and not self.changing_classes and self.current_id is not None \
-                and self.current_rgb is not None and self.session.untouched(self.current_id):
+        if self.workspace.loading is None and self.workspace.ready and self.current_rgb is not None \
+                and self.session.untouched(self.current_id):
             self.worker.request(self.current_id, self.current_rgb)
 
     # -- showing an image -----------------------------------------------------------------------------
@@ -353,24 +322,23 @@ class MainWindow(EditingActions, QMainWindow):
         `then` runs once it is shown, instead of predicting an image that has no prediction yet."""
         if self.project is None:
             return
-        self._load_token += 1
-        token = self._load_token
         project = self.project
         if self.current_id is not None and self.current_id != image_id:
             self.worker.cancel_request(self.current_id)
-        self.current_id = image_id
+        token = self.workspace.choose_image(image_id)  # edits go nowhere until this image's editor exists
         self._update_title()
         record = project.image(image_id)
         path = project.image_path(record)
         session = self.session
 
         def done(shown: ShownImage) -> None:
-            if token != self._load_token:
-                return
+            editor = self.workspace.image_shown(token, image_id, shown.start, shown.rgb.shape[:2], shown.human,
+                                                shown.origin)
+            if editor is None:
+                return  # the person chose another image (or project) meanwhile
             self.current_rgb = shown.levels.levels[0]  # the decoded image itself (one copy in memory)
             self.canvas.set_image(shown.levels)
             self.status.set_size(shown.rgb.shape[1], shown.rgb.shape[0])
-            editor = self.session.open_image(image_id, shown.start, shown.rgb.shape[:2], shown.human, shown.origin)
             self.overlay.set_image_data(editor.mask, shown.confidence, shown.prediction, shown.mask_levels)
             self._render_overlay()
             self._update_title()
@@ -380,9 +348,8 @@ class MainWindow(EditingActions, QMainWindow):
                 self._predict_shown()  # the first sight of an image nobody has labelled and no model has seen
 
         def failed(message: str, details: str) -> None:
-            if token != self._load_token:
+            if not self.workspace.image_failed(token):
                 return
-            self.session.current_id = None  # nothing to edit on an image that cannot be shown
             self.current_rgb = None
             self.overlay.set_image_data(None, None)
             self.canvas.show_message(f"Cannot show this image.\n{message}")
@@ -391,6 +358,21 @@ class MainWindow(EditingActions, QMainWindow):
             log.warning("cannot show %s: %s", path, message)
 
         self.background(lambda: load_shown_image(project, session, image_id, path), done, failed, self.lanes.decode)
+
+    EDITING_ACTIONS = ("undo", "redo", "accept", "relabel", "clear", "mark_corrected", "mark_reviewed", "mark_next",
+                       "edit_labels", "close_polygon", "erase_polygon", "import", "save_as_project")
+
+    def _busy_changed(self, what: str | None) -> None:
+        """A long operation rewrites the masks: the canvas and every editing key wait for it (the
+        workspace refuses them too), and the status line says why."""
+        self.canvas.setEnabled(what is None)
+        for key in self.EDITING_ACTIONS + tuple(f"class_{n}" for n in range(10)):
+            action = self.actions.get(key)
+            if action is not None:
+                action.setEnabled(what is None and (not key.startswith("class_") or int(key[6:]) < len(
+                    self.overlay.labels)))
+        if what is not None:
+            self.status.showMessage(f"Wait: {what}...", 0)
 
     def _render_overlay(self) -> None:
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
@@ -495,7 +477,7 @@ class MainWindow(EditingActions, QMainWindow):
             event.ignore()
             return
         self._quit_wait.stop()
-        self.closed = True
+        self.shell.closed = True
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
         self.keep_learning.shutdown()  # between two steps; its last checkpoint stays for the next opening
         self.settings.setValue("geometry", self.saveGeometry())

@@ -36,6 +36,7 @@ class Editing:
         self.saver: AutoSaver | None = None
         self.current_id: int | None = None
         self.on_change = None  # callable(Rect) for the current image, set by the window
+        self.locked: str | None = None  # a long operation rewrites the masks: undo and marks wait (why)
 
     # -- project ------------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
@@ -231,7 +232,7 @@ class Editing:
 
     def _replay(self, undo: bool) -> Edit | None:
         editor = self.editor
-        if editor is None:
+        if editor is None or self.locked:
             return None
         edit = editor.undo() if undo else editor.redo()
         if edit is None:
@@ -262,7 +263,7 @@ class Editing:
         """Marks the current image corrected or reviewed (an undo step). Never waits on the GUI
         thread: the mark is journalled and saved with the mask, in one step, in the background."""
         editor, image_id = self.editor, self.current_id
-        if editor is None or self.project is None or image_id is None or self.saver is None:
+        if editor is None or self.project is None or image_id is None or self.saver is None or self.locked:
             return False
         before = self.earned_state()
         if before == state:

@@ -53,7 +53,7 @@ def window(qtbot, tmp_path, monkeypatch):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings=settings)
     w.answers = []  # what the "person" answers to questions, in order (default: no)
-    w.ask = lambda title, text: w.answers.pop(0) if w.answers else False
+    w.shell.asker = lambda title, text: w.answers.pop(0) if w.answers else False
     w.session_saver.question = lambda: "discard"  # quitting a session with work: no dialog in tests
     qtbot.addWidget(w)
     w.show()

@@ -196,7 +196,7 @@ def test_quitting_right_after_a_stroke_saves_it_and_closes_without_asking(qtbot,
     qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
     drag(qtbot, window, [(10, 10), (40, 10)])
     asked = []
-    window.ask = lambda title, text: asked.append(title) or False
+    window.shell.asker = lambda title, text: asked.append(title) or False
     window.close()  # does not wait on the GUI thread: the window closes once the save has landed
     qtbot.waitUntil(lambda: window.closed, timeout=10_000)
     assert not window.isVisible() and asked == []  # everything was saved: nothing to ask

@@ -33,11 +33,11 @@ def test_accepting_the_prediction_over_a_reviewed_mask_asks_first(qtbot, window,
     folder, image_id = _project(tmp_path, photo_folder, reviewed=True)
     _open(qtbot, window, folder)
     asked = []
-    window.ask = lambda title, text: asked.append(text) or False  # "no"
+    window.shell.asker = lambda title, text: asked.append(text) or False  # "no"
     window.accept_prediction()  # the stored prediction, not only one made in this session
     qtbot.waitUntil(lambda: bool(asked), timeout=5000)
     assert "reviewed" in asked[0] and (window.overlay.mask == 1).all()
-    window.ask = lambda title, text: True  # "yes"
+    window.shell.asker = lambda title, text: True  # "yes"
     window.accept_prediction()
     qtbot.waitUntil(lambda: (window.overlay.mask == 2).all(), timeout=5000)
     assert window.session.flush(5)

@@ -57,15 +57,43 @@ def test_a_run_belongs_to_the_project_that_started_it(two_projects, tmp_path):
     ws.close()
 
 
-def test_the_model_in_use_is_known(two_projects, tmp_path):
+def test_the_model_in_use_is_known_and_changes_only_when_a_request_loads(two_projects, tmp_path):
     ws = Workspace()
     ws.open(Project.open(two_projects[0]))
     models = []
     ws.model_changed.connect(lambda path, labels: models.append((path.name, labels.names)))
-    ws.model_loaded(tmp_path / "m.safetensors", LabelSet(("bg", "cell")))
+    request = ws.request_model(tmp_path / "m.safetensors")
+    assert ws.loading is request and ws.project.model_path is None  # not before it loads
+    assert ws.model_loaded(request, LabelSet(("bg", "cell")))
     assert ws.model_path.name == "m.safetensors" and models == [("m.safetensors", ("bg", "cell"))]
+    assert ws.project.model_path == tmp_path / "m.safetensors"
+    failing = ws.request_model(tmp_path / "broken.safetensors")
+    assert ws.model_load_failed(failing, "not a checkpoint")
+    assert ws.project.model_path == tmp_path / "m.safetensors" and ws.loading is None
+    late = ws.request_model(tmp_path / "late.safetensors")
     ws.open(Project.open(two_projects[1]))
     assert ws.model_path is None  # a new project: its own model is loaded next
+    assert not ws.model_loaded(late, LabelSet(("bg", "cell")))  # loaded for the project left behind
+    assert ws.model_path is None and ws.project.model_path is None
+    ws.close()
+
+
+def test_edits_wait_for_the_chosen_image_and_for_long_operations(two_projects):
+    ws = Workspace(autosave_delay=60)
+    ws.open(Project.open(two_projects[0]))
+    first, second = (r.id for r in ws.project.images())
+    token = ws.choose_image(first)
+    assert ws.editor is None  # still opening
+    ws.image_shown(token, first, None, (30, 40))
+    assert ws.ready and ws.editor is ws.editing.editors[first]
+    late = ws.choose_image(second)
+    assert ws.current_id == second and ws.editor is None  # never the image left behind
+    assert ws.image_shown(token, first, None, (30, 40)) is None  # a late decode of the old one
+    ws.image_shown(late, second, None, (30, 40))
+    assert ws.begin_busy("the classes are being changed") and not ws.begin_busy("an import")
+    assert ws.editor is None and ws.editing.undo() is None and ws.editing.mark("reviewed") is False
+    ws.end_busy()
+    assert ws.editor is ws.editing.editors[second]
     ws.close()
 
 

@@ -74,8 +74,10 @@ class SessionSaver:
         except ProjectError as exc:
             show_error(w, "Cannot save as a project", str(exc))
             return
-        self.busy = True
-        w.canvas.setEnabled(False)  # no edit may land in the session after its copy is taken
+        if not w.workspace.begin_busy("the session is being saved as a project"):
+            show_error(w, "Cannot save as a project", f"Wait: {w.workspace.busy}.")
+            return
+        self.busy = True  # no edit may land in the session after its copy is taken
         w.status.showMessage(f"Saving the session as a project in {target}...", 0)
         session = w.session
         if session.saver is not None:
@@ -88,7 +90,7 @@ class SessionSaver:
 
         def done(root: Path) -> None:
             self.busy = False
-            w.canvas.setEnabled(True)
+            w.workspace.end_busy()
             if project is not w.project:
                 return
             try:
@@ -96,8 +98,9 @@ class SessionSaver:
             except ProjectError as exc:
                 show_error(w, "Cannot open the saved project", str(exc))
                 return
-            w.worker.set_project(new)
+            # one step, which can fail: the worker, the model and the editors move only if it succeeds
             if not w.workspace.continue_as(new):
+                new.close()
                 show_error(w, "Cannot save as a project", "Some edits could not be saved; the session stays open.")
                 return
             w._remember_recent(new.root)
@@ -109,7 +112,7 @@ class SessionSaver:
 
         def failed(message: str, details: str) -> None:
             self.busy = False
-            w.canvas.setEnabled(True)
+            w.workspace.end_busy()
             show_error(w, "Cannot save as a project", message, details)
 
         w.background(work, done, failed)

@@ -35,8 +35,8 @@ class _Batch:
 
 
 class InferenceWorker(QThread):
-    model_ready = Signal(str, str, object)  # model name, device name, label set
-    model_failed = Signal(str, str)  # message, details
+    model_ready = Signal(object, str, object)  # the workspace's model request, device name, label set
+    model_failed = Signal(object, str, str)  # the request, message, details
     predicted = Signal(int, object, object, bool)  # image id, labels, confidence, stored in project
     prediction_failed = Signal(int, str)
     # a large image predicted tile by tile: image id, tiles done, tiles in all, rect (y0, x0, y1, x1)
@@ -55,7 +55,7 @@ class InferenceWorker(QThread):
         super().__init__(parent)
         self._cond = threading.Condition()
         self._requests: OrderedDict[int, np.ndarray | None] = OrderedDict()
-        self._model_request: tuple[Path, str | None] | None = None
+        self._model_request: tuple[object, str | None, int] | None = None  # request, device, generation
         self._batch: _Batch | None = None
         self._serial = 0
         self._generation = 0  # bumped when the project changes
@@ -71,22 +71,27 @@ class InferenceWorker(QThread):
         self._batch_finished.connect(self._relay_finished, queued)
 
     # -- called from the GUI thread ----------------------------------------------------------------
-    def set_project(self, project: Project | None) -> None:
-        """Anything still queued or running for the previous project is dropped; a batch in progress
-        is reported at once as cancelled after what it had done."""
+    def set_project(self, project: Project | None, keep_model: bool = False) -> None:
+        """Anything still queued or running for the previous project is dropped, its model too (a model
+        still loading for it never serves the next project); a batch in progress is reported at once as
+        cancelled after what it had done. `keep_model`: the same images in a copy (Save as Project)."""
         with self._cond:
             self.project = project
             self._generation += 1
             self._requests.clear()
+            if not keep_model:
+                self.predictor = None
+                self._model_request = None
             batch, self._batch = self._batch, None
             ended = (batch.done, batch.total, True, batch.failures) if batch is not None else None
         if ended is not None and batch.serial == self._reported:
             self._reported = None
             self.batch_finished.emit(*ended)
 
-    def load_model(self, path: str | Path, device: str | None = None) -> None:
+    def load_model(self, request, device: str | None = None) -> None:
+        """`request`: the workspace's ModelRequest (its `path`); it comes back with the answer."""
         with self._cond:
-            self._model_request = (Path(path), device)
+            self._model_request = (request, device, self._generation)
             self._cond.notify()
 
     def request(self, image_id: int, image: np.ndarray | None = None) -> None:
@@ -188,16 +193,21 @@ class InferenceWorker(QThread):
         if finished:
             self._batch_finished.emit(batch.serial, batch.done, batch.total, False, batch.failures)
 
-    def _load(self, path: Path, device: str | None) -> None:
+    def _load(self, request, device: str | None, generation: int) -> None:
+        path = Path(request.path)
         try:
             from fcn_studio.inference.device import device_name
             from fcn_studio.inference.predictor import Predictor
 
             predictor, info = Predictor.from_checkpoint(path, device=device)
-            self.predictor = predictor
-            self.model_ready.emit(path.name, device_name(predictor.device), info.labels)
         except Exception as exc:  # noqa: BLE001 - a bad checkpoint must not end the thread
-            self.model_failed.emit(f"{path}: {exc}", traceback.format_exc())
+            self.model_failed.emit(request, f"{path}: {exc}", traceback.format_exc())
+            return
+        with self._cond:
+            if generation != self._generation:
+                return  # loaded for a project closed meanwhile: it never predicts for the next one
+            self.predictor = predictor
+        self.model_ready.emit(request, device_name(predictor.device), info.labels)
 
     def _predict(self, generation: int, project: Project | None, image_id: int, image: np.ndarray | None) -> bool:
         if self.predictor is None or project is None:
