@@ -5,10 +5,11 @@ inference worker or the thread pool; this class only reacts to their signals."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
 
@@ -43,9 +44,12 @@ from fcn_studio.workspace import Workspace
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
+SHUTDOWN_S = 20  # at most this long for lanes and downloads to end once the window hides
 
 
 class MainWindow(EditingActions, QMainWindow):
+    shut_down = Signal()  # quitting has ended: every thread stopped, the workspace closed
+
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or QSettings("FCN Studio", "FCN Studio")
@@ -90,8 +94,13 @@ class MainWindow(EditingActions, QMainWindow):
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
         self._quit_wait.timeout.connect(self._quit_when_saved)
+        self._shut_down = False  # everything has ended: the next close is for good
+        self._shutdown = QTimer(self)  # polls, while quitting, for the threads to end
+        self._shutdown.setInterval(20)
+        self._shutdown.timeout.connect(self._shutdown_step)
         self.actions: dict[str, QAction] = {}
-        self.pretrained = PretrainedJobs(self)  # Model > Get Pretrained Model..., and the new-project offer
+        # Model > Get Pretrained Model..., and the new-project offer
+        self.pretrained = PretrainedJobs(self.workspace, self.shell)
         self.session_saver = SessionSaver(self)  # File > Save as Project..., and the question on quitting
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
@@ -473,17 +482,38 @@ class MainWindow(EditingActions, QMainWindow):
         self.open_paths(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        """Quitting never blocks the GUI thread: once nothing would be lost, the window hides at once and
+        asks everything to end (downloads, keep learning, the model's worker at its next tile, the
+        lanes); `_shutdown_step` closes it for good when all have ended, so no thread is destroyed while
+        it runs."""
+        if self._shut_down:
+            super().closeEvent(event)
+            return
+        event.ignore()
+        if self.shell.closed:
+            return  # ending already
         if not self.session_saver.on_close() or not self._safe_to_close():
-            event.ignore()
             return
         self._quit_wait.stop()
         self.shell.closed = True
-        self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
-        self.keep_learning.shutdown()  # between two steps; its last checkpoint stays for the next opening
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
-        self.worker.stop()
-        self.lanes.wait_for_done(10_000)  # let a decode or a model save finish
+        self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
+        self.keep_learning.shutdown(wait=False)  # between two steps; its last checkpoint stays
+        self.worker.request_stop()
+        self._shutdown_deadline = time.monotonic() + SHUTDOWN_S
+        self.hide()
+        self._shutdown.start()
+
+    def _shutdown_step(self) -> None:
+        """Polled while quitting: closes the window once the worker thread has ended and the lanes and
+        downloads are idle (those get SHUTDOWN_S at most: their results are dropped anyway)."""
+        waiting = not self.lanes.idle() or self.pretrained.pool.activeThreadCount() > 0
+        if self.worker.isRunning() or (waiting and time.monotonic() < self._shutdown_deadline):
+            return
+        self._shutdown.stop()
         self.workspace.close(timeout=2)  # what still cannot be saved stays in the edit journal
-        super().closeEvent(event)
+        self._shut_down = True
+        self.close()
+        self.shut_down.emit()

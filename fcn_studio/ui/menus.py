@@ -231,33 +231,9 @@ def _new_model(w: MainWindow) -> None:
     dialog = NewModelDialog(w)
     if dialog.exec() != NewModelDialog.DialogCode.Accepted:
         return
-    make_model(w, dialog.arch.currentText(), dialog.chosen_backbone())
-
-
-def make_model(w: MainWindow, arch: str, backbone: str | None) -> None:
-    """A new model with the open project's classes (ImageNet encoder from the local caches when there),
-    made in the background and loaded once ready: New Model... and Use of a downloaded encoder. A dilated
-    FCN (fcn_resnet50/101) has its own backbone: `backbone` None."""
-    project = w.project
-    if project is None:
-        show_error(w, "New model", "Open or create a project first: the model takes its classes from it.")
-        return
-    target = project.root / "models" / (f"{arch}_{backbone}.safetensors" if backbone else f"{arch}.safetensors")
-
-    def make():
-        from fcn_studio.model.checkpoint import save_checkpoint  # noqa: PLC0415
-        from fcn_studio.model.factory import new_model  # noqa: PLC0415
-
-        model, info, note = new_model(arch, backbone, project.labels)
-        save_checkpoint(target, model, info)
-        return note
-
-    def done(note) -> None:
-        if project is w.project:  # made for the project that asked; another one is open now otherwise
-            w.status.showMessage(note, 10000)
-            w.load_model(target)
-
-    w.background(make, done, lambda msg, det: show_error(w, "Cannot make the model", msg, det))
+    arch, backbone = dialog.arch.currentText(), dialog.chosen_backbone()
+    w.workspace.make_model(arch, backbone, note=f"new {arch}" + (f" on {backbone}" if backbone else ""),
+                           on_failed=lambda m, d: show_error(w, "Cannot make the model", m, d))
 
 
 def _sample_project(w: MainWindow) -> None:

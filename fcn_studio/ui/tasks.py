@@ -53,6 +53,10 @@ class Lanes(QObject):
         self.smart = _pool(self, 1)
         self.slow = _pool(self, 2)
 
+    def idle(self) -> bool:
+        """Nothing runs in any lane (quitting waits for this without blocking)."""
+        return all(pool.activeThreadCount() == 0 for pool in (self.decode, self.smart, self.slow))
+
     def wait_for_done(self, msecs: int) -> bool:
         """At exit: lets what was started (a decode, a model save) finish, at most `msecs` a lane."""
         return all([pool.waitForDone(msecs) for pool in (self.decode, self.smart, self.slow)])

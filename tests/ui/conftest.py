@@ -55,11 +55,18 @@ def window(qtbot, tmp_path, monkeypatch):
     w.answers = []  # what the "person" answers to questions, in order (default: no)
     w.shell.asker = lambda title, text: w.answers.pop(0) if w.answers else False
     w.session_saver.question = lambda: "discard"  # quitting a session with work: no dialog in tests
-    qtbot.addWidget(w)
-    w.show()
+    w.show()  # not qtbot.addWidget: pytest-qt would delete the window while its threads still end
     yield w
     w.session.flush(10)  # quitting with saves in flight is tested on its own (test_quit_right_after_a_stroke)
-    w.close()
+    close_window(qtbot, w)
+
+
+def close_window(qtbot, w, timeout: int = 30_000) -> None:
+    """Quits as a person does and waits for every thread of the window to end (quitting never blocks:
+    the window hides at once and finishes in the background)."""
+    if not w._shut_down:
+        w.close()
+        qtbot.waitUntil(lambda: w._shut_down, timeout=timeout)
 
 
 def overlay_pixels(w) -> np.ndarray:
@@ -67,4 +74,5 @@ def overlay_pixels(w) -> np.ndarray:
 
 
 def wait_for_image(qtbot, w, name: str) -> None:
-    qtbot.waitUntil(lambda: w.canvas.image_item.buffer is not None and name in w.windowTitle(), timeout=10_000)
+    qtbot.waitUntil(lambda: w.canvas.image_item.buffer is not None and name in w.windowTitle()
+                    and w.current_id is not None and w.session.current_id == w.current_id, timeout=10_000)

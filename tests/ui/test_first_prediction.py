@@ -10,7 +10,7 @@ from PIL import Image
 
 from fcn_studio.core.sample_data import SAMPLE_LABELS, sample_image
 from fcn_studio.project.project import Project
-from tests.ui.conftest import wait_for_image
+from tests.ui.conftest import close_window, wait_for_image
 
 
 def _predicted_on_screen(qtbot, w) -> None:
@@ -72,7 +72,6 @@ def test_accept_prediction_takes_one_made_in_an_earlier_session(qtbot, window, t
     window.session.flush(5)
     window.close()  # quit; the next start has made no prediction yet
     again = MainWindow(settings=window.settings)
-    qtbot.addWidget(again)
     again.show()
     again.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, again, "img_0.png")
@@ -82,5 +81,5 @@ def test_accept_prediction_takes_one_made_in_an_earlier_session(qtbot, window, t
     qtbot.waitUntil(lambda: again.project.image(image_id).state == "corrected", timeout=10_000)
     assert "Accepted the prediction" in again.status.currentMessage()
     assert again.session.flush(5)
-    again.close()
+    close_window(qtbot, again)
     assert np.array_equal(Project.open(tmp_path / "proj").load_mask(image_id), stored)

@@ -77,3 +77,42 @@ def test_a_large_images_prediction_reaches_the_canvas_tile_by_tile(qtbot, window
     # the finished prediction replaces the partial tiles
     qtbot.waitUntil(lambda: window.overlay._partial is None, timeout=30_000)
     assert "Predicting" not in window.status.currentMessage()
+
+
+def test_quitting_during_a_large_images_prediction_is_clean_and_never_blocks(qtbot, window, tmp_path,
+                                                                            tiny_checkpoint):
+    """Issue 18 point 7 and issue 19 point 3: the window hides at once, the prediction stops at its next
+    tile, and the window closes for good only once its threads have ended (no 'QThread: Destroyed while
+    thread is still running', no abort)."""
+    root = tmp_path / "proj"
+    (root / "images").mkdir(parents=True)
+    Image.fromarray(sample_image(0, 256, 320)[0]).save(root / "images" / "big.png")
+    project = Project.create(root, SAMPLE_LABELS)
+    project.add_images([root / "images"])
+    project.set_model_path(tiny_checkpoint)
+    project.close()
+    window.open_paths([root])
+    wait_for_image(qtbot, window, "big.png")
+    qtbot.waitUntil(lambda: window.worker.predictor is not None and window.session.editor is not None,
+                    timeout=20_000)
+    with qtbot.waitSignal(window.worker.predicted, timeout=30_000):
+        pass
+    predictor = window.worker.predictor
+    predictor.max_pixels, predictor.tile, predictor.overlap = 2_000, 64, 16  # many small tiles
+    seen = []
+
+    def quit_now(image_id, done, total, rect, labels):
+        if not seen:
+            window.close()  # from the GUI thread, mid-prediction, as a person's Ctrl+Q would
+            seen.append((done, total, window.isHidden(), window.worker.isRunning(), window.closed))
+
+    window.worker.tile_predicted.connect(quit_now)
+    window.worker.request(window.current_id, window.current_rgb)
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    done, total, hidden, running, closed = seen[0]
+    assert done < total and hidden and closed
+    assert running, "close() waited for the worker on the GUI thread"
+    with qtbot.waitSignal(window.shut_down, timeout=30_000):
+        pass
+    assert window.worker.isFinished() and window.lanes.idle()
+    assert len(seen) == 1  # no tile was reported after the quit

@@ -23,6 +23,10 @@ from fcn_studio.project.project import Project
 from fcn_studio.ui.canvas.overlay_state import confidence_bytes
 
 
+class _Stopped(Exception):
+    """Raised between the tiles of a prediction when the thread is asked to end."""
+
+
 @dataclass
 class _Batch:
     serial: int
@@ -125,11 +129,17 @@ class InferenceWorker(QThread):
     def batch_running(self) -> bool:
         return self._batch is not None
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Asks the thread to end without waiting for it: a large image's prediction stops at its next
+        tile, a batch before its next image (the window waits for `finished` without blocking)."""
         with self._cond:
             self._stop = True
             self._cond.notify()
-        self.wait(10_000)
+
+    def stop(self, msecs: int = 10_000) -> bool:
+        """Ends the thread and waits (tests, scripts); the window uses `request_stop`."""
+        self.request_stop()
+        return self.wait(msecs)
 
     # -- relays, on the GUI thread -----------------------------------------------------------------
     def _relay_predicted(self, generation: int, image_id: int, labels, confidence, stored: bool) -> None:
@@ -219,12 +229,18 @@ class InferenceWorker(QThread):
                 image = load_image(project.image_path(record))
             if record.width is None:
                 project.set_size(image_id, image.shape[1], image.shape[0])
-            pred = self.predictor.predict(image, on_tile=lambda done, total, rect, labels: self._tile_predicted.emit(
-                generation, image_id, done, total, rect, labels))
+            def on_tile(done, total, rect, labels) -> None:
+                if self._stop:
+                    raise _Stopped
+                self._tile_predicted.emit(generation, image_id, done, total, rect, labels)
+
+            pred = self.predictor.predict(image, on_tile=on_tile)
             stored = project.save_prediction(image_id, pred.labels, pred.confidence, pred.uncertainty())
             # confidence as uint8 (what the overlay shows), converted here rather than on the GUI thread
             self._predicted.emit(generation, image_id, pred.labels, confidence_bytes(pred.confidence), stored)
             return True
+        except _Stopped:
+            return False  # quitting: nothing is stored, the image is predicted again next time
         except Exception as exc:  # noqa: BLE001 - unreadable image, GPU out of memory, read-only disk
             message = str(exc)
             if "out of memory" in message.lower():

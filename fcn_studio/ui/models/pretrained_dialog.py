@@ -6,6 +6,7 @@ while a download runs. The work itself is PretrainedJobs'."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,10 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from fcn_studio.model.catalogue import Catalogue, Entry, cache_state, size_text
-from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 
 COLUMNS = ("Name", "On this machine", "What", "Size", "Licence", "Accuracy (source)")
 STATE_COLUMN = COLUMNS.index("On this machine")
+
+if TYPE_CHECKING:
+    from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 
 
 def what_text(entry: Entry) -> str:

@@ -1,6 +1,6 @@
 """Pretrained-model downloads for the window: the same steps as `fcn-studio model get` (model/get.py),
 run in a thread pool of their own so a long download never holds the window's other lanes, with
-progress and Cancel by signal. Owned by the main window, which only creates it.
+progress and Cancel by signal. Built from (workspace, shell).
 
 A download asked for a project (the new-project offer) is used only if that project is still the open
 one when it finishes; otherwise it is just cached, and the status bar says so. Offline is a normal
@@ -24,7 +24,8 @@ from fcn_studio.ui.tasks import run_in_background
 
 if TYPE_CHECKING:
     from fcn_studio.project.project import Project
-    from fcn_studio.ui.main_window import MainWindow
+    from fcn_studio.ui.shell import Shell
+    from fcn_studio.workspace import Workspace
 
 log = logging.getLogger(__name__)
 STATUS_MS = 20_000
@@ -36,16 +37,16 @@ class PretrainedJobs(QObject):
     failed = Signal(str, str)  # entry name, one-line message (a cancel included)
     changed = Signal()  # something in the cache may differ: the dialog refreshes
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, workspace: Workspace, shell: Shell) -> None:
+        super().__init__(shell.parent)
+        self.workspace, self.shell = workspace, shell
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
         self._stops: dict[str, threading.Event] = {}
         self.dialog = None  # the Get Pretrained Model dialog, made on first use
         self.offer = None  # the last new-project offer, kept for its tests
         stops = self._stops  # a window destroyed without closing: its downloads stop too
-        window.destroyed.connect(lambda *_: [stop.set() for stop in list(stops.values())])
+        shell.parent.destroyed.connect(lambda *_: [stop.set() for stop in list(stops.values())])
 
     # -- the catalogue ---------------------------------------------------------------------------------
     def catalogue(self) -> Catalogue | None:
@@ -101,7 +102,7 @@ class PretrainedJobs(QObject):
 
         def done(got) -> None:
             self._stops.pop(entry.name, None)
-            if self.w.closed:
+            if self.shell.closed:
                 return
             summary = got.made or got.lines[-1]
             if got.fetched.resumed_from:
@@ -110,7 +111,7 @@ class PretrainedJobs(QObject):
             self.changed.emit()
             if use_for is None:
                 self.say(f"{entry.name} is ready: {summary}")
-            elif use_for is self.w.project and not use_for.closed:
+            elif use_for is self.workspace.project and not use_for.closed:
                 self.use(entry)
             else:
                 self.say(f"{entry.name} downloaded into the model cache; {use_for.name} is no longer open, "
@@ -118,7 +119,7 @@ class PretrainedJobs(QObject):
 
         def failed(message: str, details: str) -> None:
             self._stops.pop(entry.name, None)
-            if self.w.closed:
+            if self.shell.closed:
                 return
             log.info("pretrained %s: %s\n%s", entry.name, message, details)
             self.failed.emit(entry.name, message)
@@ -159,13 +160,12 @@ class PretrainedJobs(QObject):
             self.say(f"{entry.name}: cannot be used yet, {why}")
             return
         if entry.format == "state-dict":
-            from fcn_studio.ui.menus import make_model  # noqa: PLC0415 (menus import this module's owner)
-
-            make_model(self.w, DEFAULT_ARCH, entry.backbone)
+            self.workspace.make_model(DEFAULT_ARCH, entry.backbone, note=f"ImageNet {entry.backbone} encoder",
+                                      on_failed=lambda m, d: self.shell.error("Cannot make the model", m, d))
             self.say(f"Making a new {DEFAULT_ARCH} model on the ImageNet {entry.backbone} encoder with this "
                      f"project's classes...")
         else:
-            self.w.load_model(installed_path(entry))
+            self.workspace.request_model(installed_path(entry))
 
     # -- dialogs ---------------------------------------------------------------------------------------
     def show_dialog(self) -> None:
@@ -175,7 +175,7 @@ class PretrainedJobs(QObject):
         if catalogue is None:
             return
         if self.dialog is None:
-            self.dialog = PretrainedDialog(self, self.w)
+            self.dialog = PretrainedDialog(self, self.shell.parent)
         self.dialog.set_catalogue(catalogue)
         self.dialog.show()
         self.dialog.raise_()
@@ -189,4 +189,4 @@ class PretrainedJobs(QObject):
 
     def say(self, line: str) -> None:
         log.info("%s", line)
-        self.w.status.showMessage(line, STATUS_MS)
+        self.shell.status(line, STATUS_MS)

@@ -66,7 +66,7 @@ class OfferDialog(QDialog):
 def offer_for(jobs: PretrainedJobs, project: Project) -> None:
     """Works out off the GUI thread (asking for cached weights imports torchvision) whether there is an
     offer to make, then shows it as `jobs.offer` if the project is still the open one."""
-    settings = jobs.w.settings
+    settings = jobs.shell.settings
     if str(settings.value(DONT_ASK_KEY, "false")).lower() == "true":
         return
     catalogue = jobs.catalogue()
@@ -91,20 +91,20 @@ def offer_for(jobs: PretrainedJobs, project: Project) -> None:
                        f"new model with this project's {len(names)} classes?")
 
     def show(chosen: tuple[Entry, str] | None) -> None:
-        if chosen is not None and project is jobs.w.project and not project.closed:
+        if chosen is not None and project is jobs.workspace.project and not project.closed:
             jobs.offer = _show(jobs, project, *chosen)
 
-    jobs.w.background(choose, show, lambda message, details: None)  # no offer is no loss
+    jobs.shell.background(choose, show, lambda message, details: None)  # no offer is no loss
 
 
 def _show(jobs: PretrainedJobs, project: Project, entry: Entry, text: str) -> OfferDialog:
     ready = jobs.usable(entry) is None
     text += "" if ready else f" It downloads in the background ({size_text(entry)}); you can keep working."
-    dialog = OfferDialog(entry, text, ready, jobs.w)
+    dialog = OfferDialog(entry, text, ready, jobs.shell.parent)
 
     def answered(accepted: bool) -> None:
         if dialog.dont_ask.isChecked():
-            jobs.w.settings.setValue(DONT_ASK_KEY, True)
+            jobs.shell.settings.setValue(DONT_ASK_KEY, True)
         if accepted:
             jobs.download(entry, use_for=project)
         else:

@@ -60,7 +60,7 @@ def test_quitting_a_session_with_work_asks_and_cancel_keeps_it_open(qtbot, windo
 def test_discard_quits_and_deletes_the_session(qtbot, window, painted):
     window.session_saver.question = lambda: "discard"
     window.close()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: window._shut_down, timeout=10_000)  # the session goes with the workspace
     assert not painted.root.exists()
 
 

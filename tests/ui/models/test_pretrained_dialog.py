@@ -69,7 +69,7 @@ def _project(window, tmp_path, qtbot, name="proj", labels=SAMPLE_LABELS, offer=F
     if offer is not None:
         window.settings.setValue(DONT_ASK_KEY, not offer)
     window.new_project(tmp_path / name, labels=labels)
-    qtbot.waitUntil(lambda: window.status.model.text() == "default.safetensors", timeout=60_000)
+    qtbot.waitUntil(lambda: window.status.model.text().startswith("default-"), timeout=60_000)
     return window.project
 
 
@@ -128,9 +128,9 @@ def test_download_with_progress_then_use_loads_the_model(qtbot, window, catalogu
 
     assert dialog.use_button.isEnabled()
     dialog.use_button.click()
-    made = project.root / "models" / "fcn8s_mobilenet_v3_small.safetensors"
-    qtbot.waitUntil(lambda: window.status.model.text() == made.name, timeout=60_000)
-    assert window.project.model_path == made
+    qtbot.waitUntil(lambda: window.status.model.text().startswith("fcn8s_mobilenet_v3_small-"), timeout=60_000)
+    made = window.project.model_path  # a file name of its own, never an earlier model's
+    assert made.parent == project.root / "models" and made.name.startswith("fcn8s_mobilenet_v3_small-")
     assert read_info(made).provenance["encoder_tensors_loaded"] > 0  # the downloaded encoder, not random
 
 
@@ -177,7 +177,7 @@ def test_server_down_is_one_line_and_the_model_stays(qtbot, window, tmp_path, mo
     line = window.status.currentMessage()
     assert "\n" not in line and line.startswith("enc.pth could not be fetched, so the current model stays (")
     assert "cannot connect" in line and "From File..." in line
-    assert window.project.model_path == before and window.status.model.text() == "default.safetensors"
+    assert window.project.model_path == before and window.status.model.text().startswith("default-")
     assert dialog.state(ENCODER) == "not downloaded" and dialog.message.text() == line
 
 
@@ -204,7 +204,7 @@ def test_a_voc_project_is_offered_the_voc_model_until_told_not_to_ask(qtbot, win
     offer.dont_ask.setChecked(True)
     offer.not_now.click()
     assert not offer.isVisible() and "keeps its default model" in window.status.currentMessage()
-    assert window.status.model.text() == "default.safetensors"
+    assert window.status.model.text().startswith("default-")
 
     _project(window, tmp_path, qtbot, "voc2", LabelSet.voc(), offer=None)
     assert window.pretrained.offer is None  # remembered
@@ -223,12 +223,12 @@ def test_a_project_switched_mid_download_keeps_its_model_and_the_download_is_cac
     offer.accept_button.click()
     qtbot.waitUntil(lambda: _started(server), timeout=10_000)
     window.open_project(tmp_path / "other")
-    qtbot.waitUntil(lambda: window.status.model.text() == "default.safetensors", timeout=60_000)
+    qtbot.waitUntil(lambda: window.status.model.text().startswith("default-"), timeout=60_000)
     catalogue.gate.set()
     qtbot.waitUntil(_idle(window), timeout=60_000)
     assert encoder_cache_path("mobilenet_v3_small").is_file()  # just cached
     assert "first is no longer open, so its model is unchanged" in window.status.currentMessage()
-    assert window.project.model_path.name == "default.safetensors"
+    assert window.project.model_path.name.startswith("default-")
     assert not (first.root / "models" / "fcn8s_mobilenet_v3_small.safetensors").exists()
 
 
