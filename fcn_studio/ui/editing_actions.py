@@ -208,40 +208,23 @@ class EditingActions:
             self.close()
 
     def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None, then=None) -> None:
-        """New classes for the project, off the GUI thread: pending edits are saved first, the masks
-        rewritten, then editing starts afresh on them (and `then` runs once the image is shown again).
-        The canvas is locked meanwhile."""
-        project = self.project
-        if project is None:
+        """New classes for the project, as the workspace's long operation (edits wait meanwhile); once
+        the masks are rewritten, the image on screen is shown again and `then` runs."""
+        if self.project is None:
             return
-        if not self.workspace.begin_busy("the classes are being changed"):
-            show_error(self, "Cannot change the classes", f"Wait: {self.workspace.busy}.")
-            return
-        self.session.saver.save_now()
-        self.status.showMessage("Changing the classes: saving edits and rewriting the masks...", 0)
-        session = self.session
 
-        def work():
-            if not session.flush(120):
-                raise RuntimeError("some masks could not be saved; fix that first (see the list)")
-            return project.change_labels(labels, mapping)
-
-        def done(count) -> None:
-            self.workspace.end_busy()
-            if project is not self.project:
-                return
-            self.workspace.masks_rewritten()
+        def done(count: int) -> None:
             self.status.showMessage(f"Classes changed ({count} masks rewritten)", 5000)
             if self.current_id is not None:
                 self.show_image(self.current_id, then)
             elif then is not None:
                 then()
 
-        def failed(message: str, details: str) -> None:
-            self.workspace.end_busy()
-            show_error(self, "Cannot change the classes", message, details)
-
-        self.background(work, done, failed)
+        if not self.workspace.change_labels(labels, mapping, done,
+                                            lambda m, d: show_error(self, "Cannot change the classes", m, d)):
+            show_error(self, "Cannot change the classes", f"Wait: {self.workspace.busy}.")
+            return
+        self.status.showMessage("Changing the classes: saving edits and rewriting the masks...", 0)
 
     def edit_labels(self) -> None:
         from fcn_studio.ui.dialogs.forms import LabelEditor  # noqa: PLC0415

@@ -101,7 +101,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.actions: dict[str, QAction] = {}
         # Model > Get Pretrained Model..., and the new-project offer
         self.pretrained = PretrainedJobs(self.workspace, self.shell)
-        self.session_saver = SessionSaver(self)  # File > Save as Project..., and the question on quitting
+        # File > Save as Project..., and the question on quitting
+        self.session_saver = SessionSaver(self.workspace, self.shell, self.close)
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
 
@@ -129,6 +130,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
         self.tools.notice.connect(lambda text: self.status.showMessage(text, 8000))
         self.workspace.labels_changed.connect(self._labels_changed)
+        self.workspace.project_changed.connect(self._project_changed)
         self.workspace.busy_changed.connect(self._busy_changed)
         self.workspace.model_made.connect(lambda _p, note: self.status.showMessage(f"New model: {note}", 10000))
         self.workspace.model_requested.connect(lambda r: self.status.model.setText(f"loading {r.path.name}..."))
@@ -207,7 +209,6 @@ class MainWindow(EditingActions, QMainWindow):
             show_error(self, "Cannot open the project", str(exc))
             return
         self._set_project(project)
-        self._remember_recent(project.root)
         self._ensure_model()
 
     def new_project(self, folder: str | Path, add: list[Path] | None = None, labels: LabelSet | None = None) -> None:
@@ -217,7 +218,6 @@ class MainWindow(EditingActions, QMainWindow):
             show_error(self, "Cannot create the project", str(exc))
             return
         self._set_project(project)
-        self._remember_recent(project.root)
         if add:
             self.add_images(add)
         self._ensure_model()
@@ -243,9 +243,14 @@ class MainWindow(EditingActions, QMainWindow):
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
             self.worker.cancel_batch()
-        self.workspace.open(project)  # one step: pending saves, the worker, the model, the current image
         self.current_rgb = None
         self.canvas.show_message("Choose an image on the left.")
+        self.workspace.open(project)  # one step: pending saves, the worker, the model, the current image
+
+    def _project_changed(self, project: Project) -> None:
+        """Another project is open, or the session goes on as a saved project (Save as)."""
+        if not project.temporary:
+            self._remember_recent(project.root)
         self._refresh_list()
         self._update_title()
 

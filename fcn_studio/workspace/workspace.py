@@ -198,6 +198,51 @@ class Workspace:
         self.editing.locked = None
         self.busy_changed.emit(None)
 
+    def long_operation(self, what: str, work: Callable[[], object], on_done: Callable[[object], None],
+                       on_failed: Callable[[str, str], None]) -> bool:
+        """One sequence for everything that rewrites or copies the masks (a class change, Save as
+        Project, an import): the workspace is busy (edits, undo and marks wait), the pending edits are
+        saved first, then `work` runs off the GUI thread; the busy state ends before `on_done` or
+        `on_failed` runs. False, and nothing starts, while another long operation runs."""
+        if not self.begin_busy(what):
+            return False
+        editing = self.editing
+        if editing.saver is not None:
+            editing.saver.save_now()
+
+        def run():
+            if not editing.flush(120):
+                raise RuntimeError("some masks could not be saved; fix that first (see the image list)")
+            return work()
+
+        def done(result) -> None:
+            self.end_busy()
+            on_done(result)
+
+        def failed(message: str, details: str) -> None:
+            self.end_busy()
+            on_failed(message, details)
+
+        self.background(run, done, failed)
+        return True
+
+    def change_labels(self, labels: LabelSet, mapping: dict[int, int] | None,
+                      on_done: Callable[[int], None], on_failed: Callable[[str, str], None]) -> bool:
+        """New classes for the project: the masks are rewritten as one long operation, then every image
+        is edited afresh on them. `on_done(count of masks rewritten)` runs only if the project is still
+        the open one."""
+        project = self.project
+        if project is None:
+            return False
+
+        def done(count: int) -> None:
+            if project is self.project and not project.closed:
+                self.masks_rewritten()
+                on_done(count)
+
+        return self.long_operation("the classes are being changed", lambda: project.change_labels(labels, mapping),
+                                   done, on_failed)
+
     # -- the model -------------------------------------------------------------------------------------
     def request_model(self, path: str | Path, then: Callable[[], None] | None = None) -> ModelRequest | None:
         """Asks the worker to load a checkpoint for the open project. The project's model changes only

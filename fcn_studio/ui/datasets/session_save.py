@@ -5,6 +5,7 @@ with it, same image and same undo history; quitting a session that holds a perso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
@@ -12,12 +13,13 @@ from PySide6.QtWidgets import QMessageBox
 from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.project.save_as import check_target, save_as
 from fcn_studio.project.schema import HUMAN_STATES
-from fcn_studio.ui.errors import show_error
 
 
 class SessionSaver:
-    def __init__(self, window) -> None:
-        self.w = window
+    """Built from (workspace, shell); `quit` closes the window (after a save asked for on quitting)."""
+
+    def __init__(self, workspace, shell, quit: Callable[[], None]) -> None:
+        self.workspace, self.shell, self.quit = workspace, shell, quit
         self.busy = False
         self.discarded = False  # the person said Discard: a second close (after saves land) asks no more
 
@@ -26,7 +28,7 @@ class SessionSaver:
         """On quitting a session with work in it: "save", "discard" or "cancel"."""
         box = QMessageBox(QMessageBox.Icon.Question, "Save the session?",
                           "The images you opened are not in a project, and your masks are kept only until "
-                          "you quit.\n\nSave them as a project?", parent=self.w)
+                          "you quit.\n\nSave them as a project?", parent=self.shell.parent)
         save = box.addButton("Save as Project...", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -36,21 +38,21 @@ class SessionSaver:
         return "save" if clicked is save else "discard" if clicked is discard else "cancel"
 
     def choose_folder(self) -> str:
-        return self.w.choose_folder("Folder for the project (a new or empty one)")
+        return self.shell.choose_folder("Folder for the project (a new or empty one)")
 
     # -- what there is to lose ----------------------------------------------------------------------
     def has_work(self) -> bool:
         """A person's masks (saved or not) in a temporary session: what quitting would delete."""
-        project = self.w.project
+        project = self.workspace.project
         if project is None or not project.temporary or project.closed:
             return False
         counts = project.counts()
-        return bool(self.w.session.unsaved()) or any(counts[s] for s in HUMAN_STATES)
+        return bool(self.workspace.unsaved()) or any(counts[s] for s in HUMAN_STATES)
 
     def on_close(self) -> bool:
         """Whether the window may close now. A save started here closes the window when it is done."""
         if self.busy:
-            self.w.status.showMessage("Saving the session as a project; the window closes when it is done.", 0)
+            self.shell.status("Saving the session as a project; the window closes when it is done.", 0)
             return False
         if self.discarded or not self.has_work():
             return True
@@ -62,9 +64,9 @@ class SessionSaver:
 
     # -- saving -------------------------------------------------------------------------------------
     def save(self, folder: str | Path | None = None, then_close: bool = False) -> None:
-        w, project = self.w, self.w.project
+        ws, shell, project = self.workspace, self.shell, self.workspace.project
         if project is None or not project.temporary:
-            w.status.showMessage("This is a project already: every change is saved in it as you work.", 8000)
+            shell.status("This is a project already: every change is saved in it as you work.", 8000)
             return
         folder = folder or self.choose_folder()
         if not folder:
@@ -72,47 +74,35 @@ class SessionSaver:
         try:
             target = check_target(project, Path(folder))
         except ProjectError as exc:
-            show_error(w, "Cannot save as a project", str(exc))
+            shell.error("Cannot save as a project", str(exc))
             return
-        if not w.workspace.begin_busy("the session is being saved as a project"):
-            show_error(w, "Cannot save as a project", f"Wait: {w.workspace.busy}.")
-            return
-        self.busy = True  # no edit may land in the session after its copy is taken
-        w.status.showMessage(f"Saving the session as a project in {target}...", 0)
-        session = w.session
-        if session.saver is not None:
-            session.saver.save_now()
-
-        def work():
-            if not session.flush(120):
-                raise RuntimeError("some masks could not be saved; fix that first (see the image list)")
-            return save_as(project, target)
+        shell.status(f"Saving the session as a project in {target}...", 0)
 
         def done(root: Path) -> None:
             self.busy = False
-            w.workspace.end_busy()
-            if project is not w.project:
+            if project is not ws.project:
                 return
             try:
                 new = Project.open(root)
             except ProjectError as exc:
-                show_error(w, "Cannot open the saved project", str(exc))
+                shell.error("Cannot open the saved project", str(exc))
                 return
             # one step, which can fail: the worker, the model and the editors move only if it succeeds
-            if not w.workspace.continue_as(new):
+            if not ws.continue_as(new):
                 new.close()
-                show_error(w, "Cannot save as a project", "Some edits could not be saved; the session stays open.")
+                shell.error("Cannot save as a project", "Some edits could not be saved; the session stays open.")
                 return
-            w._remember_recent(new.root)
-            w._refresh_list()
-            w._update_title()
-            w.status.showMessage(f"Saved as the project {new.root}; your work is saved there from now on.", 10000)
+            shell.status(f"Saved as the project {new.root}; your work is saved there from now on.", 10000)
             if then_close:
-                w.close()
+                self.quit()
 
         def failed(message: str, details: str) -> None:
             self.busy = False
-            w.workspace.end_busy()
-            show_error(w, "Cannot save as a project", message, details)
+            shell.error("Cannot save as a project", message, details)
 
-        w.background(work, done, failed)
+        # no edit may land in the session after its copy is taken: edits wait until it is done
+        if not ws.long_operation("the session is being saved as a project", lambda: save_as(project, target),
+                                 done, failed):
+            shell.error("Cannot save as a project", f"Wait: {ws.busy}.")
+            return
+        self.busy = True
