@@ -59,7 +59,6 @@ class MainWindow(EditingActions, QMainWindow):
         self.workspace = Workspace(int(self.settings.value("undo_limit_mb", 300)), dispatch=GuiDispatcher(self),
                                    background=lambda fn, done, failed: self.shell.background(fn, done, failed))
         self.workspace.device = self._device()
-        self.current_rgb: np.ndarray | None = None
         self.overlay = OverlayState()
         self.overlay_shown = True
 
@@ -83,7 +82,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.setStatusBar(self.status)
         self.session = self.workspace.editing
         self.session.on_change = self._mask_changed
-        self.tools = ToolController(self.canvas, self.tools_panel, self.session, self)
+        self.tools = ToolController(self.workspace, self.shell, self.canvas, self.tools_panel)
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.workspace.inference = self.worker
@@ -153,6 +152,11 @@ class MainWindow(EditingActions, QMainWindow):
     def current_id(self) -> int | None:
         """The image the person chose (the workspace holds it)."""
         return self.workspace.current_id
+
+    @property
+    def current_rgb(self) -> np.ndarray | None:
+        """The shown image's pixels (the workspace holds them with the current image)."""
+        return self.workspace.current_image
 
     @property
     def closed(self) -> bool:
@@ -243,7 +247,6 @@ class MainWindow(EditingActions, QMainWindow):
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
             self.worker.cancel_batch()
-        self.current_rgb = None
         self.canvas.show_message("Choose an image on the left.")
         self.workspace.open(project)  # one step: pending saves, the worker, the model, the current image
 
@@ -346,11 +349,11 @@ class MainWindow(EditingActions, QMainWindow):
         session = self.session
 
         def done(shown: ShownImage) -> None:
+            # the decoded image itself (level 0 of the display levels: one copy in memory)
             editor = self.workspace.image_shown(token, image_id, shown.start, shown.rgb.shape[:2], shown.human,
-                                                shown.origin)
+                                                shown.origin, shown.levels.levels[0])
             if editor is None:
                 return  # the person chose another image (or project) meanwhile
-            self.current_rgb = shown.levels.levels[0]  # the decoded image itself (one copy in memory)
             self.canvas.set_image(shown.levels)
             self.status.set_size(shown.rgb.shape[1], shown.rgb.shape[0])
             self.overlay.set_image_data(editor.mask, shown.confidence, shown.prediction, shown.mask_levels)
@@ -364,7 +367,6 @@ class MainWindow(EditingActions, QMainWindow):
         def failed(message: str, details: str) -> None:
             if not self.workspace.image_failed(token):
                 return
-            self.current_rgb = None
             self.overlay.set_image_data(None, None)
             self.canvas.show_message(f"Cannot show this image.\n{message}")
             self.image_list.model.errors[image_id] = message

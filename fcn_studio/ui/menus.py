@@ -243,12 +243,8 @@ def _sample_project(w: MainWindow) -> None:
 
 
 def create_sample_project(w: MainWindow, root: Path) -> None:
-    """Generated images (license-clean) with their true masks in ground_truth/ for `fcn-studio eval`."""
-    from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_images  # noqa: PLC0415
+    """The sample project (project.sample), made off the GUI thread, then opened."""
+    from fcn_studio.project.sample import create_sample_project as create  # noqa: PLC0415
 
-    def make():
-        write_sample_images(root / "images", 16, with_masks_in=root / "ground_truth")
-        return root
-
-    w.background(make, lambda r: w.new_project(r, [r / "images"], SAMPLE_LABELS),
+    w.background(lambda: create(root), lambda r: w.open_project(r),
                  lambda msg, det: show_error(w, "Cannot create the sample project", msg, det))

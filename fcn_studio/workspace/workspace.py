@@ -64,6 +64,7 @@ class Workspace:
         self.model_labels: LabelSet | None = None
         self.loading: ModelRequest | None = None  # the model being loaded
         self.current_id: int | None = None  # the image the person chose: shown, or still opening
+        self.current_image = None  # its pixels (RGB) once shown: what the model and smart tools see
         self._image_token = 0
         self.busy: str | None = None  # a long operation that edits must wait for, said in words
         self.run: Run | None = None
@@ -90,7 +91,7 @@ class Workspace:
         self.project = project
         self.model_path = self.model_labels = None
         self.loading = None
-        self.current_id = None
+        self.current_id = self.current_image = None
         self._image_token += 1
         if self.inference is not None:
             self.inference.set_project(project)
@@ -154,15 +155,17 @@ class Workspace:
         self._image_token += 1
         if image_id != self.current_id or self.editing.current_id != image_id:
             self.editing.current_id = None
+            self.current_image = None
         self.current_id = image_id
         self.current_changed.emit(image_id)
         return self._image_token
 
-    def image_shown(self, token: int, image_id: int, mask, shape, human: bool = False, origin=None):
-        """The chosen image is decoded: its editor becomes the one edits go to. None when the person
-        has chosen another image meanwhile (or another project opened)."""
+    def image_shown(self, token: int, image_id: int, mask, shape, human: bool = False, origin=None, image=None):
+        """The chosen image is decoded (`image`, its RGB pixels): its editor becomes the one edits go
+        to. None when the person has chosen another image meanwhile (or another project opened)."""
         if token != self._image_token or image_id != self.current_id:
             return None
+        self.current_image = image
         return self.editing.open_image(image_id, mask, shape, human, origin)
 
     def image_failed(self, token: int) -> bool:
@@ -170,6 +173,7 @@ class Workspace:
         if token != self._image_token:
             return False
         self.editing.current_id = None
+        self.current_image = None
         return True
 
     @property

@@ -168,3 +168,22 @@ def test_opening_never_removes_a_save_in_flight(tmp_path, photos):
     project.close()
     Project.open(tmp_path / "p").close()
     assert fresh.exists() and not old.exists()
+
+
+def test_the_sample_project_never_writes_into_an_existing_project_or_a_full_folder(tmp_path):
+    from fcn_studio.project.errors import ProjectError
+    from fcn_studio.project.sample import create_sample_project
+
+    root = create_sample_project(tmp_path / "sample", count=3)
+    project = Project.open(root)
+    assert len(project.images()) == 3 and len(list((root / "ground_truth").iterdir())) == 3
+    project.close()
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    with pytest.raises(ProjectError, match="already a project"):
+        create_sample_project(root, count=3)
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before  # nothing rewritten
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    with pytest.raises(ProjectError, match="not empty"):
+        create_sample_project(tmp_path / "full", count=3)
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["notes.txt"]

@@ -5,6 +5,7 @@ previews. Right-button strokes and fills erase."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
@@ -14,7 +15,10 @@ from fcn_studio.core.editing.grabcut import grabcut_region
 from fcn_studio.core.editing.tools import Stroke, class_at, fill_polygon, flood_fill
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
-from fcn_studio.workspace.editing import Editing
+
+if TYPE_CHECKING:
+    from fcn_studio.ui.shell import Shell
+    from fcn_studio.workspace import Workspace
 
 
 def _pen(colour: str) -> QPen:
@@ -31,9 +35,10 @@ class ToolController(QObject):
     failed = Signal(str)
     notice = Signal(str)  # a tool did nothing, and why (for the status bar)
 
-    def __init__(self, canvas: CanvasView, panel: ToolsPanel, session: Editing, window) -> None:
+    def __init__(self, workspace: Workspace, shell: Shell, canvas: CanvasView, panel: ToolsPanel) -> None:
         super().__init__(canvas)
-        self.canvas, self.panel, self.session, self.window = canvas, panel, session, window
+        self.workspace, self.shell, self.canvas, self.panel = workspace, shell, canvas, panel
+        self.session = workspace.editing
         self.current_class = 1
         self._stroke: Stroke | None = None
         self._after_stroke: list[Callable[[], None]] = []  # background results waiting for the stroke
@@ -72,7 +77,7 @@ class ToolController(QObject):
 
     # -- events -------------------------------------------------------------------------------------
     def _pressed(self, pos: QPointF, button, modifiers) -> None:
-        editor = self.session.editor
+        editor = self.workspace.editor
         if editor is None:
             return
         x, y = pos.x() - 0.5, pos.y() - 0.5  # pixel centres sit at integer coordinates
@@ -130,7 +135,7 @@ class ToolController(QObject):
             self._dragging_lasso = False
             points, self._points = self._points, []
             self.preview.setPath(QPainterPath())
-            editor = self.session.editor
+            editor = self.workspace.editor
             if editor is not None and fill_polygon(editor, points, self._value(self._erasing),
                                                    self.panel.preserve_rule(), "lasso"):
                 self.operation_finished.emit()
@@ -142,7 +147,7 @@ class ToolController(QObject):
     # -- polygon ------------------------------------------------------------------------------------
     def close_polygon(self, erase: bool = False) -> None:
         """Fills the polygon with the current class, or erases its inside (Shift+Enter)."""
-        editor = self.session.editor
+        editor = self.workspace.editor
         points, self._points = self._points, []
         self.preview.setPath(QPainterPath())
         if editor is not None and len(points) >= 3 and fill_polygon(
@@ -193,7 +198,7 @@ class ToolController(QObject):
             apply()
 
     def _smart_select(self, a: QPointF, b: QPointF) -> None:
-        editor, image, image_id = self.session.editor, self.window.current_rgb, self.session.current_id
+        editor, image, image_id = self.workspace.editor, self.workspace.current_image, self.session.current_id
         if editor is None or image is None:
             return
         box = (a.x(), a.y(), b.x(), b.y())
@@ -201,7 +206,7 @@ class ToolController(QObject):
         self.busy.emit("Smart selection...")
 
         def apply(result) -> None:
-            if self.session.current_id != image_id or self.session.editor is not editor:
+            if self.session.current_id != image_id or self.workspace.editor is not editor:
                 return  # the user moved on; the selection belongs to an image no longer shown
             rect, fg = result
             if not fg.any():
@@ -224,4 +229,4 @@ class ToolController(QObject):
             self.busy.emit("")
             self.failed.emit(message)
 
-        self.window.background(lambda: grabcut_region(image, box), done, failed, self.window.lanes.smart)
+        self.shell.background(lambda: grabcut_region(image, box), done, failed, self.shell.lanes.smart)
