@@ -45,7 +45,9 @@ def photo_folder(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("FCN_STUDIO_NO_DIALOGS", "1")
+    from fcn_studio.ui import errors
+
+    errors.log_only()  # message boxes would wait for a click nobody makes
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("FCN_STUDIO_DEFAULT_BACKBONE", "mobilenet_v3_small")  # quick to make in every test
     from fcn_studio.ui.main_window import MainWindow
@@ -59,6 +61,7 @@ def window(qtbot, tmp_path, monkeypatch):
     yield w
     w.session.flush(10)  # quitting with saves in flight is tested on its own (test_quit_right_after_a_stroke)
     close_window(qtbot, w)
+    errors.log_only(False)
 
 
 def close_window(qtbot, w, timeout: int = 30_000) -> None:

@@ -155,7 +155,7 @@ def test_a_bad_checkpoint_is_reported_and_the_app_goes_on(qtbot, window, tmp_pat
     bad.write_bytes(b"\x80\x04 not a checkpoint")
     with qtbot.waitSignal(window.worker.model_failed, timeout=10_000) as blocker:
         window.load_model(bad)
-    assert "bad.safetensors" in blocker.args[0]
+    assert "bad.safetensors" in blocker.args[1]
     window.image_list.step(1)
     wait_for_image(qtbot, window, "img_1.png")
 
@@ -276,4 +276,4 @@ def test_device_choice_is_remembered_and_applied(qtbot, window, tmp_path, photo_
     if not __import__("torch").cuda.is_available():
         with qtbot.waitSignal(window.worker.model_failed, timeout=20_000) as failed:
             window.actions["device_cuda"].trigger()
-        assert "CUDA is not available" in failed.args[0]
+        assert "CUDA is not available" in failed.args[1]

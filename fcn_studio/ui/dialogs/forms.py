@@ -68,7 +68,7 @@ class LabelEditor(QDialog):
 
     def add(self, name: str | None = None) -> None:
         name = name or f"class_{self.list.count()}"
-        self.list.setCurrentItem(self._add_item(name, VOC_COLORMAP[self.list.count() % 255], None))
+        self.list.setCurrentItem(self._add_item(name, VOC_COLORMAP[self.list.count() % len(VOC_COLORMAP)], None))
 
     def rename(self) -> None:
         item = self.list.currentItem()
@@ -125,7 +125,8 @@ class LabelEditor(QDialog):
                      if self.list.item(i).data(ORIGINAL) is not None}
         out = {old: new for old, new in new_index.items() if old != new}
         for old, dest in self.deleted.items():
-            out[old] = new_index.get(dest, 255) if dest is not None else 255
+            ignore = self.original.ignore_index  # a deleted class's pixels become unlabelled unless moved
+            out[old] = new_index.get(dest, ignore) if dest is not None else ignore
         return out
 
 
@@ -142,7 +143,9 @@ class NewModelDialog(QDialog):
         self.arch.setCurrentText("fcn8s")
         self.backbone = QComboBox()
         self.backbone.addItems(BACKBONES)
-        self.backbone.setCurrentText("mobilenet_v3_large")
+        from fcn_studio.model.factory import default_backbone  # noqa: PLC0415 (the one default rule)
+
+        self.backbone.setCurrentText(default_backbone())
         self._dilated = DILATED_ARCHS
         self.arch.currentTextChanged.connect(self._arch_changed)
         form = QFormLayout(self)

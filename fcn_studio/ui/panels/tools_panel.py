@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from fcn_studio.core.editing.mask_editor import Preserve
-from fcn_studio.core.labels import LabelSet
+from fcn_studio.core.labels import IGNORE_INDEX, LabelSet
 
 # (key, name, shortcut): the one list the buttons, the Tools menu and Help > Keyboard Shortcuts read.
 TOOLS = (("navigate", "Navigate", "H"), ("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
@@ -68,7 +68,7 @@ class ToolsPanel(QWidget):
         self.slider.valueChanged.connect(lambda v: self.size.setValue(slider_to_size(v)))
         self.size.valueChanged.connect(self._size_changed)
         self.eraser = QComboBox()
-        self.eraser.addItem("unlabelled (ignore, 255)", 255)
+        self.eraser.addItem(f"unlabelled (ignore, {IGNORE_INDEX})", IGNORE_INDEX)  # the project's, once set
         self.eraser.addItem("background (class 0)", 0)
         self.preserve = QComboBox()
         self.current = QLabel()
@@ -88,6 +88,8 @@ class ToolsPanel(QWidget):
         layout.addStretch(1)
 
     def set_labels(self, labels: LabelSet) -> None:
+        self.eraser.setItemText(0, f"unlabelled (ignore, {labels.ignore_index})")
+        self.eraser.setItemData(0, labels.ignore_index)
         self.preserve.clear()
         self.preserve.addItem("everything", ("off", 0))
         self.preserve.addItem("unlabelled pixels only", ("unlabelled", 0))

@@ -2,6 +2,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from fcn_studio.core.labels import LabelSet
+from fcn_studio.model.factory import default_backbone
 from fcn_studio.ui.dialogs.forms import LabelEditor, NewModelDialog
 
 
@@ -37,9 +38,9 @@ def test_new_model_dialog_offers_the_dilated_fcns_with_their_own_backbone(qtbot)
     qtbot.addWidget(dialog)
     archs = [dialog.arch.itemText(i) for i in range(dialog.arch.count())]
     assert archs[:3] == ["fcn8s", "fcn16s", "fcn32s"] and "fcn_resnet50" in archs and "fcn_resnet101" in archs
-    assert dialog.chosen_backbone() == "mobilenet_v3_large"
+    assert dialog.chosen_backbone() == default_backbone()  # the one default rule, not a copy
     dialog.arch.setCurrentText("fcn_resnet50")
     assert not dialog.backbone.isEnabled() and dialog.chosen_backbone() is None
     assert "not FCN-8s" in dialog.arch.itemData(archs.index("fcn_resnet50"), Qt.ItemDataRole.ToolTipRole)
     dialog.arch.setCurrentText("fcn16s")
-    assert dialog.chosen_backbone() == "mobilenet_v3_large"
+    assert dialog.chosen_backbone() == default_backbone()  # the one default rule, not a copy
