@@ -89,7 +89,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.training = TrainingController(self, self.training_panel)
         self.keep_learning = KeepLearningController(self, self.training_panel.keep)
         TrainingHint(self, self.training_panel.hint)
-        self.partial_prediction = PartialPrediction(self)
+        self.partial_prediction = PartialPrediction(self.workspace, self.worker, self.overlay, self.canvas, self.status,
+                                                    lambda: self.overlay_shown, self._render_overlay)
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
         self._quit_wait.timeout.connect(self._quit_when_saved)
