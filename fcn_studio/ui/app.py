@@ -46,6 +46,7 @@ def run_app(paths: list[str]) -> int:
     from fcn_studio.ui.main_window import MainWindow  # noqa: PLC0415 (after QApplication exists)
 
     window = MainWindow()
+    window.shut_down.connect(app.quit)  # the window hides at once on quitting; the app ends with its threads
     window.show()
     warm_up_torchvision()
     window.status.showMessage(f"Log: {log_file}", 5000)
