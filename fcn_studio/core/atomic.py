@@ -112,11 +112,6 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def atomic_write_with(path: str | Path, writer: Callable[[Path], None]) -> None:
-    with atomic_path(path) as tmp:
-        writer(tmp)
-
-
 def fsync_dir(folder: Path) -> None:
     """Makes a rename in `folder` durable. Only POSIX can open a folder for this; Windows' rename is
     already durable when it returns (MoveFileEx with write-through semantics for NTFS metadata)."""
