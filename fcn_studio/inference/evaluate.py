@@ -14,6 +14,7 @@ from fcn_studio.core.image_io import ImageLoadError, find_images, load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import MaskError, read_mask
 from fcn_studio.core.metrics import ConfusionMatrix, Scores
+from fcn_studio.core.progress import Progress
 from fcn_studio.inference.predictor import Predictor
 
 
@@ -34,14 +35,14 @@ def pair_images_and_masks(images: Path, masks: Path) -> tuple[list[tuple[Path, P
 
 
 def confusion_over_pairs(predict: Callable[[np.ndarray], np.ndarray], labels: LabelSet,
-                         pairs: list[tuple[Path, Path]], progress: Callable[[Path], None] | None = None,
+                         pairs: list[tuple[Path, Path]], progress: Progress | None = None,
                          ) -> tuple[ConfusionMatrix, int, list[tuple[Path, str]]]:
     """One confusion histogram over (image, mask) pairs, `predict` giving class indices for an RGB
     image; the label set's ignore index (and any unknown id) is left out. Unusable pairs are
     reported, not fatal. Returns (histogram, images scored, skipped)."""
     cm = ConfusionMatrix(len(labels))
     done, skipped = 0, []
-    for img_path, mask_path in pairs:
+    for k, (img_path, mask_path) in enumerate(pairs):
         try:
             image = load_image(img_path)
             truth = read_mask(mask_path, shape=image.shape[:2], labels=labels)
@@ -50,12 +51,12 @@ def confusion_over_pairs(predict: Callable[[np.ndarray], np.ndarray], labels: La
         except (ImageLoadError, MaskError) as exc:
             skipped.append((img_path, str(exc)))
         if progress:
-            progress(img_path)
+            progress(k + 1, len(pairs))
     return cm, done, skipped
 
 
 def evaluate_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Path, Path]],
-                   progress: Callable[[Path], None] | None = None) -> EvalResult:
+                   progress: Progress | None = None) -> EvalResult:
     """Scores over (image, mask) pairs from one dataset histogram; unusable pairs are reported."""
     cm, done, skipped = confusion_over_pairs(lambda image: predictor.predict(image).labels, labels, pairs,
                                              progress)
@@ -63,7 +64,7 @@ def evaluate_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Pat
 
 
 def evaluate_folders(predictor: Predictor, labels: LabelSet, images: Path, masks: Path,
-                     progress: Callable[[Path], None] | None = None) -> EvalResult:
+                     progress: Progress | None = None) -> EvalResult:
     pairs, missing = pair_images_and_masks(images, masks)
     result = evaluate_pairs(predictor, labels, pairs, progress)
     result.skipped = missing + result.skipped

@@ -17,11 +17,10 @@ import numpy as np
 
 from fcn_studio.core.atomic import FolderNotEmpty, atomic_dir
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
+from fcn_studio.core.progress import Progress
 from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.project import ImageRecord, Project
 from fcn_studio.project.schema import HUMAN_STATES
-
-Progress = Callable[[int, int], None]  # done, total
 
 WHICH = {"reviewed": ("reviewed",), "human": HUMAN_STATES, "all": ("predicted", "corrected", "reviewed")}
 
