@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from fcn_studio.cli.progress import ProgressBar
+
 
 def cmd_model_new(args) -> int:
     from fcn_studio.core.labels import LabelSet
@@ -96,13 +98,6 @@ def cmd_project_add(args) -> int:
     return 1 if result.skipped else 0
 
 
-def progress_bar(total: int | None, desc: str):
-    """A progress bar on stderr; `total=None` counts without an end (a run that learns until stopped)."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="img", disable=None, file=sys.stderr)
-
-
 def cmd_train(args) -> int:
     """The same backend as the app's, in this process, with a progress bar from its events."""
     from fcn_studio.training.config import config_from_args
@@ -111,33 +106,30 @@ def cmd_train(args) -> int:
 
     cfg = config_from_args(args)
     events = EventWriter(None, cfg.events)
-    bar = None
+    bar, total = ProgressBar("train", unit="it"), None  # a run that learns until stopped has no total
 
     def show(event: dict) -> None:
-        nonlocal bar
+        nonlocal total
         kind = event["event"]
         if kind == "started":
             print(f"training {event['arch']} on {event['backbone']} ({event['recipe']}) on {event['device']}: "
                   f"{event['train_images']} training / {event['val_images']} validation images; {event['encoder']}")
-            bar = progress_bar(event["total_iterations"], "train")
-            bar.update(event.get("start_iteration", 0))
-        elif kind == "progress" and bar is not None:
-            bar.update(event["iteration"] - bar.n)
-            bar.set_postfix(loss=f"{event['loss']:.3f}", img_s=f"{event['images_per_s']:.1f}")
+            bar.close()  # a staged run starts a bar per stage
+            total = event["total_iterations"]
+            bar(event.get("start_iteration", 0), total)
+        elif kind == "progress":
+            bar(event["iteration"], total, loss=f"{event['loss']:.3f}", img_s=f"{event['images_per_s']:.1f}")
         elif kind == "validation":
             mean_iu = "n/a" if event["mean_iu"] is None else f"{event['mean_iu']:.4f}"
-            say = bar.write if bar is not None else print
             acc = event["pixel_accuracy"]
-            say(f"epoch {event['epoch']}: mean IU {mean_iu}, "
-                + (f"pixel accuracy {acc:.4f}" if acc is not None else event.get("note", "nothing scored")))
+            bar.write(f"epoch {event['epoch']}: mean IU {mean_iu}, "
+                      + (f"pixel accuracy {acc:.4f}" if acc is not None else event.get("note", "nothing scored")))
         elif kind == "finished":
-            if bar is not None:
-                bar.close()
+            bar.close()
             best = "n/a (no validation images)" if event["best_mean_iu"] is None else f"{event['best_mean_iu']:.4f}"
             print(f"best mean IU {best}: {event['best_checkpoint']}")
         elif kind == "failed":
-            if bar is not None:
-                bar.close()
+            bar.close()
             if event.get("stopped"):  # how a run with no end (--follow) ends: not a failure
                 kept = f"the best model so far is {cfg.out}" if Path(cfg.out).is_file() else "no model was saved yet"
                 print(f"training stopped; {kept}", file=sys.stderr)
@@ -148,22 +140,8 @@ def cmd_train(args) -> int:
     try:
         return train_with_events(cfg, events)
     finally:
+        bar.close()
         events.close()
-
-
-class _LazyBar:
-    """A progress bar that appears when the total is first known."""
-
-    def __init__(self, desc: str) -> None:
-        self.desc, self.bar = desc, None
-
-    def __call__(self, done: int, total: int) -> None:
-        self.bar = self.bar or progress_bar(total, self.desc)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def cmd_export(args) -> int:
@@ -179,7 +157,7 @@ def cmd_export(args) -> int:
     options = ExportOptions(which=args.which, val_fraction=args.val_fraction, link=args.link,
                             remap=remap, replace=args.replace)
     project = Project.open(args.project)
-    progress = _LazyBar("export")
+    progress = ProgressBar("export")
     kwargs = {"per_component": args.per_component, "polygons": args.polygons} if args.format == "coco" else {}
     try:
         count = export_project(project, args.format, args.out, options, progress, **kwargs)
@@ -195,7 +173,7 @@ def cmd_import(args) -> int:
     from fcn_studio.project.project import Project
 
     project = Project.open(args.project)
-    progress = _LazyBar("import")
+    progress = ProgressBar("import")
     try:
         report = import_into(project, args.source, args.format, args.overwrite, progress)
     except UnknownLayout as exc:
@@ -215,14 +193,12 @@ def cmd_import(args) -> int:
 
 def cmd_eval(args) -> int:
     from fcn_studio.core.metrics import format_scores
-    from fcn_studio.inference.evaluate import evaluate_folders, pair_images_and_masks
+    from fcn_studio.inference.evaluate import evaluate_folders
     from fcn_studio.inference.predictor import Predictor
 
     predictor, info = Predictor.from_checkpoint(args.model, device=args.device, precision=args.precision)
-    pairs, _ = pair_images_and_masks(args.images, args.masks)
-    with progress_bar(len(pairs), "eval") as bar:
-        result = evaluate_folders(predictor, info.labels, args.images, args.masks,
-                                  progress=lambda _p: bar.update())
+    with ProgressBar("eval") as bar:
+        result = evaluate_folders(predictor, info.labels, args.images, args.masks, progress=bar)
     for path, why in result.skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
     if not result.images:

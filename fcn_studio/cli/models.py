@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from fcn_studio.cli.progress import ProgressBar
 from fcn_studio.model.download import CONNECT_TIMEOUT, MIRROR_ENV, READ_TIMEOUT
 
 
@@ -62,38 +62,7 @@ def cmd_model_get(args) -> int:
     from fcn_studio.model.get import get_model
 
     entry = load_catalogue().get(args.name)
-    with _ProgressBar(entry.file) as bar:
-        get_model(entry, progress=bar.update, from_file=args.from_file, out=args.out, keep=not args.no_keep,
+    with ProgressBar(entry.file, unit="B", leave=False) as bar:
+        get_model(entry, progress=bar, from_file=args.from_file, out=args.out, keep=not args.no_keep,
                   connect_timeout=args.connect_timeout, read_timeout=args.read_timeout, say=bar.say)
     return 0
-
-
-class _ProgressBar:
-    """tqdm on stderr when it is a terminal; silent otherwise (logs, tests)."""
-
-    def __init__(self, name: str) -> None:
-        self.name, self.bar = name, None
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def update(self, done: int, total: int | None) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024,
-                            desc=self.name, file=sys.stderr, disable=None, leave=False)
-        self.bar.update(done - self.bar.n)
-
-    def say(self, line: str) -> None:
-        """A step's line, printed once the bar is gone (the bar lives only while bytes arrive)."""
-        self.close()
-        print(line)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -52,11 +52,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         progress = _RankProgress(len(pairs), d, count_device)
         try:
             result = predict_files(predictor, info.labels, mine, args.out, overlay=args.overlay,
-                                   confidence=args.confidence, opacity=args.opacity, progress=progress.step,
+                                   confidence=args.confidence, opacity=args.opacity, progress=progress,
                                    batch_size=args.batch, ahead=args.ahead)
             # every rank takes part in as many reductions as the largest share has files
             for _ in range(len(shard(pairs, 0, d.world_size)) - len(mine)):
-                progress.step(None, True)
+                progress.pad()
             written, failed = progress.totals(len(result.written), len(result.failed))
         finally:
             progress.close()
@@ -71,22 +71,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 class _RankProgress:
     """One progress bar for all ranks: after each file (or an empty slot, for ranks with a shorter
-    share), the ranks sum their counts of done files, and rank 0 shows the total."""
+    share), the ranks sum how many files they finished since, and rank 0 shows the total."""
 
     def __init__(self, total: int, d, device) -> None:
         import torch  # noqa: PLC0415
 
-        from fcn_studio.cli.commands import progress_bar  # noqa: PLC0415
+        from fcn_studio.cli.progress import ProgressBar  # noqa: PLC0415
         from fcn_studio.training.distributed import all_reduce_sum  # noqa: PLC0415
 
         self.torch, self.all_reduce_sum = torch, all_reduce_sum
-        self.d, self.device = d, device
-        self.bar = progress_bar(total, "predict") if d.main else None
+        self.d, self.device, self.total = d, device, total
+        self.bar = ProgressBar("predict") if d.main else None
+        self.mine = self.shown = 0
 
-    def step(self, path: Path | None, ok: bool = True) -> None:
-        done = self._sum([0 if path is None else 1])[0]
+    def __call__(self, done: int, _total: int | None) -> None:
+        """This rank's progress (its own share): one file more each call."""
+        self._add(done - self.mine)
+        self.mine = done
+
+    def pad(self) -> None:
+        self._add(0)
+
+    def _add(self, files: int) -> None:
+        self.shown += self._sum([files])[0]
         if self.bar is not None:
-            self.bar.update(done)
+            self.bar(self.shown, self.total)
 
     def totals(self, written: int, failed: int) -> tuple[int, int]:
         written, failed = self._sum([written, failed])

@@ -90,18 +90,38 @@ def create_temp_dir(path: Path) -> Path:
     raise FileExistsError(f"cannot create a temporary folder beside {path}")
 
 
+class FolderNotEmpty(FileExistsError):
+    """The folder an atomic folder would become exists and holds something, and replacing it was not
+    asked for."""
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yields a new empty folder beside `path`; on success it replaces `path` (which must not exist,
-    or be an empty folder)."""
+def atomic_dir(path: str | Path, replace: bool = False) -> Iterator[Path]:
+    """Yields a new empty folder beside `path` (ordinary permissions); on success it becomes `path` in
+    one rename, so a failure leaves nothing half-written and the temporary folder is removed. An
+    existing empty folder is taken over; one with content raises FolderNotEmpty before any work is
+    done, unless `replace`: then it is moved aside and deleted only once the new one is in place."""
     path = Path(path)
+    if path.exists() and not replace and not (path.is_dir() and not any(path.iterdir())):
+        raise FolderNotEmpty(f"{path} exists and is not empty")
     tmp = create_temp_dir(path)
     try:
         yield tmp
+        old = None
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
-        os.replace(tmp, path)
+        elif path.exists() or path.is_symlink():
+            old = path.parent / f".{path.name}.{secrets.token_hex(4)}.old"
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)  # the previous folder goes back where it was
+            raise
         fsync_dir(path.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -110,11 +130,6 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-
-
-def atomic_write_with(path: str | Path, writer: Callable[[Path], None]) -> None:
-    with atomic_path(path) as tmp:
-        writer(tmp)
 
 
 def fsync_dir(folder: Path) -> None:

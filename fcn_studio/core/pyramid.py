@@ -62,17 +62,6 @@ def tile_bounds(ty: int, tx: int, level_hw: tuple[int, int], tile: int = TILE) -
     return ty * tile, tx * tile, min((ty + 1) * tile, level_hw[0]), min((tx + 1) * tile, level_hw[1])
 
 
-def tiles_of_rect(rect: Rect, level: int, tile: int = TILE) -> list[tuple[int, int]]:
-    """The tiles of `level` that hold a sample of the image rectangle `rect` (y0, x0, y1, x1)."""
-    s = 1 << level
-    y0, x0, y1, x1 = rect
-    ly0, lx0, ly1, lx1 = -(-y0 // s), -(-x0 // s), -(-y1 // s), -(-x1 // s)
-    if ly0 >= ly1 or lx0 >= lx1:
-        return []
-    return [(ty, tx) for ty in range(ly0 // tile, (ly1 - 1) // tile + 1)
-            for tx in range(lx0 // tile, (lx1 - 1) // tile + 1)]
-
-
 def halve(image: np.ndarray) -> np.ndarray:
     """Half the size (rounded up), each pixel the mean of the ones it covers."""
     h, w = image.shape[:2]

@@ -6,20 +6,14 @@ the one display rule (core.image_io.to_rgb), so a 16-bit scan looks in the list 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from fcn_studio.core.atomic import atomic_path
+from fcn_studio.core.cache import THUMBNAILS, cache_folder
 from fcn_studio.core.image_io import ImageLoadError, is_stretched, open_image_file, to_rgb
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "fcn-studio" / "thumbnails"
-
 
 CACHE_VERSION = 2  # raised whenever the way thumbnails look changes (2: 16-bit images stretched as shown)
 
@@ -33,7 +27,7 @@ def cache_key(path: Path, size: int) -> str:
 def make_thumbnail(path: str | Path, size: int = 96, cache_dir: Path | None = None) -> np.ndarray:
     """An RGB uint8 array whose longer side is at most `size`."""
     path = Path(path)
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or cache_folder(THUMBNAILS)
     try:
         cached = cache_dir / f"{cache_key(path, size)}.jpg"
     except OSError as exc:

@@ -10,7 +10,7 @@ exactly those of one process."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from fcn_studio.core.image_io import ImageLoadError, find_images, load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import write_mask
 from fcn_studio.core.overlay import blend_overlay
+from fcn_studio.core.progress import Progress
 from fcn_studio.inference.predictor import Predictor
 
 Pair = tuple[Path, Path]  # (image file, output path relative to the output folder, without suffix)
@@ -64,11 +65,12 @@ def shard(pairs: Sequence[Pair], rank: int, world: int) -> list[Pair]:
 
 def predict_files(predictor: Predictor, labels: LabelSet, pairs: Sequence[Pair], out_dir: Path,
                   overlay: bool = False, confidence: bool = False, opacity: float = 0.5,
-                  progress: Callable[[Path, bool], None] | None = None, batch_size: int = 4,
-                  ahead: int = 4) -> BatchResult:
-    """Writes `<out_dir>/<rel>.png` for each pair; progress(path, ok) is called once per file."""
+                  progress: Progress | None = None, batch_size: int = 4, ahead: int = 4) -> BatchResult:
+    """Writes `<out_dir>/<rel>.png` for each pair; `progress(done, total)` after each file, written or
+    failed (the failures are in the result)."""
     out_dir = Path(out_dir)
     result = BatchResult()
+    done = 0
     stream = decode_ahead(pairs, ahead)
     for batch in same_size_batches(stream, batch_size, predictor.max_pixels):
         errors: dict[int, str] = {}
@@ -90,8 +92,9 @@ def predict_files(predictor: Predictor, labels: LabelSet, pairs: Sequence[Pair],
             error = item.error or errors.get(i)
             if error is not None:
                 result.failed.append((item.path, error))
+            done += 1
             if progress:
-                progress(item.path, error is None)
+                progress(done, len(pairs))
     return result
 
 

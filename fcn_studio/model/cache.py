@@ -11,35 +11,14 @@ Layout under the cache folder:
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 
-CACHE_ENV = "FCN_STUDIO_CACHE_DIR"  # the models folder itself; tests point it at a temporary folder
-
-
-def platform_cache_root(platform: str = sys.platform, env: Mapping[str, str] = os.environ,
-                        home: Path | None = None) -> Path:
-    """The user's cache folder: $XDG_CACHE_HOME where set (absolute, as the spec requires), else
-    ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows, ~/.cache elsewhere."""
-    home = home if home is not None else Path.home()
-    xdg = env.get("XDG_CACHE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg)
-    if platform == "darwin":
-        return home / "Library" / "Caches"
-    if platform == "win32":
-        local = env.get("LOCALAPPDATA", "")
-        return Path(local) if local else home / "AppData" / "Local"
-    return home / ".cache"
+from fcn_studio.core.cache import MODELS, cache_folder
 
 
 def models_cache_dir() -> Path:
-    override = os.environ.get(CACHE_ENV, "")
-    if override:
-        return Path(override)
-    return platform_cache_root() / "fcn-studio" / "models"
+    """The models folder, by the one cache rule (core.cache): FCN_STUDIO_CACHE_DIR, else the platform's."""
+    return cache_folder(MODELS)
 
 
 def encoder_cache_path(backbone: str) -> Path:

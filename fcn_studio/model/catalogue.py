@@ -68,11 +68,6 @@ class Entry:
         return download_path(self.file)
 
     @property
-    def weights_path(self) -> Path:
-        """The file a converter reads: the download itself, or the member extracted beside it."""
-        return download_path(self.member.file) if self.member else self.download_path
-
-    @property
     def checkpoint_path(self) -> Path:
         return catalogue_checkpoint_path(self.name)
 
@@ -91,11 +86,6 @@ class Catalogue:
                 return entry
         raise CatalogueError(f"no model named {name!r} in the catalogue ({self.source}); "
                              f"`fcn-studio model list` shows them: {', '.join(self.names())}")
-
-
-def catalogue_source() -> str:
-    override = os.environ.get(CATALOGUE_ENV, "")
-    return override or "fcn_studio/resources/models.json (built in)"
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 
 from fcn_studio import __version__
 from fcn_studio.core.atomic import atomic_path, create_temp_file, fsync_dir
+from fcn_studio.core.progress import Progress  # bytes so far, expected total or None
 from fcn_studio.model.cache import download_path, downloads_dir, partial_path, record_path
 from fcn_studio.model.catalogue import Entry
 
@@ -38,7 +39,6 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 CHUNK = 1 << 20
 
-Progress = Callable[[int, "int | None"], None]  # (bytes so far, expected total or None)
 IsCancelled = Callable[[], bool]  # asked between chunks; True stops the download
 
 

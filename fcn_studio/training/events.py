@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,7 +63,3 @@ def parse_event(line: str) -> dict | None:
     except json.JSONDecodeError:
         return None
     return event if isinstance(event, dict) and event.get("event") in KINDS else None
-
-
-def stdout_writer() -> EventWriter:
-    return EventWriter(sys.stdout)

@@ -4,7 +4,8 @@ benchmark) to swap in. One Qt-free object that all of them drive.
 
 - The backend is `python -m fcn_studio.training PROJECT --follow` with no limit: each epoch re-reads the
   project, so new and re-corrected masks join the next one; it validates every epoch and keeps the best
-  model, scoring the kept model again whenever the validation images change.
+  model, scoring the kept model again whenever the validation images or their masks change (through the
+  one evaluation, inference.evaluate, as the comparison after a one-shot run).
 - It runs at a lower priority and, on the CPU, with one core fewer than the machine has, so the GUI and
   interactive prediction keep a core.
 - A version is published only when a validation set scored it (5 labelled images make one, see

@@ -1,7 +1,9 @@
 """The training loop, one process or DDP. It streams events, validates each epoch with the one
 evaluation (inference/evaluate.py: one histogram, summed over ranks), writes checkpoints in our format
-each epoch (atomic, the best by validation mean IU kept), and resumes from the last one exactly where
-it stopped (weights, optimizer state and the position in the epoch's sample order)."""
+each epoch (atomic, the best by validation mean IU kept, its score and the fingerprint of the images
+it was scored on in its metadata, so the comparison after the run need not score it again), and
+resumes from the last one exactly where it stopped (weights, optimizer state and the position in the
+epoch's sample order)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from fcn_studio.core.metrics import scores_from_histogram
 from fcn_studio.inference.device import device_name, pick_device
-from fcn_studio.inference.evaluate import confusion_over_pairs
+from fcn_studio.inference.evaluate import confusion_over_pairs, scoring_predictor, validation_fingerprint
 from fcn_studio.inference.precision import autocast, training_precision
 from fcn_studio.model.checkpoint import CheckpointInfo, load_checkpoint, new_provenance, save_checkpoint
 from fcn_studio.model.factory import new_model
@@ -89,22 +91,22 @@ def set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, iteration: int, tot
 
 @torch.inference_mode()
 def validate(model: nn.Module, items: list[Item], source: DataSource, spec, device: torch.device,
-             d: D.Dist) -> np.ndarray:
-    """One confusion histogram over the validation images (each rank its share, then summed), through
-    the same evaluation as `fcn-studio eval` and the model comparison."""
+             d: D.Dist) -> tuple[np.ndarray, int]:
+    """One confusion histogram over the validation images and how many were scored (each rank its
+    share, then summed), through the same scoring as `fcn-studio eval` and the model comparison."""
     was_training = model.training
-    model.eval()
-
-    def predict(image: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(image))[None]
-        return model(normalise_batch(x, spec, device)).argmax(1)[0].to(torch.uint8).cpu().numpy()
-
     try:
-        cm, _, _ = confusion_over_pairs(predict, source.labels, [(it.image, it.mask) for it in
-                                                                 items[d.rank :: d.world_size]])
+        cm, done, _ = confusion_over_pairs(scoring_predictor(model, spec, device), source.labels,
+                                           [(it.image, it.mask) for it in items[d.rank :: d.world_size]])
     finally:
         model.train(was_training)
-    return D.all_reduce_sum(torch.from_numpy(cm.hist.ravel()), d).numpy().reshape(cm.hist.shape)
+    summed = D.all_reduce_sum(torch.from_numpy(np.append(cm.hist.ravel(), done)), d).numpy()
+    return summed[:-1].reshape(cm.hist.shape), int(summed[-1])
+
+
+def fingerprint(items: list[Item]) -> str:
+    """What a validation score was computed on (inference.evaluate.validation_fingerprint)."""
+    return validation_fingerprint((it.key, it.image, it.mask) for it in items)
 
 
 def _any_rank(flags: list[bool], d: D.Dist) -> list[bool]:
@@ -185,7 +187,7 @@ def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = No
 def rescore(checkpoint: Path, items: list[Item], source: DataSource, device: torch.device, d: D.Dist) -> float:
     """The mean IU of a saved model on `items`, through the same validation as the model being trained."""
     kept, info = load_checkpoint(checkpoint, device)
-    score = scores_from_histogram(validate(kept, items, source, info.input, device, d)).mean_iu
+    score = scores_from_histogram(validate(kept, items, source, info.input, device, d)[0]).mean_iu
     return score if math.isfinite(score) else -1.0
 
 
@@ -236,7 +238,7 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     out = Path(cfg.out)
     iteration, best, best_epoch = 0, -1.0, -1
-    best_val: list[str] | None = None  # the validation images `best` was scored on (None: unknown)
+    best_val: str | None = None  # the fingerprint of the validation images `best` was scored on (None: unknown)
     if cfg.resume and sibling(out, "resume").is_file():
         state = load_trainer_state(sibling(out, "resume"), optimizer)
         model.load_state_dict(load_checkpoint(sibling(out, "last"))[0].state_dict())
@@ -302,16 +304,17 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         stats_order = epoch_order(train_set, epoch, cfg.seed, d)[: batch * batchnorm_batches(per_epoch)]
         recompute_batchnorm(model, (normalise_batch(images, info.input, device) for images, _ in
                                     epoch_loader(train_set, stats_order, batch, 0, device)), d)
-        hist = validate(model, val_items, source, info.input, device, d)
+        val_print = fingerprint(val_items)  # before validation reads them: a later change shows as another
+        hist, val_scored = validate(model, val_items, source, info.input, device, d)
         trained_pixels = D.all_reduce_sum(trained_pixels, d)
         scores = scores_from_histogram(hist)
         scored = bool(val_items) and math.isfinite(scores.mean_iu)
-        val_keys = sorted(it.key for it in val_items)
-        if scored and best >= 0 and val_keys != best_val:  # every rank decides alike (validation is summed)
-            # The validation set changed (--follow, a resumed run): a score on other images says nothing,
-            # so the kept model is scored again on these before the two are compared.
+        # every rank decides alike (validation is summed; a mask saved between two ranks' reads counts)
+        if _any_rank([scored and best >= 0 and val_print != best_val], d)[0]:
+            # The validation set changed (--follow, a resumed run, a corrected mask): a score on other
+            # images says nothing, so the kept model is scored again on these before the two are compared.
             best = rescore(out, val_items, source, device, d)
-        best_val = val_keys if scored else best_val
+        best_val = val_print if scored else best_val
         # Unscored (no validation images yet): the newest model is the run's result until one is scored.
         is_best = scores.mean_iu > best if scored else best < 0
         new_best = max(best, scores.mean_iu) if scored else best
@@ -322,7 +325,8 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                         val_images=len(val_items), **scores.to_dict(source.labels.names), **extra,
                         best_mean_iu=best if best >= 0 else None,
                         trained_pixels=dict(zip(source.labels.names, trained_pixels.tolist(), strict=True)))
-            metrics = scores.to_dict(source.labels.names) if scored else {}
+            metrics = ({**scores.to_dict(source.labels.names), "val_images": val_scored, "val_fingerprint": val_print}
+                       if scored else {})
             info.provenance = new_provenance(
                 f"trained ({recipe.name}) on {source.description}", trained_images=len(train_set.items),
                 metrics={**metrics, "split": "project validation split" if scored else NO_VALIDATION},

@@ -102,9 +102,10 @@ def test_batches_shares_and_windows_write_the_same_files(folder, tmp_path, predi
             assert (tmp_path / other / rel).read_bytes() == (tmp_path / "one" / rel).read_bytes(), (other, rel)
 
 
-def test_progress_is_called_once_per_file_with_its_outcome(folder, tmp_path, predictor):
+def test_progress_counts_every_file_written_or_failed(folder, tmp_path, predictor):
     pred, labels = predictor
     calls = []
-    predict_files(pred, labels, collect_inputs([folder]), tmp_path / "o",
-                  progress=lambda path, ok: calls.append((path.name, ok)))
-    assert len(calls) == 9 and ("broken.jpg", False) in calls and sum(ok for _, ok in calls) == 8
+    result = predict_files(pred, labels, collect_inputs([folder]), tmp_path / "o",
+                           progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(k, 9) for k in range(1, 10)]
+    assert [p.name for p, _ in result.failed] == ["broken.jpg"] and len(result.written) == 8

@@ -5,24 +5,12 @@ from pathlib import Path
 
 import torch
 
-from fcn_studio.model.cache import encoder_cache_path, models_cache_dir, platform_cache_root
+from fcn_studio.model.cache import encoder_cache_path, models_cache_dir
 from fcn_studio.model.pretrained import load_encoder_weights
 from tests.model.conftest import deep_sort_mobilenet_v2
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFETCH = ROOT / ".ci" / "prefetch_encoders.py"
-
-
-def test_the_cache_folder_is_the_platforms():
-    home = Path("/home/ann")
-    assert platform_cache_root("linux", {}, home) == home / ".cache"
-    assert platform_cache_root("linux", {"XDG_CACHE_HOME": "/fast/cache"}, home) == Path("/fast/cache")
-    assert platform_cache_root("linux", {"XDG_CACHE_HOME": "relative"}, home) == home / ".cache"  # per the spec
-    assert platform_cache_root("darwin", {}, home) == home / "Library" / "Caches"
-    assert platform_cache_root("darwin", {"XDG_CACHE_HOME": "/x"}, home) == Path("/x")
-    local = str(Path("/users/ann/local").absolute())
-    assert platform_cache_root("win32", {"LOCALAPPDATA": local}, home) == Path(local)
-    assert platform_cache_root("win32", {}, home) == home / "AppData" / "Local"
 
 
 def test_the_models_folder_and_its_override(monkeypatch, tmp_path):

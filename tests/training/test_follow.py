@@ -156,8 +156,37 @@ def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_the
     source = open_source(tmp_path / "p")
     model, info = load_checkpoint(kept_copy)
     expected = scores_from_histogram(validate(model, source.val, source, info.input, torch.device("cpu"),
-                                              D.Dist())).mean_iu
+                                              D.Dist())[0]).mean_iu
     project.close()
+    assert second["best_mean_iu"] == pytest.approx(expected, abs=1e-9)
+
+
+
+def test_when_a_validation_mask_is_corrected_again_the_kept_model_is_scored_again(tmp_path):
+    """The same validation images with other labels are other validation data: keep learning's
+    comparison scores the kept model on the masks as they are now, not as they were."""
+    project, _, truth = easy_project(tmp_path, 10, 10)
+    out = tmp_path / "p" / "models" / "m.safetensors"
+    kept_copy = tmp_path / "kept.safetensors"
+
+    def correct_again(event: dict) -> None:
+        if event["event"] == "validation" and event["epoch"] == 1:
+            for item in open_source(tmp_path / "p").val:  # the person paints the validation images all "blob"
+                project.save_mask(int(item.key), np.ones_like(truth[int(item.key)]))
+        if event["event"] == "validation" and event["epoch"] == 2:
+            shutil.copyfile(out, kept_copy)  # the kept model, before this epoch may replace it
+
+    events = EventWriter()
+    events.listeners.append(correct_again)
+    seen = _train(tmp_path, events, epochs=2)
+    first, second = [e for e in seen if e["event"] == "validation"]
+    assert first["val_images"] == second["val_images"] == 2
+    source = open_source(tmp_path / "p")
+    model, info = load_checkpoint(kept_copy)
+    expected = scores_from_histogram(validate(model, source.val, source, info.input, torch.device("cpu"),
+                                              D.Dist())[0]).mean_iu
+    project.close()
+    assert expected != pytest.approx(first["mean_iu"], abs=1e-3)  # the new labels do score differently
     assert second["best_mean_iu"] == pytest.approx(expected, abs=1e-9)
 
 

@@ -1,22 +1,19 @@
-"""Smart selection with OpenCV's GrabCut: from a box, optionally refined with brushed hints (sure
-foreground / sure background). Large boxes are solved at reduced size and the result scaled back,
-so a selection on a 24-megapixel photo still answers in about a second."""
+"""Smart selection with OpenCV's GrabCut: the object in a box. Large boxes are solved at reduced size
+and the result scaled back, so a selection on a 24-megapixel photo still answers in about a second.
+The caller applies the footprint to its editor (off the GUI thread the solve, on it the edit)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from fcn_studio.core.editing.mask_editor import MaskEditor, Preserve
-
 MAX_PIXELS = 400_000
 MARGIN = 16
 
 
-def grabcut_region(image: np.ndarray, box: tuple[int, int, int, int], hints: np.ndarray | None = None,
+def grabcut_region(image: np.ndarray, box: tuple[int, int, int, int],
                    iterations: int = 4) -> tuple[tuple[int, int, int, int], np.ndarray]:
-    """`box` is (x0, y0, x1, y1) in image pixels; `hints` (same size as the image, uint8) has 1 for
-    sure foreground, 2 for sure background, 0 elsewhere. Returns (rect y0, x0, y1, x1) and a boolean
+    """`box` is (x0, y0, x1, y1) in image pixels. Returns (rect y0, x0, y1, x1) and a boolean
     foreground footprint of that rect."""
     h, w = image.shape[:2]
     x0, y0, x1, y1 = box
@@ -34,12 +31,6 @@ def grabcut_region(image: np.ndarray, box: tuple[int, int, int, int], hints: np.
     bx0, by0 = int((x0 - cx0) * scale), int((y0 - cy0) * scale)
     bx1, by1 = max(bx0 + 2, int((x1 - cx0) * scale)), max(by0 + 2, int((y1 - cy0) * scale))
     gc[by0:by1, bx0:bx1] = cv2.GC_PR_FGD
-    if hints is not None:
-        hint_crop = hints[cy0:cy1, cx0:cx1]
-        if scale < 1:
-            hint_crop = cv2.resize(hint_crop, (sw, sh), interpolation=cv2.INTER_NEAREST)
-        gc[hint_crop == 1] = cv2.GC_FGD
-        gc[hint_crop == 2] = cv2.GC_BGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     bgr = np.ascontiguousarray(small[..., ::-1])
     cv2.grabCut(bgr, gc, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
@@ -48,10 +39,3 @@ def grabcut_region(image: np.ndarray, box: tuple[int, int, int, int], hints: np.
         fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
     return (cy0, cx0, cy1, cx1), fg.astype(bool)
 
-
-def apply_grabcut(editor: MaskEditor, image: np.ndarray, box, value: int, hints: np.ndarray | None = None,
-                  preserve: Preserve | None = None) -> bool:
-    rect, fg = grabcut_region(image, box, hints)
-    editor.begin("smart selection")
-    editor.apply(rect, fg, value, preserve)
-    return editor.end() is not None

@@ -10,19 +10,17 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fcn_studio.core.atomic import create_temp_dir
+from fcn_studio.core.atomic import FolderNotEmpty, atomic_dir
 from fcn_studio.core.labels import VOC_COLORMAP, LabelSet
+from fcn_studio.core.progress import Progress
 from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.project import ImageRecord, Project
 from fcn_studio.project.schema import HUMAN_STATES
-
-Progress = Callable[[int, int], None]  # done, total
 
 WHICH = {"reviewed": ("reviewed",), "human": HUMAN_STATES, "all": ("predicted", "corrected", "reviewed")}
 
@@ -111,12 +109,15 @@ def run_export(project: Project, out: Path, options: ExportOptions, progress: Pr
     in the exported class indices); `finish(folder, items, labels)` writes the files about the whole set."""
     labels, lut = remapped(project.labels, options.remap)
     items = export_items(project, options)
-    with staged_folder(Path(out), options.replace) as tmp:
-        for index, item in enumerate(each(items, progress)):
-            mask, _human = project.load_shown_mask(item.record.id)
-            write_item(tmp, index, item, lut[mask], labels)
-        if finish is not None:
-            finish(tmp, items, labels)
+    try:
+        with atomic_dir(out, options.replace) as tmp:
+            for index, item in enumerate(each(items, progress)):
+                mask, _human = project.load_shown_mask(item.record.id)
+                write_item(tmp, index, item, lut[mask], labels)
+            if finish is not None:
+                finish(tmp, items, labels)
+    except FolderNotEmpty as exc:
+        raise FormatError(f"{exc}; choose another folder or ask to replace it") from None
     return len(items)
 
 
@@ -145,30 +146,6 @@ def remapped(labels: LabelSet, remap: dict[str, str | None]) -> tuple[LabelSet, 
             colors.append(color)
         lut[i] = names.index(target)
     return LabelSet(tuple(names), tuple(colors), labels.ignore_index), lut
-
-
-@contextmanager
-def staged_folder(out: Path, replace: bool = False):
-    """Yields a temporary folder beside `out`; on success it becomes `out` in one rename, so a failed
-    export leaves nothing half-written (and an existing export is only replaced when asked)."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not replace:
-        raise FormatError(f"{out} exists and is not empty; choose another folder or ask to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = create_temp_dir(out)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def place_image(src: Path, dst: Path, link: bool) -> None:

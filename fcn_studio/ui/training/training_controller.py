@@ -18,7 +18,7 @@ from typing import TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from fcn_studio.project.project import Project
-from fcn_studio.training.compare import mean_iu_on_split
+from fcn_studio.training.compare import compare_with_in_use
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.models.prediction_order import predict_all
 from fcn_studio.ui.training.training_panel import TrainingPanel
@@ -178,10 +178,11 @@ class TrainingController(QObject):
         current = self._in_run_project(lambda p: p.model_path)
         self.panel.status.setText("Finished. Comparing with the model in use on the same validation images...")
 
+        device = w.settings.value("device", "auto")  # the device the run trained on
+
         def compare():
-            new_iu = mean_iu_on_split(new, root)
-            old_iu = mean_iu_on_split(current, root) if current is not None and current.is_file() else None
-            return new_iu, old_iu
+            c = compare_with_in_use(new, current, root, device)
+            return c.new_mean_iu, c.in_use_mean_iu
 
         w.background(compare, lambda result: self._compared(new, *result),
                      lambda msg, det: show_error(w, "Cannot compare the models", msg, det))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fcn_studio.core.editing.grabcut import apply_grabcut
+from fcn_studio.core.editing.grabcut import grabcut_region
 from fcn_studio.core.editing.mask_editor import MaskEditor, Preserve
 from fcn_studio.core.editing.tools import (
     Stroke,
@@ -197,7 +197,10 @@ def test_grabcut_selects_the_object_in_the_box():
     noise = np.random.default_rng(0).integers(0, 20, img.shape).astype(np.uint8)
     img = img + noise
     ed = MaskEditor(np.zeros((120, 160), np.uint8))
-    assert apply_grabcut(ed, img, (50, 30, 120, 90), value=3)
+    rect, fg = grabcut_region(img, (50, 30, 120, 90))
+    ed.begin("smart selection")
+    ed.apply(rect, fg, 3)
+    assert ed.end() is not None
     obj = ed.mask[40:80, 60:110] == 3
     outside = ed.mask == 3
     outside[40:80, 60:110] = False
