@@ -167,7 +167,7 @@ class _LazyBar:
 
 
 def cmd_export(args) -> int:
-    from fcn_studio.project.formats import ExportOptions, export_project
+    from fcn_studio.project.formats import EXPORT_NOTES, ExportOptions, export_project
     from fcn_studio.project.project import Project
 
     remap = {}
@@ -187,6 +187,8 @@ def cmd_export(args) -> int:
         progress.close()
         project.close()
     print(f"{count} images exported to {args.out} ({args.format})")
+    if args.format in EXPORT_NOTES:
+        print(f"note: {EXPORT_NOTES[args.format]}")
     return 0 if count else 1
 
 
@@ -197,12 +199,15 @@ def cmd_import(args) -> int:
     project = Project.open(args.project)
     progress = _LazyBar("import")
     try:
-        report = import_into(project, args.source, args.format, args.overwrite, progress)
+        report = import_into(project, args.source, args.format, args.overwrite, progress,
+                             outside="follow" if args.allow_outside else "skip", images=args.images)
     except UnknownLayout as exc:
         raise UnknownLayout(f"{exc}; name the format with --format") from None
     finally:
         progress.close()
         project.close()
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)
     if report.same_content:
