@@ -4,6 +4,7 @@
   `$FCN_STUDIO_TEST_DATA` or ~/.cache/fcn-studio/test-data): its examples/ folder, labelme projects beside
   the VOC and COCO datasets labelme's own converters made from them. GPL-3.0, so never committed: the
   tests unpack it into the cache, keyed by its checked hash.
+- cityscapesscripts' source distribution (the same way): Cityscapes' label table.
 - the COCO team's val2017 annotations sample in ../shared/data (or `$FCN_STUDIO_SHARED_DATA`).
 
 A test needing one skips where it is absent, except under CI=true, where it fails: CI must run them."""
@@ -42,27 +43,45 @@ def _pinned(name: str) -> tuple[str, str]:
     raise KeyError(name)
 
 
-def _labelme() -> Path:
-    """labelme's sdist, unpacked (once) from its checked file: examples/ and its drawing code."""
-    version, sha256 = _pinned("labelme")
-    sdist = cache_dir() / f"labelme-{version}.tar.gz"
-    folder = cache_dir() / f"labelme-{version}-{sha256[:12]}"
+def _unpacked(name: str, keep) -> Path:
+    """A source distribution of .ci/test-data.txt, checked and unpacked (once, the members `keep`
+    accepts, by their path inside it) into the cache."""
+    version, sha256 = _pinned(name)
+    sdist = cache_dir() / f"{name}-{version}.tar.gz"
+    folder = cache_dir() / f"{name}-{version}-{sha256[:12]}"
     if folder.is_dir():
         return folder
     if not sdist.is_file():
-        _absent(f"labelme's source distribution ({sdist})")
+        _absent(f"{name}'s source distribution ({sdist})")
     if hashlib.sha256(sdist.read_bytes()).hexdigest() != sha256:
         pytest.fail(f"{sdist} is not the file .ci/test-data.txt pins; delete it and run `make setup`")
     staging = folder.with_name(folder.name + ".unpacking")
     shutil.rmtree(staging, ignore_errors=True)
-    top = f"labelme-{version}/"
+    top = f"{name}-{version}/"
     with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers()
-                   if m.name.startswith(top + "examples/") or m.name == top + "labelme/utils/shape.py"]
+        members = [m for m in tar.getmembers() if m.name.startswith(top) and keep(m.name[len(top):])]
         tar.extractall(staging, members=members, filter="data")
     staging.joinpath(top).rename(folder)
     shutil.rmtree(staging)
     return folder
+
+
+def _labelme() -> Path:
+    """labelme's sdist: examples/ and its drawing code."""
+    return _unpacked("labelme", lambda path: path.startswith("examples/") or path == "labelme/utils/shape.py")
+
+
+def cityscapes_labels() -> list:
+    """The label table of Cityscapes' own scripts (cityscapesscripts/helpers/labels.py, MIT): the
+    `labels` list of Label(name, id, trainId, category, categoryId, hasInstances, ignoreInEval, color)."""
+    import importlib.util  # noqa: PLC0415
+
+    path = _unpacked("cityscapesscripts", lambda p: p == "cityscapesscripts/helpers/labels.py")
+    spec = importlib.util.spec_from_file_location("cityscapes_labels_reference",
+                                                  path / "cityscapesscripts" / "helpers" / "labels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.labels
 
 
 def labelme_examples() -> Path:

@@ -261,9 +261,14 @@ def store(project: Project, items: list[Incoming], source_labels: LabelSet, sour
     n, total = len(source_labels), 2 * len(present)
     ready: list[_Ready] = []
     used: set[int] = set()
+    seen: set[Path] = set()
     for k, item in enumerate(present):
         if progress:
             progress(k, total)
+        if _resolved(item.image) in seen:
+            report.problem(f"{item.image}: the dataset names this image again; its first labels are kept")
+            continue
+        seen.add(_resolved(item.image))
         rec = copies.get(item.image) or by_path.get(_resolved(item.image))
         if rec is not None and rec.state in HUMAN_STATES and not overwrite:
             report.skipped_existing += 1
