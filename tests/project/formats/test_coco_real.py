@@ -14,7 +14,7 @@ from pycocotools import mask as mask_utils
 
 from fcn_studio.cli import main
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.project.formats import ExportOptions, export_project, import_into
+from fcn_studio.project.formats import import_into
 from fcn_studio.project.project import Project
 from tests.real_data import coco_sample, labelme_examples
 
