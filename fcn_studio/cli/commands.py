@@ -221,9 +221,12 @@ def cmd_import(args) -> int:
 def cmd_eval(args) -> int:
     from fcn_studio.core.metrics import format_scores
     from fcn_studio.inference.evaluate import evaluate_folders, pair_images_and_masks
+    from fcn_studio.inference.precision import explain, for_evaluation
     from fcn_studio.inference.predictor import Predictor
 
-    predictor, info = Predictor.from_checkpoint(args.model, device=args.device, precision=args.precision)
+    requested = for_evaluation(args.precision)
+    predictor, info = Predictor.from_checkpoint(args.model, device=args.device, precision=requested)
+    print(explain(predictor.precision, args.precision, predictor.device, info.config.backbone, default="float32"))
     pairs, _ = pair_images_and_masks(args.images, args.masks)
     with progress_bar(len(pairs), "eval") as bar:
         result = evaluate_folders(predictor, info.labels, args.images, args.masks,
@@ -238,7 +241,7 @@ def cmd_eval(args) -> int:
     if args.json:
         from fcn_studio.core.atomic import atomic_write_bytes
 
-        data = {"model": str(args.model), "images": result.images,
+        data = {"model": str(args.model), "precision": predictor.precision, "images": result.images,
                 "skipped": [[str(p), w] for p, w in result.skipped], **result.scores.to_dict(info.labels.names)}
         atomic_write_bytes(args.json, json.dumps(data, indent=2).encode())
     return 0

@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--images", required=True, type=existing_dir)
     ev.add_argument("--masks", required=True, type=existing_dir, help="palette PNGs named like the images")
     ev.add_argument("--device", default="auto")
-    add_precision_argument(ev)
+    add_precision_argument(ev, default="float32")
     ev.add_argument("--json", type=Path, help="write the scores as JSON")
     ev.set_defaults(func=cmd_eval)
 
