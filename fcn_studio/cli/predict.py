@@ -48,7 +48,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         predictor, info = Predictor.from_checkpoint(args.model, device=device, tile=args.tile,
                                                     precision=args.precision)
         if d.main:  # once per run, whatever the number of processes
-            print(explain(predictor.precision, args.precision, device, info.config.backbone), file=sys.stderr)
+            print(explain(predictor.precision, args.precision, device, info.config.backbone))
         mine = shard(pairs, d.rank, d.world_size)
         # counts travel on the device the process group speaks (NCCL: CUDA, gloo: CPU)
         count_device = device if device.type == "cuda" and d.enabled else torch.device("cpu")

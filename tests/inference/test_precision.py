@@ -112,7 +112,7 @@ def test_predict_says_once_what_its_automatic_choice_was(tmp_path, capsys):
         Image.fromarray(smooth_image(40, 50)).save(tmp_path / f"{name}.png")
     assert main(["predict", str(tmp_path), "--model", str(tmp_path / "vgg.safetensors"), "--out",
                  str(tmp_path / "out"), "--device", "cpu"]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("precision:")]
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("precision:")]
     expected = ("precision: bfloat16 (chosen for vgg16 on this CPU's bfloat16 hardware" if cpu_has_fast_bfloat16()
                 else "precision: float32 (on cpu)")
     assert len(lines) == 1 and lines[0].startswith(expected)
