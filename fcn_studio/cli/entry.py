@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(train)
     train.set_defaults(func=cmd_train)
 
-    exp = sub.add_parser("export", help="a project's masks as Pascal VOC, COCO, mask folders or labelme")
+    exp = sub.add_parser("export", help="a project's masks as Pascal VOC, COCO, Cityscapes, mask folders or labelme")
     exp.add_argument("project", type=Path)
-    exp.add_argument("--format", required=True, choices=("voc", "coco", "masks", "labelme"))
+    exp.add_argument("--format", required=True, choices=("voc", "coco", "cityscapes", "masks", "labelme"))
     exp.add_argument("--out", required=True, type=output_dir)
     exp.add_argument("--which", default="human", choices=("reviewed", "human", "all"),
                      help="reviewed only, corrected and reviewed (default), or all with masks")
@@ -122,12 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--replace", action="store_true", help="replace an existing output folder")
     exp.set_defaults(func=cmd_export)
 
-    imp = sub.add_parser("import", help="labelled images from VOC, COCO, mask folders or labelme into a project")
+    imp = sub.add_parser("import", help="labelled images from VOC, COCO, Cityscapes, mask folders or labelme "
+                                        "into a project")
     imp.add_argument("project", type=Path)
     imp.add_argument("source", type=Path)
-    imp.add_argument("--format", default="auto", choices=("auto", "voc", "coco", "masks", "labelme", "matched"),
+    imp.add_argument("--format", default="auto",
+                     choices=("auto", "voc", "coco", "cityscapes", "masks", "labelme", "matched"),
                      help="matched: a folder of masks named like the project's images (auto recognises it)")
     imp.add_argument("--overwrite", action="store_true", help="replace masks a person already corrected")
+    imp.add_argument("--images", type=existing_dir, metavar="DIR",
+                     help="the folder the images are in, where the dataset's files do not say (COCO)")
+    imp.add_argument("--allow-outside", action="store_true",
+                     help="follow image paths in the dataset's files that lead outside its folder (../, absolute "
+                          "paths); without it they are left out and reported")
     imp.set_defaults(func=cmd_import)
 
     add_predict_parser(sub)
@@ -137,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--images", required=True, type=existing_dir)
     ev.add_argument("--masks", required=True, type=existing_dir, help="palette PNGs named like the images")
     ev.add_argument("--device", default="auto")
-    add_precision_argument(ev)
+    add_precision_argument(ev, default="float32")
     ev.add_argument("--json", type=Path, help="write the scores as JSON")
     ev.set_defaults(func=cmd_eval)
 

@@ -34,6 +34,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from fcn_studio.inference.batch_predict import collect_inputs, predict_files, shard
     from fcn_studio.inference.device import pick_device
+    from fcn_studio.inference.precision import explain
     from fcn_studio.inference.predictor import Predictor
     from fcn_studio.training import distributed
 
@@ -46,6 +47,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         device = distributed.local_device(requested, d)
         predictor, info = Predictor.from_checkpoint(args.model, device=device, tile=args.tile,
                                                     precision=args.precision)
+        if d.main:  # once per run, whatever the number of processes
+            print(explain(predictor.precision, args.precision, device, info.config.backbone))
         mine = shard(pairs, d.rank, d.world_size)
         # counts travel on the device the process group speaks (NCCL: CUDA, gloo: CPU)
         count_device = device if device.type == "cuda" and d.enabled else torch.device("cpu")

@@ -37,18 +37,29 @@ def _keep_mode(old: Path, new: Path) -> None:
         os.chmod(new, stat.S_IMODE(os.stat(old).st_mode))
 
 
+def _settle_mode(path: Path, tmp: Path, ordinary: int) -> None:
+    """The replaced file's permissions, or for a new file the ordinary ones the temporary file was
+    made with: a writer that replaces it with a file of its own (safetensors' save_file writes 0600)
+    must not make a checkpoint private."""
+    if path.exists():
+        _keep_mode(path, tmp)
+    elif stat.S_IMODE(os.stat(tmp).st_mode) != ordinary:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, ordinary)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path`; on success it is fsynced and renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = create_temp_file(path)
+    ordinary = stat.S_IMODE(os.stat(tmp_path).st_mode)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        if path.exists():
-            _keep_mode(path, tmp_path)
+        _settle_mode(path, tmp_path, ordinary)
         os.replace(tmp_path, path)
         fsync_dir(path.parent)
     except BaseException:
@@ -63,12 +74,12 @@ def prepared_file(path: str | Path, writer: Callable[[Path], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = create_temp_file(path)
+    ordinary = stat.S_IMODE(os.stat(tmp).st_mode)
     try:
         writer(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        if path.exists():
-            _keep_mode(path, tmp)
+        _settle_mode(path, tmp, ordinary)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

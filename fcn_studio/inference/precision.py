@@ -37,6 +37,32 @@ def parse_precision(text: str) -> str:
     return name
 
 
+def for_evaluation(requested: str | None) -> str:
+    """`eval` reproduces published numbers: float32 unless the command (--precision) or
+    FCN_STUDIO_PRECISION asks for another (auto included)."""
+    if requested is not None:
+        return requested
+    return os.environ.get(ENV, "").strip() or "float32"
+
+
+def explain(chosen: str, requested: str | None, device: torch.device, backbone: str | None = None,
+            default: str = "auto") -> str:
+    """One line saying the precision a run uses and what chose it, printed once per run. `requested`:
+    what the command line asked (None: nothing), `default`: the command's own default."""
+    setting = os.environ.get(ENV, "").strip()
+    if requested not in (None, "auto"):
+        return f"precision: {chosen} (as asked)"
+    if requested is None and setting and parse_precision(setting) != "auto":
+        return f"precision: {chosen} ({ENV}={setting})"
+    if requested is None and not setting and default == "float32":
+        return "precision: float32 (eval's default, so numbers reproduce; --precision auto lets the machine choose)"
+    if chosen == "float32":
+        return f"precision: float32 (on {device.type})"
+    why = (f"chosen for {backbone or 'this model'} on this CPU's bfloat16 hardware" if chosen == "bfloat16"
+           else f"chosen on {device.type}")
+    return f"precision: {chosen} ({why}; --precision float32 gives float32's exact results)"
+
+
 def cpu_has_fast_bfloat16() -> bool:
     """True where the CPU computes bfloat16 in hardware (AVX512-BF16 or AMX tiles). Elsewhere torch
     emulates it, slower than float32. The probes are private torch functions, so guarded."""

@@ -152,6 +152,9 @@ def _entry(item: object, index: int, source: str, label_sets: dict, inputs: dict
     size = item.get("size")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise CatalogueError(f"{where}: 'size' is a positive number of bytes or null")
+    approx = item.get("approx_mb")
+    if approx is not None and (isinstance(approx, bool) or not isinstance(approx, int | float) or approx <= 0):
+        raise CatalogueError(f"{where}: 'approx_mb' is a positive number of MB (2**20 bytes) or null")
     classes = item.get("classes")
     if isinstance(classes, str):
         if classes not in label_sets:
@@ -201,6 +204,22 @@ def installed_path(entry: Entry) -> Path | None:
     if entry.format in ("caffemodel", "torchvision-segmentation"):
         return entry.checkpoint_path
     return None
+
+
+SIZE_TOLERANCE = 0.1  # a published approximate size (torchvision's MB figure, the catalogue's) is this close
+
+
+def implausible_size(entry: Entry, size: int) -> str | None:
+    """Why a file of `size` bytes cannot be the entry's file, or None: an exact size must match (the
+    download checks it), an approximate one be within SIZE_TOLERANCE."""
+    approx = entry.raw.get("approx_mb")
+    if entry.size is not None or not approx:
+        return None
+    expected = float(approx) * 2**20
+    if abs(size - expected) <= SIZE_TOLERANCE * expected:
+        return None
+    return (f"{size / 2**20:.1f} MB, but {entry.file} is about {float(approx):.0f} MB: not that file (a wrong "
+            f"file under its name, or an error page)")
 
 
 def size_text(entry: Entry) -> str:

@@ -4,7 +4,14 @@ A download streams into `downloads/<file>.part`, hashed as it goes, and is renam
 once its size and checksum are right. Beside the part a small JSON sidecar keeps the URL and the
 server's validator (ETag or Last-Modified): the next attempt asks for the rest with `Range` plus
 `If-Range`, so a file that changed on the server is sent whole (200) and the part restarts from zero.
-A stall, a short read or a lost connection keeps the part for that resume; a wrong checksum deletes it.
+A stall, a short read or a lost connection keeps the part for that resume, where the server honours
+ranges (it answered 206 or `Accept-Ranges: bytes`); elsewhere the part is dropped and the message says
+the next download starts over. A wrong checksum deletes it. A file whose size is far from the size the
+catalogue gives is refused as not being that file.
+
+A file no publisher pins is trusted on first use only once it is a real model: its sha256 is recorded
+(`record_first_use`) after it parsed and converted into the model the catalogue describes, never for a
+download alone, so a wrong file served first cannot lock the genuine one out.
 
 Standard library only (urllib): proxies come from the environment (HTTPS_PROXY, NO_PROXY) through
 urllib's ProxyHandler, TLS is verified by the default context. Connect and read timeouts are separate,
@@ -32,7 +39,7 @@ from fcn_studio import __version__
 from fcn_studio.core.atomic import atomic_path, create_temp_file, fsync_dir
 from fcn_studio.core.progress import Progress  # bytes so far, expected total or None
 from fcn_studio.model.cache import download_path, downloads_dir, partial_path, record_path
-from fcn_studio.model.catalogue import Entry
+from fcn_studio.model.catalogue import Entry, implausible_size
 
 MIRROR_ENV = "FCN_STUDIO_MODEL_MIRROR"
 CONNECT_TIMEOUT = 10.0
@@ -59,7 +66,11 @@ class ChecksumError(DownloadError):
 
 
 class Cancelled(DownloadError):
-    """The person stopped the download; the part stays, so the next download resumes with Range."""
+    """The person stopped the download; where the server honours ranges the part stays, so the next
+    download resumes with Range (`resumable`); elsewhere it is dropped."""
+
+    resumable: bool = False  # the part stays for the next download
+    drop: bool = False  # the part is of no use (the server cannot resume): it goes
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,8 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
     Cancelled once `cancelled()` says so (checked between chunks; the part is kept for a resume)."""
     target = download_path(entry.file)
     if target.is_file():
-        return Fetched(target, _recorded_sha256(entry.file) or "", str(target), note="already in the cache")
+        sha256 = _recorded_sha256(entry.file) or _hash_file(target)
+        return Fetched(target, sha256, str(target), note="already in the cache")
     downloads_dir().mkdir(parents=True, exist_ok=True)
     opener = _opener(read_timeout)  # the connect timeout goes with each request
     failures: list[str] = []
@@ -103,7 +115,12 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
             try:
                 resumed, digests = _fetch_url(opener, url, entry, progress, connect_timeout, read_timeout,
                                               cancelled)
+                check_size(entry, partial_path(entry.file).stat().st_size)
                 note = verify(entry, digests)
+            except Cancelled as exc:
+                if exc.drop:
+                    _discard_part(entry.file)
+                raise
             except ChecksumError as exc:
                 _discard_part(entry.file)
                 failures.append(f"{url}: {exc}")
@@ -112,8 +129,9 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
                 failures.append(f"{url}: {exc}")
                 if exc.kept:
                     break  # a partial file to resume: another source would start it over
+                _discard_part(entry.file)  # nothing this server can resume
                 continue
-            _publish(partial_path(entry.file), target, entry.file, digests["sha256"])
+            _publish(partial_path(entry.file), target, entry.file, digests["sha256"], record=entry.pinned)
             _sidecar(entry.file).unlink(missing_ok=True)
             return Fetched(target, digests["sha256"], url, resumed, note)
     kept = partial_path(entry.file).is_file()
@@ -127,10 +145,17 @@ def fetch(entry: Entry, progress: Progress | None = None, connect_timeout: float
     raise error
 
 
-def _check(entry: Entry, cancelled: IsCancelled | None, done: int = 0) -> None:
+def _check(entry: Entry, cancelled: IsCancelled | None, done: int = 0, ranges: bool = False) -> None:
     if cancelled is not None and cancelled():
-        kept = f"; the {done} bytes so far are kept and the next download resumes" if done else ""
-        raise Cancelled(f"{entry.file}: download cancelled{kept}")
+        if not done:
+            kept = ""
+        elif ranges:
+            kept = f"; the {done} bytes so far are kept and the next download resumes"
+        else:
+            kept = "; this server does not resume downloads (no Accept-Ranges), so the next download starts over"
+        error = Cancelled(f"{entry.file}: download cancelled{kept}")
+        error.resumable, error.drop = bool(done) and ranges, bool(done) and not ranges
+        raise error
 
 
 def _meanwhile(entry: Entry) -> str:
@@ -165,10 +190,11 @@ def register_file(entry: Entry, source: str | Path) -> Fetched:
                 raise ChecksumError(f"{source}: {size} bytes, but {entry.file} has {entry.size}; not registered "
                                     f"(a partial or different file?)")
             try:
+                check_size(entry, size)
                 note = verify(entry, digests)
             except ChecksumError as exc:
                 raise ChecksumError(f"{source}: {exc}; not registered") from None
-            _publish(tmp, target, entry.file, digests["sha256"])
+            _publish(tmp, target, entry.file, digests["sha256"], record=entry.pinned)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -194,12 +220,34 @@ def verify(entry: Entry, digests: dict[str, str]) -> str:
         return "verified: " + ", ".join(kind for kind, *_ in checks) + " as published"
     trusted = _recorded_sha256(entry.file)
     if trusted is None:
-        return (f"no publisher pins {entry.file}: trusted on first use, sha256 {sha256} recorded in "
-                f"{record_path(entry.file)}")
+        return (f"no publisher pins {entry.file}: not trusted yet (sha256 {sha256}); it is trusted on first use "
+                f"only once it converts into {entry.name}")
     if trusted != sha256:
         raise ChecksumError(f"sha256 {sha256} differs from {trusted}, trusted on first use "
                             f"({record_path(entry.file)}; delete it to trust a new file)")
     return "verified: sha256 as trusted on first use"
+
+
+def check_size(entry: Entry, size: int) -> None:
+    """Refuses a file far from the size the catalogue gives (a random file served under the name)."""
+    why = implausible_size(entry, size)
+    if why:
+        raise ChecksumError(why)
+
+
+def record_first_use(entry: Entry, sha256: str) -> str | None:
+    """Trusts an unpinned file that proved to be the model (it converted): its sha256 is recorded, and
+    later copies are held to it. Returns what was done, or None when there was nothing to do."""
+    if entry.pinned or _recorded_sha256(entry.file) is not None or not sha256:
+        return None
+    _write_record(entry.file, sha256)
+    return (f"{entry.file}: trusted on first use now that it converted; sha256 {sha256} recorded in "
+            f"{record_path(entry.file)}, and later copies are held to it")
+
+
+def trusted(entry: Entry) -> bool:
+    """Whether the file is held to a hash: the publisher's, or one recorded on first use."""
+    return entry.pinned or _recorded_sha256(entry.file) is not None
 
 
 def extract_member(entry: Entry) -> Path:
@@ -266,8 +314,11 @@ def _fetch_url(opener: urllib.request.OpenerDirector, url: str, entry: Entry, pr
         total = offset + int(length) if length and length.isdigit() else entry.size
         if entry.size is not None and total is not None and total != entry.size:
             raise _UrlFailed(f"the server offers {total} bytes but {entry.file} has {entry.size}")
+        if total is not None and implausible_size(entry, total):
+            raise _UrlFailed(f"the server offers {implausible_size(entry, total)}")
+        ranges = response.status == 206 or response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
         _write_json(sidecar, {"url": url, "validator": response.headers.get("ETag")
-                              or response.headers.get("Last-Modified") or "", "size": total})
+                              or response.headers.get("Last-Modified") or "", "size": total, "ranges": ranges})
         hashers = _new_hashers(entry)
         mode = "r+b" if offset else "wb"
         with open(part, mode) as out:
@@ -286,19 +337,19 @@ def _fetch_url(opener: urllib.request.OpenerDirector, url: str, entry: Entry, pr
                     if progress:
                         progress(done, total)
                     if total is None or done < total:
-                        _check(entry, cancelled, done)
+                        _check(entry, cancelled, done, ranges)
             except Cancelled:
                 raise  # not a failure of this source: the part stays for the next download
             except TimeoutError:
-                raise _UrlFailed(f"stalled: no data for {read_timeout:g} s after {done} bytes", kept=done > 0) \
-                    from None
+                raise _UrlFailed(f"stalled: no data for {read_timeout:g} s after {done} bytes",
+                                 kept=done > 0 and ranges) from None
             except (OSError, http.client.HTTPException) as exc:
-                raise _UrlFailed(f"connection lost after {done} bytes ({exc})", kept=done > 0) from None
+                raise _UrlFailed(f"connection lost after {done} bytes ({exc})", kept=done > 0 and ranges) from None
             finally:
                 out.flush()
                 os.fsync(out.fileno())
     if total is not None and done != total:
-        raise _UrlFailed(f"the connection closed after {done} of {total} bytes", kept=done > 0)
+        raise _UrlFailed(f"the connection closed after {done} of {total} bytes", kept=done > 0 and ranges)
     return offset, {k: h.hexdigest() for k, h in hashers.items()}
 
 
@@ -311,7 +362,7 @@ def _resumable(part: Path, sidecar: Path, url: str) -> tuple[int, str]:
     except (OSError, ValueError):
         _discard(part, sidecar)
         return 0, ""
-    if meta.get("url") != url or not meta.get("validator") or size <= 0 or (
+    if meta.get("url") != url or not meta.get("validator") or meta.get("ranges") is False or size <= 0 or (
             isinstance(meta.get("size"), int) and size >= meta["size"]):
         _discard(part, sidecar)
         return 0, ""
@@ -332,9 +383,11 @@ def _new_hashers(entry: Entry) -> dict[str, hashlib._Hash]:
     return hashers
 
 
-def _publish(tmp: Path, target: Path, file: str, sha256: str) -> None:
-    """Records the hash, then makes the verified file appear under its real name."""
-    _write_record(file, sha256)
+def _publish(tmp: Path, target: Path, file: str, sha256: str, record: bool) -> None:
+    """Records the hash (a pinned file's; an unpinned one's only once it converted, record_first_use),
+    then makes the verified file appear under its real name."""
+    if record:
+        _write_record(file, sha256)
     os.replace(tmp, target)
     fsync_dir(target.parent)
 
@@ -342,6 +395,14 @@ def _publish(tmp: Path, target: Path, file: str, sha256: str) -> None:
 def _write_record(file: str, sha256: str) -> None:
     with atomic_path(record_path(file)) as tmp:
         tmp.write_text(f"{sha256}  {file}\n", encoding="utf-8")
+
+
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _recorded_sha256(file: str) -> str | None:

@@ -20,9 +20,11 @@ from fcn_studio.model.download import (
     discard_download,
     extract_member,
     fetch,
+    record_first_use,
     register_file,
+    trusted,
 )
-from fcn_studio.model.install import check_out, install
+from fcn_studio.model.install import ConversionUnavailable, check_out, install
 
 
 @dataclass
@@ -55,7 +57,20 @@ def get_model(entry: Entry, *, progress: Progress | None = None, cancelled: IsCa
     resumed = f", resumed after {fetched.resumed_from} bytes" if fetched.resumed_from else ""
     tell(f"{entry.file}: {fetched.note} (from {fetched.source}{resumed})")
     weights = extract_member(entry) if entry.member else fetched.path
-    made = install(entry, weights, out)
+    was_trusted = trusted(entry)
+    try:
+        made = install(entry, weights, out)
+    except ConversionUnavailable:
+        raise  # this build cannot tell: nothing is trusted, the download stays
+    except ValueError as exc:
+        if was_trusted:
+            raise
+        discard_download(entry)  # not the model, and nothing holds it: it must not lock the genuine file out
+        raise ValueError(f"{entry.file}: not {entry.name}, so not trusted and deleted ({exc}); nothing was "
+                         f"recorded, so the genuine file can still be fetched") from None
+    trust = record_first_use(entry, fetched.sha256) if made is not None and not was_trusted else None
+    if trust:
+        tell(trust)
     if made is None:
         if out is not None:
             with atomic_path(out) as tmp:

@@ -48,11 +48,27 @@ def convert_to_checkpoint(entry: Entry, weights: Path, out: Path | None) -> str:
     target = out or entry.checkpoint_path
     try:
         model, info, report = convert_file(weights, at_once=bool(entry.options.get("at_once")), arch=entry.arch)
+        differs = described_differently(entry, info)
+        if differs:
+            raise ValueError(f"it converts into {differs}")
     except ValueError as exc:
         raise ValueError(f"{weights.name}: downloaded and verified, kept at {weights}, but not converted: "
                          f"{exc}") from None
     save_checkpoint(target, model, info)
     return f"checkpoint written to {target}: {report}"
+
+
+def described_differently(entry: Entry, info) -> str | None:
+    """What a converted model is where it is not what the catalogue describes (architecture, backbone,
+    number of classes), or None."""
+    config, got = info.config, []
+    if config.arch != entry.arch:
+        got.append(f"{config.arch}, not the catalogue's {entry.arch}")
+    if config.backbone != entry.backbone:
+        got.append(f"a {config.backbone} model, not {entry.backbone}")
+    if entry.classes and len(info.labels) != len(entry.classes):
+        got.append(f"{len(info.labels)} classes, not {len(entry.classes)}")
+    return "; ".join(got) or None
 
 
 Converter = Callable[[Entry, Path, "Path | None"], str]

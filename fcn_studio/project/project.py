@@ -238,6 +238,18 @@ class Project(MaskFiles):
             db.execute("INSERT INTO history (action, detail) VALUES ('add images', ?)", (f"{result.added} added",))
         return result
 
+    def remove_images(self, ids: Iterable[int]) -> int:
+        """Takes images out of the project (an import undone); their files stay where they are, their
+        masks and predictions go."""
+        ids = list(ids)
+        with self.transaction() as db:
+            for image_id in ids:
+                for path in (self.mask_path(image_id), self.prediction_path(image_id), self.confidence_path(image_id)):
+                    path.unlink(missing_ok=True)
+                db.execute("DELETE FROM images WHERE id = ?", (image_id,))
+            db.execute("INSERT INTO history (action, detail) VALUES ('remove images', ?)", (f"{len(ids)} removed",))
+        return len(ids)
+
     def images(self, state: str | None = None) -> list[ImageRecord]:
         sql = "SELECT id, path, state, width, height, uncertainty FROM images"
         args: tuple = ()

@@ -105,6 +105,19 @@ def test_predict_command_takes_the_switch(tmp_path):
     assert (first == last).mean() >= 0.99
 
 
+def test_predict_says_once_what_its_automatic_choice_was(tmp_path, capsys):
+    model, info, _ = new_model("fcn8s", "vgg16", None, weights=None, alignment="classic", fc_channels=32)
+    save_checkpoint(tmp_path / "vgg.safetensors", model, info)
+    for name in ("a", "b", "c"):
+        Image.fromarray(smooth_image(40, 50)).save(tmp_path / f"{name}.png")
+    assert main(["predict", str(tmp_path), "--model", str(tmp_path / "vgg.safetensors"), "--out",
+                 str(tmp_path / "out"), "--device", "cpu"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("precision:")]
+    expected = ("precision: bfloat16 (chosen for vgg16 on this CPU's bfloat16 hardware" if cpu_has_fast_bfloat16()
+                else "precision: float32 (on cpu)")
+    assert len(lines) == 1 and lines[0].startswith(expected)
+
+
 def test_a_bad_precision_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         main(["predict", str(tmp_path), "--model", "m.safetensors", "--out", str(tmp_path / "o"),

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 @dataclass
 class Route:
     data: bytes
-    mode: str = "range"  # range | norange | stall | slow (Range honoured, sent in small pieces)
+    # range (Range honoured and offered: Accept-Ranges) | norange | stall (ranges, but stops after 1000 bytes)
+    # | slow (ranges, sent in small pieces) | slow-norange (small pieces, Range neither offered nor honoured)
+    mode: str = "range"
     etag: str = '"v1"'
     cut_first: bool = False  # the first answer promises everything, sends half and closes
     piece: int = 4096  # slow: bytes per piece
@@ -52,7 +54,7 @@ def _handler(server: Server):
                 return
             data, start = route.data, 0
             ranged = self.headers.get("Range", "")
-            if route.mode in ("range", "slow") and ranged.startswith("bytes=") and self.headers.get(
+            if route.mode in ("range", "slow", "stall") and ranged.startswith("bytes=") and self.headers.get(
                     "If-Range") in (None, route.etag):
                 start = int(ranged[6:].split("-")[0])
             body = data[start:]
@@ -60,6 +62,8 @@ def _handler(server: Server):
             self.send_response(record["status"])
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", route.etag)
+            if route.mode in ("range", "slow", "stall"):
+                self.send_header("Accept-Ranges", "bytes")
             if start:
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
             self.end_headers()
@@ -72,7 +76,7 @@ def _handler(server: Server):
                 record["sent"] = 1000
                 server.release.wait(10)  # bounded: the fixture releases it when the test ends
                 return
-            elif route.mode == "slow":
+            elif route.mode in ("slow", "slow-norange"):
                 for i in range(0, len(body), route.piece):
                     try:
                         self.wfile.write(body[i:i + route.piece])

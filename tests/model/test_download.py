@@ -121,15 +121,18 @@ def test_a_cut_download_resumes_with_range_and_fetches_only_the_rest(server, cac
     assert "resumed after 150000 bytes" in capsys.readouterr().out
 
 
-def test_a_server_that_ignores_range_restarts_from_zero(server, cache, tmp_path, monkeypatch):
+def test_a_server_that_cannot_resume_is_not_said_to_and_the_next_get_starts_over(server, cache, tmp_path,
+                                                                                 monkeypatch):
+    """No Accept-Ranges: a cut download keeps no part (it could not be resumed) and says so."""
     data = payload()
     server.routes["/m/plain.pth"] = Route(data, mode="norange", cut_first=True)
     use_catalogue(tmp_path, monkeypatch, entry("plain", "plain.pth", [f"{server.base}/m/plain.pth"], data))
-    with pytest.raises(DownloadError):
+    with pytest.raises(DownloadError) as err:
         model("get", "plain")
+    assert "resume" not in str(err.value) and downloads(cache) == set()
     assert model("get", "plain") == 0
     second = server.requests_for("/m/plain.pth")[-1]
-    assert second["range"] == "bytes=150000-" and second["status"] == 200 and second["sent"] == len(data)
+    assert second["range"] is None and second["status"] == 200 and second["sent"] == len(data)
     assert (cache / "downloads" / "plain.pth").read_bytes() == data
 
 
@@ -215,24 +218,77 @@ def test_from_file_registers_a_good_file_and_refuses_a_bad_one(cache, tmp_path, 
     assert f"from {good}" in capsys.readouterr().out
 
 
-def test_an_unpinned_file_is_trusted_on_first_use_and_held_to_it(server, cache, tmp_path, monkeypatch, capsys):
-    first, other = payload(seed=1), payload(seed=2)
-    server.routes["/m/tofu.bin"] = Route(first)
-    use_catalogue(tmp_path, monkeypatch, entry("tofu", "tofu.bin", [f"{server.base}/m/tofu.bin"], None))
-    assert model("get", "tofu") == 0
-    assert "trusted on first use" in capsys.readouterr().out
-    record = cache / "downloads" / "tofu.bin.sha256"
-    assert record.read_text().split()[0] == hashlib.sha256(first).hexdigest()
+def _encoder_file(path: Path, seed: int) -> bytes:
+    """A complete MobileNetV3-Small encoder state dict (random weights), as torch.save writes it."""
+    import torch
 
-    (cache / "downloads" / "tofu.bin").unlink()
-    server.routes["/m/tofu.bin"] = Route(other)
+    from fcn_studio.model.backbones import build_encoder
+
+    torch.manual_seed(seed)
+    torch.save(build_encoder("mobilenet_v3_small").state_dict(), path)
+    return path.read_bytes()
+
+
+def test_an_unpinned_file_is_trusted_only_once_it_converts_and_then_held_to_it(server, cache, tmp_path,
+                                                                               monkeypatch, capsys):
+    """A wrong file served first (here random bytes of the right size) is not trusted, so the genuine
+    one is not locked out; the genuine one is trusted once it converts, and a later other copy is refused."""
+    genuine = _encoder_file(tmp_path / "a.pth", 1)
+    other = _encoder_file(tmp_path / "b.pth", 2)
+    impostor = payload(len(genuine), seed=3)
+    server.routes["/m/enc.pth"] = Route(impostor)
+    use_catalogue(tmp_path, monkeypatch, entry("enc", "enc.pth", [f"{server.base}/m/enc.pth"], None, fmt="state-dict",
+                                               arch="encoder", backbone="mobilenet_v3_small",
+                                               approx_mb=len(genuine) / 2**20))
+    with pytest.raises(ValueError, match="not enc, so not trusted and deleted"):
+        model("get", "enc")
+    assert "not trusted yet" in capsys.readouterr().out
+    assert downloads(cache) == set()  # neither the file nor a hash of it
+
+    server.routes["/m/enc.pth"] = Route(genuine)
+    assert model("get", "enc") == 0
+    assert "trusted on first use now that it converted" in capsys.readouterr().out
+    record = cache / "downloads" / "enc.pth.sha256"
+    assert record.read_text().split()[0] == hashlib.sha256(genuine).hexdigest()
+
+    (cache / "downloads" / "enc.pth").unlink()
+    server.routes["/m/enc.pth"] = Route(other)
     with pytest.raises(DownloadError, match="trusted on first use"):
-        model("get", "tofu")
-    assert downloads(cache) == {"tofu.bin.sha256"}
-    bad = tmp_path / "other.bin"
-    bad.write_bytes(other)
+        model("get", "enc")
+    assert downloads(cache) == {"enc.pth.sha256"}
     with pytest.raises(ChecksumError):
-        model("get", "tofu", "--from-file", str(bad))
+        model("get", "enc", "--from-file", str(tmp_path / "b.pth"))
+
+
+def test_a_random_file_under_a_caffemodels_name_is_refused_by_its_size(server, cache, tmp_path, monkeypatch):
+    """A server serving 5 MB of random bytes as fcn32s-heavy-pascal.caffemodel (about 519 MB, no
+    publisher pin): refused as soon as the server says its size; nothing kept, nothing trusted. The
+    built-in entry, with its URL pointed at the loopback."""
+    from fcn_studio.model.catalogue import load_catalogue
+
+    monkeypatch.delenv("FCN_STUDIO_MODEL_CATALOGUE", raising=False)
+    built_in = load_catalogue().get("fcn32s-voc-caffe")
+    assert not built_in.pinned and built_in.file == "fcn32s-heavy-pascal.caffemodel"
+    server.routes["/m/fcn32s-heavy-pascal.caffemodel"] = Route(payload(5 * 2**20))
+    use_catalogue(tmp_path, monkeypatch, dict(built_in.raw, urls=[f"{server.base}/m/fcn32s-heavy-pascal.caffemodel"]))
+    with pytest.raises(DownloadError, match=r"5\.0 MB, but fcn32s-heavy-pascal.caffemodel is about 519 MB"):
+        model("get", "fcn32s-voc-caffe")
+    assert downloads(cache) == set()
+
+
+def test_a_model_that_converts_into_another_than_the_catalogue_describes_is_refused(tmp_path, monkeypatch):
+    import torch
+
+    from fcn_studio.model.catalogue import load_catalogue
+    from fcn_studio.model.install import convert_to_checkpoint
+    from tests.model.caffe_port_reference import PortFCN
+
+    monkeypatch.setenv("FCN_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("FCN_STUDIO_MODEL_CATALOGUE", raising=False)
+    torch.save(PortFCN("fcn32s", fc=16).state_dict(), tmp_path / "port.pth")
+    with pytest.raises(ValueError, match="converts into fcn32s, not the catalogue's fcn8s"):
+        convert_to_checkpoint(load_catalogue().get("fcn8s-voc-caffe"), tmp_path / "port.pth", tmp_path / "x.st")
+    assert not (tmp_path / "x.st").exists()
 
 
 def _wheel(tmp_path: Path, member: str, content: bytes) -> bytes:
@@ -331,6 +387,22 @@ def test_tls_is_verified_and_the_trust_store_is_the_systems(tls_server, cache, t
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
         assert model("get", "x") == 0
         assert (cache / "downloads" / "x.pth").read_bytes() == data
+
+
+def test_a_cancelled_download_from_a_server_without_ranges_says_it_starts_over(server, cache, tmp_path,
+                                                                              monkeypatch):
+    from fcn_studio.model.catalogue import load_catalogue
+    from fcn_studio.model.download import Cancelled, fetch
+
+    data = payload()
+    server.routes["/m/slow.pth"] = Route(data, mode="slow-norange")
+    use_catalogue(tmp_path, monkeypatch, entry("slow", "slow.pth", [f"{server.base}/m/slow.pth"], data))
+    seen: list[int] = []
+    with pytest.raises(Cancelled) as err:
+        fetch(load_catalogue().get("slow"), lambda done, total: seen.append(done),
+              cancelled=lambda: bool(seen) and seen[-1] >= 20_000)
+    assert "resumes" not in str(err.value) and "next download starts over" in str(err.value)
+    assert downloads(cache) == set()
 
 
 def test_a_cancelled_download_keeps_its_part_and_the_next_one_resumes(server, cache, tmp_path, monkeypatch):

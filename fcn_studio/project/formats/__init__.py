@@ -1,36 +1,43 @@
-"""Dataset formats in and out: Pascal VOC, COCO, Cityscapes-style mask folders, labelme."""
+"""Dataset formats in and out: Pascal VOC, COCO, Cityscapes, image + mask folders, labelme."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from fcn_studio.project.formats.cityscapes import export_cityscapes, import_cityscapes, is_cityscapes
+from fcn_studio.project.formats.coco import EXPORT_NOTE as COCO_EXPORT_NOTE
 from fcn_studio.project.formats.coco import export_coco, import_coco
-from fcn_studio.project.formats.common import ExportOptions, FormatError, ImportReport, Progress, UnknownLayout
+from fcn_studio.project.formats.common import ExportOptions, FormatError, Progress, UnknownLayout
+from fcn_studio.project.formats.importing import ImportOptions, ImportReport, OutsidePaths, Source
 from fcn_studio.project.formats.labelme import export_labelme, import_labelme
 from fcn_studio.project.formats.masks import MASK_FOLDERS, export_masks, import_masks
 from fcn_studio.project.formats.matching import import_matched, looks_matched
 from fcn_studio.project.formats.voc import export_voc, import_voc
 from fcn_studio.project.project import Project
 
-EXPORTERS = {"voc": export_voc, "coco": export_coco, "masks": export_masks, "labelme": export_labelme}
+EXPORTERS = {"voc": export_voc, "coco": export_coco, "masks": export_masks, "labelme": export_labelme,
+             "cityscapes": export_cityscapes}
 IMPORTERS = {"voc": import_voc, "coco": import_coco, "masks": import_masks, "labelme": import_labelme,
-             "matched": import_matched}
+             "cityscapes": import_cityscapes, "matched": import_matched}
 FORMATS = tuple(EXPORTERS)
 IMPORT_FORMATS = tuple(IMPORTERS)
+EXPORT_NOTES = {"coco": COCO_EXPORT_NOTE}  # what an export of the format cannot keep, said with its report
 
-__all__ = ["EXPORTERS", "FORMATS", "IMPORTERS", "IMPORT_FORMATS", "ExportOptions", "FormatError", "ImportReport",
-           "UnknownLayout", "detect_format", "export_project", "import_into"]
+__all__ = ["EXPORTERS", "EXPORT_NOTES", "FORMATS", "IMPORTERS", "IMPORT_FORMATS", "ExportOptions", "FormatError",
+           "ImportOptions", "ImportReport", "OutsidePaths", "UnknownLayout", "detect_format", "export_project",
+           "import_into"]
 
 
 def detect_format(source: str | Path, project: Project | None = None) -> str:
-    """Recognises the layout: VOC folders, COCO annotation files, labelme JSON, image + mask folders,
-    and (given the project) a folder of masks named like the project's images."""
+    """Recognises the layout: VOC folders, Cityscapes folders, COCO annotation files (COCO's own
+    annotations/instances_*.json too), labelme JSON, image + mask folders, and (given the project) a
+    folder of masks named like the project's images."""
     src = Path(source)
     if (src / "JPEGImages").is_dir() and (src / "SegmentationClass").is_dir():
         return "voc"
-    if (src / "images").is_dir() and any((src / d).is_dir() for d in MASK_FOLDERS):
-        return "masks"
+    if is_cityscapes(src):
+        return "cityscapes"
     candidates = [src] if src.is_file() else [src / "annotations.json", *sorted((src / "annotations").glob("*.json")),
                                               *sorted(src.glob("*.json"))[:5]]
     for path in candidates:
@@ -43,10 +50,12 @@ def detect_format(source: str | Path, project: Project | None = None) -> str:
                 return "coco"
             if isinstance(head, dict) and "shapes" in head:
                 return "labelme"
+    if (src / "images").is_dir() and any((src / d).is_dir() for d in MASK_FOLDERS):
+        return "masks"
     if project is not None and looks_matched(project, src):
         return "matched"
-    raise UnknownLayout(f"{src}: not a dataset layout FCN Studio recognises (Pascal VOC, COCO, labelme, images/ "
-                        f"beside labels/, or masks named like the project's images)")
+    raise UnknownLayout(f"{src}: not a dataset layout FCN Studio recognises (Pascal VOC, Cityscapes, COCO, labelme, "
+                        f"images/ beside labels/, or masks named like the project's images)")
 
 
 def export_project(project: Project, fmt: str, out: str | Path, options: ExportOptions | None = None,
@@ -57,8 +66,14 @@ def export_project(project: Project, fmt: str, out: str | Path, options: ExportO
 
 
 def import_into(project: Project, source: str | Path, fmt: str = "auto", overwrite: bool = False,
-                progress: Progress | None = None) -> ImportReport:
+                progress: Progress | None = None, *, outside: str = "skip", images: str | Path | None = None,
+                ) -> ImportReport:
+    """Imports a dataset in one step (see formats.importing). `outside`: what to do with image paths in
+    the dataset's files that lead outside it: "skip" them (each reported), "follow" them, or "ask"
+    (OutsidePaths is raised, listing them, before anything changes). `images`: the images' folder, for
+    a layout whose files do not say where they are."""
     fmt = detect_format(source, project) if fmt == "auto" else fmt
     if fmt not in IMPORTERS:
         raise FormatError(f"unknown format {fmt!r}; one of auto, {', '.join(IMPORT_FORMATS)}")
-    return IMPORTERS[fmt](project, Path(source), overwrite, progress)
+    options = ImportOptions(overwrite, outside, Path(images) if images is not None else None)
+    return IMPORTERS[fmt](project, Path(source), Source(Path(source), options), progress)

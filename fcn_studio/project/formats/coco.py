@@ -1,7 +1,14 @@
 """COCO for semantic ("stuff") segmentation: images/ beside annotations.json with one annotation per
 class region (or per connected component). RLE by default, encoded by pycocotools, so it decodes to
 exactly the exported mask; in polygon mode each polygon is checked by decoding it with pycocotools and
-a region it would not reproduce (holes, thin parts) stays RLE. Category ids are class index + 1."""
+a region it would not reproduce (holes, thin parts) stays RLE. Category ids are class index + 1. A
+semantic mask has no crowd flag: every exported region has `iscrowd: 0` (EXPORT_NOTE says so).
+
+Import reads COCO's own layouts too: `annotations/instances_<split>.json` with the photos in
+`<split>/` (as the COCO team ships them), `file_name`s with folders (labelme2coco's
+`JPEGImages/x.jpg`), or any folder named with `--images`. Annotations are painted in file order;
+crowd regions (iscrowd=1) keep their class. labelme2coco's `_background_` category stands for every
+pixel no annotation covers, as labelme means it."""
 
 from __future__ import annotations
 
@@ -17,15 +24,17 @@ from fcn_studio.project.formats.common import (
     ExportItem,
     ExportOptions,
     FormatError,
-    ImportReport,
-    Incoming,
     Progress,
     place_image,
     run_export,
-    store,
 )
 from fcn_studio.project.formats.contours import corner_outlines
+from fcn_studio.project.formats.importing import ImportReport, Incoming, Source, store
 from fcn_studio.project.project import Project
+
+EXPORT_NOTE = ("every COCO annotation is written with iscrowd 0: a semantic mask has no crowd flag, so regions "
+               "imported from crowd annotations (iscrowd 1) come out as ordinary ones")
+SPLIT_PREFIXES = ("instances_", "stuff_", "panoptic_", "person_keypoints_")
 
 
 def _rle(binary: np.ndarray) -> dict:
@@ -130,22 +139,60 @@ def _outside(polygon, h: int, w: int) -> bool:
 
 
 def find_annotation_file(root: Path) -> Path:
+    """The annotations file: `root` itself, annotations.json, annotations/instances_*.json (COCO's own
+    layout; several of them must be named), annotations/*.json or *.json."""
     root = Path(root)
     if root.is_file():
         return root
-    candidates = [root / "annotations.json", *sorted((root / "annotations").glob("*.json")),
-                  *sorted(root.glob("*.json"))]
-    for candidate in candidates:
+    folder = root if root.name == "annotations" and not (root / "annotations").is_dir() else root / "annotations"
+    if (root / "annotations.json").is_file():
+        return root / "annotations.json"
+    instances = sorted(folder.glob("instances_*.json"))
+    if len(instances) > 1:
+        raise FormatError(f"{folder}: {len(instances)} annotation files ({', '.join(p.name for p in instances)}); "
+                          f"name the one to import")
+    for candidate in [*instances, *sorted(folder.glob("*.json")), *sorted(root.glob("*.json"))]:
         if candidate.is_file():
             return candidate
     raise FormatError(f"{root}: no COCO annotations file (annotations.json or annotations/*.json)")
 
 
-def import_coco(project: Project, root: Path, overwrite: bool = False,
+def image_folders(path: Path, base: Path, images: Path | None) -> list[Path]:
+    """Where a COCO file's images may be, in order: the folder the person named, images/, the split's
+    own folder (`val2017/` for instances_val2017.json, beside annotations/ or under images/), the
+    dataset's folder and the file's."""
+    split = next((path.stem[len(p):] for p in SPLIT_PREFIXES if path.stem.startswith(p)), None)
+    folders = [images] if images is not None else []
+    folders += [base / "images"]
+    if split:
+        folders += [base / split, base / "images" / split]
+    folders += [base, path.parent]
+    return list(dict.fromkeys(Path(f) for f in folders))
+
+
+def _find_image(name: str, folders: list[Path], source: Source, where: str) -> Path | None:
+    """The file a `file_name` names: looked up in each folder (also by its bare name, for one with
+    folders); a name that leads outside the dataset is followed only as the person allows."""
+    written = name.replace("\\", "/")
+    inside = [f / written for f in folders if source.inside(f / written)]
+    if not inside:
+        return source.path(folders[0], written, f"{where} file_name")
+    bare = [f / Path(written).name for f in folders] if "/" in written else []
+    for candidate in [*inside, *bare]:
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(str(f) for f in folders)
+    source.report.problem(f"{where}: the image {written} is missing (looked in {looked}; --images DIR names "
+                          f"the folder it is in)")
+    return None
+
+
+def import_coco(project: Project, root: Path, source: Source,
                 progress: Progress | None = None) -> ImportReport:
-    report = ImportReport()
+    report = source.report
     path = find_annotation_file(root)
     base = path.parent.parent if path.parent.name == "annotations" else path.parent
+    source.widen(base)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         categories = sorted(doc["categories"], key=lambda c: c["id"])
@@ -155,18 +202,24 @@ def import_coco(project: Project, root: Path, overwrite: bool = False,
     index = {c["id"]: i for i, c in enumerate(categories)}
     labels = LabelSet(tuple(c["name"] for c in categories),
                       tuple(tuple(c.get("color") or VOC_COLORMAP[i]) for i, c in enumerate(categories)))
+    fill = labels.names.index("_background_") if "_background_" in labels.names else labels.ignore_index
+    if fill != labels.ignore_index:
+        report.note(f"{path.name}: pixels no annotation covers are '_background_' (a labelme2coco category), as "
+                    f"labelme means them")
     by_image: dict[int, list[dict]] = {}
     for ann in annotations:
         by_image.setdefault(ann.get("image_id"), []).append(ann)
+    folders = image_folders(path, base, source.options.images)
+    crowds = 0
     items = []
     for img in images:
-        folder = base / "images" if (base / "images" / img["file_name"]).exists() else base
         h, w, anns = int(img["height"]), int(img["width"]), by_image.get(img["id"], [])
+        crowds += sum(1 for a in anns if a.get("iscrowd"))
 
         def read(shape, h=h, w=w, anns=anns, name=img["file_name"]):
             if shape != (h, w):
-                raise ValueError(f"annotations.json says {w}x{h} but the image is {shape[1]}x{shape[0]}")
-            mask = np.full((h, w), labels.ignore_index, np.uint8)
+                raise ValueError(f"{path.name} says {w}x{h} but the image is {shape[1]}x{shape[0]}")
+            mask = np.full((h, w), fill, np.uint8)
             for ann in anns:
                 where = f"{name}: annotation {ann.get('id')}"
                 if ann.get("category_id") not in index:
@@ -175,7 +228,7 @@ def import_coco(project: Project, root: Path, overwrite: bool = False,
                 seg = ann.get("segmentation")
                 try:
                     if isinstance(seg, list) and any(_outside(p, h, w) for p in seg):
-                        report.problem(f"{where} has points outside the image (clipped)")
+                        report.note(f"{where} reaches past the image's edge; clipped there")
                     pixels = decode_segmentation(seg, h, w, lambda text, at=where: report.problem(f"{at}: {text}"))
                 except (ValueError, TypeError, IndexError, KeyError) as exc:
                     report.problem(f"{where} left out: {exc}")
@@ -183,5 +236,10 @@ def import_coco(project: Project, root: Path, overwrite: bool = False,
                 mask[pixels] = index[ann["category_id"]]
             return mask
 
-        items.append(Incoming(folder / img["file_name"], reader=read))
-    return store(project, items, labels, overwrite, report, progress)
+        image = _find_image(str(img["file_name"]), folders, source, f"{path.name}: image {img.get('id')}")
+        if image is not None:
+            items.append(Incoming(image, reader=read))
+    if crowds:
+        report.note(f"{crowds} crowd region(s) (iscrowd 1) imported with their class; a semantic mask keeps no "
+                    f"crowd flag, so an export writes them with iscrowd 0")
+    return store(project, items, labels, source, progress)

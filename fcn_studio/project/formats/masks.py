@@ -20,14 +20,12 @@ from fcn_studio.project.formats.common import (
     ExportItem,
     ExportOptions,
     FormatError,
-    ImportReport,
-    Incoming,
     Progress,
     place_image,
     run_export,
     split_list,
-    store,
 )
+from fcn_studio.project.formats.importing import ImportReport, Incoming, Source, store
 from fcn_studio.project.project import Project
 
 MASK_FOLDERS = ("labels", "masks", "annotations", "ground_truth", "gt")  # beside images/
@@ -85,7 +83,7 @@ def _read(mask: tuple[int, Path], shape: tuple[int, int], labels: LabelSet) -> n
     return read_mask(path, shape=shape, labels=labels)
 
 
-def import_masks(project: Project, root: Path, overwrite: bool = False,
+def import_masks(project: Project, root: Path, source: Source,
                  progress: Progress | None = None) -> ImportReport:
     root = Path(root)
     # the first folder with masks in it (a project's own masks/ beside its ground_truth/ may be empty)
@@ -100,13 +98,13 @@ def import_masks(project: Project, root: Path, overwrite: bool = False,
         if stem not in masks or rank < masks[stem][0]:
             masks[stem] = (rank, p)
     labels = class_list(root, project.labels, [p for rank, p in masks.values() if rank < len(SUFFIXES)])
-    report = ImportReport()
+    report = source.report
     images = {p.stem: p for p in find_images(image_dir)}
     for stem in sorted(set(masks) - set(images)):
         report.problem(f"{masks[stem][1]}: no image {stem}.* in {image_dir}")
     items = [Incoming(images[s], reader=lambda shape, m=masks[s]: _read(m, shape, labels))
              for s in sorted(set(masks) & set(images))]
-    return store(project, items, labels, overwrite, report, progress)
+    return store(project, items, labels, source, progress)
 
 
 def class_list(folder: Path, project_labels: LabelSet, id_files: list[Path]) -> LabelSet:

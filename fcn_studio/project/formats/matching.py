@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from fcn_studio.core.mask_io import read_mask
-from fcn_studio.project.formats.common import FormatError, ImportReport, Incoming, Progress, store
+from fcn_studio.project.formats.common import FormatError, Progress
+from fcn_studio.project.formats.importing import ImportReport, Incoming, Source, store
 from fcn_studio.project.formats.masks import SUFFIXES, _mask_name, class_list
 from fcn_studio.project.project import Project
 
@@ -59,7 +60,7 @@ def looks_matched(project: Project, folder: Path) -> int:
     return len(match_masks(project, folder)[0]) if folder.is_dir() else 0
 
 
-def import_matched(project: Project, root: Path, overwrite: bool = False,
+def import_matched(project: Project, root: Path, source: Source,
                    progress: Progress | None = None) -> ImportReport:
     root = Path(root)
     if not root.is_dir():
@@ -68,9 +69,9 @@ def import_matched(project: Project, root: Path, overwrite: bool = False,
     if not matched:
         raise FormatError(f"{root}: no mask file there is named like an image of the project")
     labels = class_list(root, project.labels, list(matched.values()))
-    report = ImportReport()
+    report = source.report
     for path in unmatched:
         report.problem(f"{path}: no image of the project (or more than one) has this name")
     items = [Incoming(project.image_path(i), reader=lambda shape, m=m: read_mask(m, shape=shape, labels=labels))
              for i, m in sorted(matched.items())]
-    return store(project, items, labels, overwrite, report, progress)
+    return store(project, items, labels, source, progress)

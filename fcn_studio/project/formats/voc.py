@@ -17,14 +17,12 @@ from fcn_studio.project.formats.common import (
     ExportItem,
     ExportOptions,
     FormatError,
-    ImportReport,
-    Incoming,
     Progress,
     place_image,
     run_export,
     split_list,
-    store,
 )
+from fcn_studio.project.formats.importing import ImportReport, Incoming, Source, store
 from fcn_studio.project.project import Project
 
 
@@ -75,9 +73,9 @@ def scan_voc(root: Path) -> tuple[LabelSet, list[tuple[str, Path, Path]]]:
     return labels, pairs
 
 
-def import_voc(project: Project, root: Path, overwrite: bool = False,
+def import_voc(project: Project, root: Path, source: Source,
                progress: Progress | None = None) -> ImportReport:
-    report = ImportReport()
+    report = source.report
     labels, pairs = scan_voc(root)
     images = {stem for stem, _, _ in pairs}
     for mask in sorted((Path(root) / "SegmentationClass").glob("*.png")):
@@ -85,4 +83,4 @@ def import_voc(project: Project, root: Path, overwrite: bool = False,
             report.problem(f"{mask}: no image {mask.stem}.* in JPEGImages/")
     items = [Incoming(img, reader=lambda shape, m=mask: read_mask(m, shape=shape, labels=labels))
              for _, img, mask in pairs]
-    return store(project, items, labels, overwrite, report, progress)
+    return store(project, items, labels, source, progress)

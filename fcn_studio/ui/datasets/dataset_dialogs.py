@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from fcn_studio.project.formats import (
+    EXPORT_NOTES,
     ExportOptions,
     FormatError,
+    OutsidePaths,
     UnknownLayout,
     detect_format,
     export_project,
@@ -32,8 +34,8 @@ from fcn_studio.project.formats import (
 from fcn_studio.ui.dialogs.forms import ok_cancel
 from fcn_studio.ui.errors import show_error, show_info
 
-FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("masks", "Image + mask folders (Cityscapes-style)"),
-                ("labelme", "labelme JSON"))
+FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("cityscapes", "Cityscapes (leftImg8bit + gtFine)"),
+                ("masks", "Image + mask folders"), ("labelme", "labelme JSON"))
 IMPORT_NAMES = (*FORMAT_NAMES, ("matched", "Masks named like this project's images"))
 WINDOW_HINT = "Choose the format in the Import dialog's Format list."
 WHICH_NAMES = (("human", "Corrected and reviewed"), ("reviewed", "Reviewed only"), ("all", "All with a mask"))
@@ -199,14 +201,16 @@ def export_dataset(window, fmt: str, out: Path, options: ExportOptions, extra: d
         return export_project(project, fmt, out, options, progress, **(extra or {}))
 
     def done(count: int) -> None:
-        window.status.showMessage(f"Exported {count} images to {out}", 15000)
+        note = f" ({EXPORT_NOTES[fmt]})" if fmt in EXPORT_NOTES else ""
+        window.status.showMessage(f"Exported {count} images to {out}{note}", 15000)
 
     run_with_progress(window, "Exporting...", work, done)
 
 
-def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = False) -> None:
+def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = False, outside: str = "ask") -> None:
     """Imports into the open project or session. Only the images the import wrote start editing afresh;
-    every other image keeps its undo history."""
+    every other image keeps its undo history. Image paths in the dataset's files that lead outside it
+    are listed in a question first (nothing is imported before the answer)."""
     project = window.project
     if project is None:
         show_error(window, "Import", "Open a project (or some images) first: imported labels are stored with them.")
@@ -217,11 +221,21 @@ def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = Fa
         if not session.flush():
             raise RuntimeError("some of your edits could not be saved; fix that before importing")
         try:
-            return import_into(project, source, fmt, overwrite, progress)
+            return import_into(project, source, fmt, overwrite, progress, outside=outside)
         except UnknownLayout as exc:
             raise UnknownLayout(f"{exc}. {WINDOW_HINT}") from None
+        except OutsidePaths as exc:
+            return exc  # asked on the GUI thread, then imported again with the answer
 
     def done(report) -> None:
+        if isinstance(report, OutsidePaths):
+            listed = "\n".join(report.paths[:15]) + (f"\n... and {len(report.paths) - 15} more"
+                                                     if len(report.paths) > 15 else "")
+            follow = window.ask("Import: images outside the dataset",
+                                f"The dataset's files name {len(report.paths)} image(s) outside {report.root}:\n\n"
+                                f"{listed}\n\nImport these too? (No: they are left out and listed in the report.)")
+            import_dataset(window, source, fmt, overwrite, "follow" if follow else "skip")
+            return
         if project is window.project:
             gone = window.workspace.masks_imported(report.touched, bool(report.added_classes))
             if window.current_id is not None and window.current_id in gone:
@@ -233,9 +247,10 @@ def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = Fa
                    if report.same_content else "") + f"; {len(report.problems)} problems.")
         window.status.showMessage(text, 20000)
         window.workspace.imported.emit(report)
+        notes = [f"note: {n}" for n in report.notes]
         if report.problems:
-            show_error(window, "Import finished with problems", text, "\n".join(report.problems))
+            show_error(window, "Import finished with problems", text, "\n".join(report.problems + notes))
         else:
-            show_info(window, "Import finished", text)
+            show_info(window, "Import finished", "\n".join([text, *notes[:6]]))
 
     run_with_progress(window, "Importing...", work, done)

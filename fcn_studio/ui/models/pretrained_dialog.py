@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from fcn_studio.model.catalogue import Catalogue, Entry, cache_state, size_text
 
-COLUMNS = ("Name", "On this machine", "What", "Size", "Licence", "Accuracy (source)")
+COLUMNS = ("Name", "On this machine", "What", "Size", "Checksum", "Licence", "Accuracy (source)")
 STATE_COLUMN = COLUMNS.index("On this machine")
 
 if TYPE_CHECKING:
@@ -57,6 +57,12 @@ def checksum_text(entry: Entry) -> str:
         return entry.raw.get("checksum_note") or "none published: trusted on first use"
     source = entry.raw.get("checksum_source")
     return f"{pin} ({source})" if source else pin
+
+
+def pin_text(entry: Entry) -> str:
+    """The table's word on the checksum: pinned by a publisher, or not (trusted on first use, only once
+    the file converts into the model)."""
+    return "pinned" if entry.pinned else "unpinned: trusted once it converts"
 
 
 def state_text(entry: Entry) -> str:
@@ -131,11 +137,14 @@ class PretrainedDialog(QDialog):
         for row, entry in enumerate(self.entries):
             accuracy, sources = accuracy_text(entry)
             cells = {"Name": entry.name, "What": what_text(entry), "Size": size_text(entry),
-                     "Licence": entry.licence or "not stated", "Accuracy (source)": accuracy}
+                     "Checksum": pin_text(entry), "Licence": entry.licence or "not stated",
+                     "Accuracy (source)": accuracy}
             for key, text in cells.items():
                 col = COLUMNS.index(key)
                 item = QTableWidgetItem(text)
-                item.setToolTip(f"{text}\n{sources}" if key == "Accuracy (source)" and sources else text)
+                tip = {"Accuracy (source)": f"{text}\n{sources}" if sources else text,
+                       "Checksum": checksum_text(entry)}.get(key, text)
+                item.setToolTip(tip)
                 self.table.setItem(row, col, item)
         self.table.setColumnWidth(COLUMNS.index("Licence"), 200)
         self.table.setColumnWidth(STATE_COLUMN, 220)  # room for a progress bar's "2.6 / 8.7 MB (30%)"

@@ -1,5 +1,6 @@
 """labelme files mean in FCN Studio what they mean in labelme: every shape type is drawn as labelme's
-shape_to_mask draws it, and a shape that cannot be drawn is reported with its file, never guessed."""
+shape_to_mask draws it, over the background (what no shape covers is `_background_` in labelme), and a
+shape that cannot be drawn is reported with its file, never guessed."""
 
 import base64
 import io
@@ -81,7 +82,7 @@ def test_each_shape_type_is_drawn_as_labelme_draws_it(tmp_path, case):
     mask, cat, report = imported(tmp_path, [s])
     assert not report.problems, report.problems
     assert np.array_equal(mask == cat, expected), case
-    assert (mask[~expected] == 255).all()  # everything else stays unlabelled
+    assert (mask[~expected] == 0).all()  # everything else is the background, as labelme reads it
 
 
 def test_later_shapes_paint_over_earlier_ones_and_ignore_cuts_holes(tmp_path):
@@ -94,7 +95,8 @@ def test_later_shapes_paint_over_earlier_ones_and_ignore_cuts_holes(tmp_path):
     mask = project.load_mask(project.images()[0].id)
     cat, dog = project.labels.names.index("cat"), project.labels.names.index("dog")
     assert np.array_equal(mask == cat, box(0, 0, 9, 9) & ~box(2, 2, 4, 4))
-    assert np.array_equal(mask == 255, ~box(0, 0, 9, 9) & ~disc(15, 15, 5) | box(2, 2, 4, 4))
+    assert np.array_equal(mask == 255, box(2, 2, 4, 4))
+    assert np.array_equal(mask == 0, ~box(0, 0, 9, 9) & ~disc(15, 15, 5))
     assert np.array_equal(mask == dog, disc(15, 15, 5))
 
 
@@ -116,10 +118,10 @@ def test_shapes_that_cannot_be_drawn_are_reported_with_their_file_and_the_rest_k
         assert words in text
 
 
-def test_a_mask_shape_reaching_past_the_image_is_clipped_and_reported(tmp_path):
+def test_a_mask_shape_reaching_past_the_image_is_clipped_with_a_note(tmp_path):
     mask, cat, report = imported(tmp_path, [shape("mask", [[W - 2, 6], [W, 7]], mask=encoded_png(CROP))])
     assert np.array_equal(mask == cat, np.pad(CROP[:, :2], ((6, H - 8), (W - 2, 0))))
-    assert any("outside the image (clipped)" in p for p in report.problems)
+    assert not report.problems and any("past the image's edge; clipped" in n for n in report.notes)
 
 
 def test_export_is_polygons_that_labelme_draws_back_exactly(tmp_path):

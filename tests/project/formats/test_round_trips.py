@@ -152,7 +152,7 @@ def test_bad_input_is_reported_and_the_rest_goes_on(project, tmp_path):
     assert report.imported == 5  # everything else came in (the unknown-index one, as unlabelled)
 
 
-def test_malformed_json_and_points_outside_are_reported(project, tmp_path):
+def test_malformed_json_is_reported_and_points_outside_clipped_with_a_note(project, tmp_path):
     src = tmp_path / "lm"
     export_project(project, "labelme", src)
     files = sorted(src.glob("*.json"))
@@ -163,7 +163,8 @@ def test_malformed_json_and_points_outside_are_reported(project, tmp_path):
     fresh = Project.create(tmp_path / "f")
     report = import_into(fresh, src, "labelme")
     text = "\n".join(report.problems)
-    assert "malformed labelme JSON" in text and "outside the image" in text and report.imported == 5
+    assert "malformed labelme JSON" in text and len(report.problems) == 1 and report.imported == 5
+    assert any(files[1].name in n and "past the image's edge; clipped" in n for n in report.notes)
     coco_dir = tmp_path / "cc"
     coco_dir.mkdir()
     (coco_dir / "annotations.json").write_text("{broken")
@@ -180,16 +181,17 @@ def test_missing_images_are_reported(project, tmp_path):
 
 
 def test_labelme_shapes_are_exact_on_noise():
-    """Every class and unlabelled speckle of pure noise comes back pixel for pixel from polygons alone."""
+    """Every class and unlabelled speckle of pure noise comes back pixel for pixel from polygons alone,
+    drawn over the background as labelme draws them (the background class is labelme's `_background_`)."""
     rng = np.random.default_rng(0)
-    classes = {IGNORE_LABEL: 255, **{n: i for i, n in enumerate(LABELS.names)}}
+    classes = {IGNORE_LABEL: 255, "_background_": 0, **{n: i for i, n in enumerate(LABELS.names[1:], 1)}}
     for _ in range(5):
         m = rng.integers(0, 3, (30, 40)).astype(np.uint8)
         m[rng.random(m.shape) < 0.1] = 255
         shapes = mask_to_shapes(m, LABELS)
         assert {s["shape_type"] for s in shapes} == {"polygon"}
         problems = []
-        assert np.array_equal(shapes_to_mask(m.shape, shapes, classes, 255, problems.append), m)
+        assert np.array_equal(shapes_to_mask(m.shape, shapes, classes, 0, problems.append), m)
         assert not problems
 
 

@@ -114,3 +114,37 @@ def test_an_unrecognised_folder_speaks_of_the_dialog_not_a_flag(qtbot, window, t
         from fcn_studio.ui.errors import show_error
         dataset_dialogs.show_error = show_error
     assert "Format list" in shown[0][2] and "--format" not in shown[0][2]
+
+
+def test_images_outside_the_dataset_are_asked_about_first(qtbot, window, tmp_path):
+    """A labelme file naming an image outside its folder: the window lists it in a question before
+    anything is imported, and the answer decides."""
+    import json
+
+    from PIL import Image
+
+    outside = tmp_path / "private" / "secret.png"
+    outside.parent.mkdir()
+    Image.fromarray(np.full((20, 30, 3), 9, np.uint8)).save(outside)
+    src = tmp_path / "lm"
+    src.mkdir()
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(src / "a.png")
+    for name, image in (("a", "a.png"), ("b", "../private/secret.png")):
+        doc = {"shapes": [{"label": "cat", "points": [[1, 1], [9, 9]], "shape_type": "rectangle"}],
+               "imagePath": image, "imageData": None}
+        (src / f"{name}.json").write_text(json.dumps(doc))
+    Project.create(tmp_path / "p").close()
+    window.open_paths([tmp_path / "p"])
+    qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
+    asked, reports = [], []
+    window.ask = lambda title, text: asked.append((window.project.images(), text)) or False  # "no"
+    window.workspace.imported.connect(reports.append)
+    import_dataset(window, src)
+    qtbot.waitUntil(lambda: bool(reports), timeout=10_000)
+    before, text = asked[0]
+    assert before == [] and str(outside) in text  # asked before anything came in
+    assert reports[0].imported == 1 and any("not followed" in p for p in reports[0].problems)
+    window.ask = lambda title, text: True  # "yes"
+    import_dataset(window, src)
+    qtbot.waitUntil(lambda: len(reports) == 2, timeout=10_000)
+    assert reports[1].imported == 1 and sorted(r.name for r in window.project.images()) == ["a.png", "secret.png"]

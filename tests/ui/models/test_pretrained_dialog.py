@@ -19,6 +19,7 @@ from fcn_studio.model.cache import catalogue_checkpoint_path, encoder_cache_path
 from fcn_studio.model.checkpoint import read_info
 from fcn_studio.model.install import CONVERTERS
 from fcn_studio.project.project import Project
+from fcn_studio.ui.models.pretrained_dialog import COLUMNS
 from fcn_studio.ui.models.pretrained_offer import DONT_ASK_KEY
 from tests.model.loopback import Route, entry, payload, serve, use_catalogue
 
@@ -96,14 +97,24 @@ def test_the_list_shows_the_catalogue_and_what_is_on_this_machine(qtbot, window,
     dialog = _open_dialog(window)
     assert [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())] == [
         ENCODER, "fcn8s-voc-test", "tv-test"]
-    row = [dialog.table.item(1, c).text() for c in range(6)]
-    assert row[2] == "fcn8s vgg16, 21 classes" and row[3] == "0.3 MB" and "65.5 mean IoU" in row[5]
-    assert "source: the FCN README" in row[5]
-    assert dialog.table.item(0, 3).text() == "size not published"
+    row = {name: dialog.table.item(1, c).text() for c, name in enumerate(COLUMNS) if dialog.table.item(1, c)}
+    assert row["What"] == "fcn8s vgg16, 21 classes" and row["Size"] == "0.3 MB"
+    assert "65.5 mean IoU" in row["Accuracy (source)"] and "source: the FCN README" in row["Accuracy (source)"]
+    assert dialog.table.item(0, COLUMNS.index("Size")).text() == "size not published"
+    assert row["Checksum"] == "pinned"
     assert dialog.state(ENCODER) == "not downloaded"
     assert dialog.state("tv-test").startswith("partly downloaded (1.0 MB")
     dialog.select("tv-test")  # not converted yet: said, and Use stays off
     assert not dialog.use_button.isEnabled() and "not downloaded yet" in dialog.use_button.toolTip()
+
+
+def test_the_list_says_which_entries_no_publisher_pins(qtbot, window, server, tmp_path, monkeypatch):
+    use_catalogue(tmp_path, monkeypatch, entry("pinned-test", "p.pth", [f"{server.base}/p.pth"], payload()),
+                  entry("unpinned-test", "u.pth", [f"{server.base}/u.pth"], None))
+    dialog = _open_dialog(window)
+    column = COLUMNS.index("Checksum")
+    assert [dialog.table.item(r, column).text() for r in range(2)] == ["pinned", "unpinned: trusted once it converts"]
+    assert "no publisher pins it" in dialog.table.item(1, column).toolTip()
 
 
 def test_a_format_this_build_cannot_convert_says_so_and_use_stays_off(qtbot, window, catalogue, monkeypatch):
