@@ -21,6 +21,7 @@ from fcn_studio.ui.canvas.shown_image import ShownImage, load_shown_image
 from fcn_studio.ui.canvas.tool_controller import ToolController
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.ui.datasets.session_save import SessionSaver
+from fcn_studio.ui.datasets.transfer import Datasets
 from fcn_studio.ui.dispatch import GuiDispatcher
 from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
@@ -103,6 +104,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.pretrained = PretrainedJobs(self.workspace, self.shell)
         # File > Save as Project..., and the question on quitting
         self.session_saver = SessionSaver(self.workspace, self.shell, self.close)
+        self.datasets = Datasets(self.workspace, self.shell, self.show_image)  # File > Export / Import Dataset
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
 

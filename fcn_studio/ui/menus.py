@@ -148,15 +148,11 @@ def _undo_limit(w: MainWindow, megabytes: int | None = None) -> None:
 
 
 def _export(w: MainWindow) -> None:
-    from fcn_studio.ui.datasets.dataset_dialogs import export_from_window  # noqa: PLC0415
-
-    export_from_window(w)
+    w.datasets.export_dialog()
 
 
 def _import(w: MainWindow) -> None:
-    from fcn_studio.ui.datasets.dataset_dialogs import import_from_window  # noqa: PLC0415
-
-    import_from_window(w)
+    w.datasets.import_dialog()
 
 
 def _model_history(w: MainWindow) -> None:

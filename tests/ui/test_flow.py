@@ -186,3 +186,18 @@ def test_the_window_reads_the_flow_from_the_workspace(qtbot, window, tmp_path, p
     window.image_list.step(1)
     assert window.current_id == window.workspace.current_id
     assert np.all([not hasattr(window, name) for name in ("_load_token", "_loading", "changing_classes")])
+
+
+def test_an_import_is_a_long_operation_that_edits_wait_for(qtbot, window, tmp_path, photo_folder):
+    window.open_paths([_project(tmp_path, photo_folder)])
+    wait_for_image(qtbot, window, "img_0.png")
+    source = tmp_path / "masks"
+    source.mkdir()
+    held = Held(window, window.lanes.slow)
+    qtbot.waitUntil(lambda: len(held.started) == window.lanes.slow.maxThreadCount(), timeout=5000)
+    window.datasets.import_(source, "matched")
+    assert window.workspace.busy == "a dataset is being imported" and window.workspace.editor is None
+    assert not window.canvas.isEnabled() and not window.actions["undo"].isEnabled()
+    held.release()
+    qtbot.waitUntil(lambda: window.workspace.busy is None, timeout=20_000)
+    assert window.canvas.isEnabled() and window.actions["undo"].isEnabled()

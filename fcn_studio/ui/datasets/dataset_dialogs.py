@@ -1,11 +1,9 @@
-"""Export and import of datasets from the window: a dialog for the options, the work in the thread
-pool with a progress dialog, and a report that names every problem (imports go on past them)."""
+"""The Export and Import dialogs: the options a person chooses (the work itself is in transfer.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,23 +14,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressDialog,
     QPushButton,
     QWidget,
 )
 
-from fcn_studio.project.formats import (
-    EXPORT_NOTES,
-    ExportOptions,
-    FormatError,
-    OutsidePaths,
-    UnknownLayout,
-    detect_format,
-    export_project,
-    import_into,
-)
+from fcn_studio.project.formats import ExportOptions, FormatError, detect_format
 from fcn_studio.ui.dialogs.forms import ok_cancel
-from fcn_studio.ui.errors import show_error, show_info
 
 FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("cityscapes", "Cityscapes (leftImg8bit + gtFine)"),
                 ("masks", "Image + mask folders"), ("labelme", "labelme JSON"))
@@ -141,116 +128,3 @@ class ImportDialog(QDialog):
 
     def request(self) -> tuple[Path, str, bool]:
         return Path(self.source.text()), self.format.currentData(), self.overwrite.isChecked()
-
-
-class _Progress(QObject):
-    changed = Signal(int, int)  # emitted from the worker thread, delivered on the GUI thread
-
-
-def run_with_progress(window, title: str, work, done) -> None:
-    """`work(progress)` in the pool; a progress dialog on screen; `done(result)` on the GUI thread."""
-    dialog = QProgressDialog(title, None, 0, 0, window)
-    dialog.setWindowModality(Qt.WindowModality.WindowModal)
-    dialog.setMinimumDuration(300)
-    bridge = _Progress(dialog)  # lives as long as its dialog, so the worker's progress always has a receiver
-    bridge.changed.connect(lambda d, t: (dialog.setMaximum(max(t, 1)), dialog.setValue(d)))
-
-    def finished(result) -> None:
-        dialog.close()
-        done(result)
-
-    def failed(message: str, details: str) -> None:
-        dialog.close()
-        show_error(window, title, message, details)
-
-    window.background(lambda: work(bridge.changed.emit), finished, failed)
-
-
-def export_from_window(window) -> None:
-    """File > Export Dataset...: from a project or a temporary session alike, into the folder used
-    last time (remembered in the settings)."""
-    project = window.project
-    if project is None:
-        show_error(window, "Export", "Open images or a project first: there is nothing to export yet.")
-        return
-    base = window.settings.value("export_folder")
-    base = Path(base) if base else (Path.home() if project.temporary else project.root.parent)
-    name = "fcn-studio-session" if project.temporary else project.name
-    dialog = ExportDialog(base / f"{name}-export", window)
-    if dialog.exec() == ExportDialog.DialogCode.Accepted:
-        fmt, out, options, extra = dialog.request()
-        window.settings.setValue("export_folder", str(out.parent))
-        export_dataset(window, fmt, out, options, extra)
-
-
-def import_from_window(window) -> None:
-    dialog = ImportDialog(window, window.project)
-    if dialog.exec() == ImportDialog.DialogCode.Accepted:
-        source, fmt, overwrite = dialog.request()
-        import_dataset(window, source, fmt, overwrite)
-
-
-def export_dataset(window, fmt: str, out: Path, options: ExportOptions, extra: dict | None = None) -> None:
-    project = window.project
-    if project is None:
-        return
-    session = window.session
-
-    def work(progress):
-        session.flush()  # the newest corrections are part of the export (in the worker: no GUI stall)
-        return export_project(project, fmt, out, options, progress, **(extra or {}))
-
-    def done(count: int) -> None:
-        note = f" ({EXPORT_NOTES[fmt]})" if fmt in EXPORT_NOTES else ""
-        window.status.showMessage(f"Exported {count} images to {out}{note}", 15000)
-
-    run_with_progress(window, "Exporting...", work, done)
-
-
-def import_dataset(window, source: Path, fmt: str = "auto", overwrite: bool = False, outside: str = "ask") -> None:
-    """Imports into the open project or session. Only the images the import wrote start editing afresh;
-    every other image keeps its undo history. Image paths in the dataset's files that lead outside it
-    are listed in a question first (nothing is imported before the answer)."""
-    project = window.project
-    if project is None:
-        show_error(window, "Import", "Open a project (or some images) first: imported labels are stored with them.")
-        return
-    session = window.session
-
-    def work(progress):
-        if not session.flush():
-            raise RuntimeError("some of your edits could not be saved; fix that before importing")
-        try:
-            return import_into(project, source, fmt, overwrite, progress, outside=outside)
-        except UnknownLayout as exc:
-            raise UnknownLayout(f"{exc}. {WINDOW_HINT}") from None
-        except OutsidePaths as exc:
-            return exc  # asked on the GUI thread, then imported again with the answer
-
-    def done(report) -> None:
-        if isinstance(report, OutsidePaths):
-            listed = "\n".join(report.paths[:15]) + (f"\n... and {len(report.paths) - 15} more"
-                                                     if len(report.paths) > 15 else "")
-            follow = window.ask("Import: images outside the dataset",
-                                f"The dataset's files name {len(report.paths)} image(s) outside {report.root}:\n\n"
-                                f"{listed}\n\nImport these too? (No: they are left out and listed in the report.)")
-            import_dataset(window, source, fmt, overwrite, "follow" if follow else "skip")
-            return
-        if project is window.project:
-            gone = window.workspace.masks_imported(report.touched, bool(report.added_classes))
-            if window.current_id is not None and window.current_id in gone:
-                window.show_image(window.current_id)
-        text = (f"{report.imported} masks imported; {report.skipped_existing} kept because a person had already "
-                f"corrected them" + (f"; new classes: {', '.join(report.added_classes)}" if report.added_classes
-                                     else "")
-                + (f"; {report.same_content} images were already in the project (same content), not added again"
-                   if report.same_content else "") + f"; {len(report.problems)} problems.")
-        window.status.showMessage(text, 20000)
-        window.workspace.imported.emit(report)
-        notes = [f"note: {n}" for n in report.notes]
-        if report.problems:
-            show_error(window, "Import finished with problems", text, "\n".join(report.problems + notes))
-        else:
-            show_info(window, "Import finished", "\n".join([text, *notes[:6]]))
-
-    run_with_progress(window, "Importing...", work, done)

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QDialog
 from fcn_studio.core.sample_data import SAMPLE_LABELS
 from fcn_studio.project.formats import ExportOptions
 from fcn_studio.project.project import Project
-from fcn_studio.ui.datasets.dataset_dialogs import ExportDialog, ImportDialog, export_dataset, import_dataset
+from fcn_studio.ui.datasets.dataset_dialogs import ExportDialog, ImportDialog
 from tests.ui.conftest import wait_for_image
 
 
@@ -27,7 +27,7 @@ def test_export_from_the_window_then_import_into_another_project(qtbot, window, 
     dialog.polygons.setChecked(True)
     fmt, out, options, extra = dialog.request()
     assert (fmt, options.which, extra["polygons"]) == ("coco", "human", True)
-    export_dataset(window, fmt, out, options, extra)
+    window.datasets.export(fmt, out, options, extra)
     qtbot.waitUntil(lambda: (tmp_path / "out" / "annotations.json").is_file(), timeout=20_000)
 
     Project.create(tmp_path / "other").close()
@@ -35,7 +35,7 @@ def test_export_from_the_window_then_import_into_another_project(qtbot, window, 
     qtbot.waitUntil(lambda: window.project is not None and window.project.name == "other", timeout=10_000)
     reports = []
     window.workspace.imported.connect(reports.append)
-    import_dataset(window, tmp_path / "out")
+    window.datasets.import_(tmp_path / "out")
     qtbot.waitUntil(lambda: window.image_list.proxy.rowCount() == 4 and bool(reports), timeout=20_000)
     assert reports[0].imported == 4 and not reports[0].problems
     assert window.class_panel.list.count() == 21 + 3  # VOC's classes plus disc, box, triangle
@@ -55,7 +55,7 @@ def test_import_dialog_reports_problems(qtbot, window, tmp_path, photo_folder):
     assert dialog.request() == (bad, "auto", False)
     reports = []
     window.workspace.imported.connect(reports.append)
-    import_dataset(window, bad)
+    window.datasets.import_(bad)
     qtbot.waitUntil(lambda: bool(reports), timeout=10_000)
     assert any("ghost" in p for p in reports[0].problems)
     assert isinstance(dialog, QDialog) and ExportOptions().which == "human"
@@ -86,7 +86,7 @@ def test_the_sample_truth_imports_from_the_dialog_as_it_opens_and_undo_survives_
     assert "named like this project's images" in dialog.recognised.text()
     reports = []
     window.workspace.imported.connect(reports.append)
-    import_dataset(window, *dialog.request())
+    window.datasets.import_(*dialog.request())
     qtbot.waitUntil(lambda: bool(reports), timeout=20_000)
     assert reports[0].imported == 1 and not reports[0].problems and len(reports[0].touched) == 1
     window.undo()
@@ -95,8 +95,6 @@ def test_the_sample_truth_imports_from_the_dialog_as_it_opens_and_undo_survives_
 
 
 def test_an_unrecognised_folder_speaks_of_the_dialog_not_a_flag(qtbot, window, tmp_path):
-    from fcn_studio.ui.datasets import dataset_dialogs
-
     Project.create(tmp_path / "p").close()
     window.open_paths([tmp_path / "p"])
     qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
@@ -106,14 +104,10 @@ def test_an_unrecognised_folder_speaks_of_the_dialog_not_a_flag(qtbot, window, t
     dialog.source.setText(str(tmp_path / "empty"))
     assert "Format list" in dialog.recognised.text() and "--format" not in dialog.recognised.text()
     shown = []
-    dataset_dialogs.show_error = lambda *args: shown.append(args)
-    try:
-        import_dataset(window, tmp_path / "empty")
-        qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
-    finally:
-        from fcn_studio.ui.errors import show_error
-        dataset_dialogs.show_error = show_error
-    assert "Format list" in shown[0][2] and "--format" not in shown[0][2]
+    window.shell.error = lambda *args: shown.append(args)
+    window.datasets.import_(tmp_path / "empty")
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    assert "Format list" in shown[0][1] and "--format" not in shown[0][1]
 
 
 def test_images_outside_the_dataset_are_asked_about_first(qtbot, window, tmp_path):
@@ -137,14 +131,14 @@ def test_images_outside_the_dataset_are_asked_about_first(qtbot, window, tmp_pat
     window.open_paths([tmp_path / "p"])
     qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
     asked, reports = [], []
-    window.ask = lambda title, text: asked.append((window.project.images(), text)) or False  # "no"
+    window.shell.asker = lambda title, text: asked.append((window.project.images(), text)) or False  # "no"
     window.workspace.imported.connect(reports.append)
-    import_dataset(window, src)
+    window.datasets.import_(src)
     qtbot.waitUntil(lambda: bool(reports), timeout=10_000)
     before, text = asked[0]
     assert before == [] and str(outside) in text  # asked before anything came in
     assert reports[0].imported == 1 and any("not followed" in p for p in reports[0].problems)
-    window.ask = lambda title, text: True  # "yes"
-    import_dataset(window, src)
+    window.shell.asker = lambda title, text: True  # "yes"
+    window.datasets.import_(src)
     qtbot.waitUntil(lambda: len(reports) == 2, timeout=10_000)
     assert reports[1].imported == 1 and sorted(r.name for r in window.project.images()) == ["a.png", "secret.png"]

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from fcn_studio.project.formats import ExportOptions
 from fcn_studio.project.project import Project
-from fcn_studio.ui.datasets import dataset_dialogs
+from fcn_studio.ui.datasets import dataset_dialogs, transfer
 from tests.ui.conftest import wait_for_image
 from tests.ui.test_editing import drag
 
@@ -90,7 +90,7 @@ def test_export_works_from_a_session_and_remembers_its_folder(qtbot, window, pai
             self.out.setText(str(tmp_path / "exports" / "one"))
             return dataset_dialogs.ExportDialog.DialogCode.Accepted
 
-    monkeypatch.setattr(dataset_dialogs, "ExportDialog", Accepting)
+    monkeypatch.setattr(transfer, "ExportDialog", Accepting)
     window.actions["export"].trigger()
     qtbot.waitUntil(lambda: (tmp_path / "exports" / "one" / "SegmentationClass").is_dir(), timeout=20_000)
     assert len(list((tmp_path / "exports" / "one" / "SegmentationClass").glob("*.png"))) == 1
