@@ -33,14 +33,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import importlib.util  # noqa: E402
-
-# TODAY's code, measured with this script, lacks the guard against shiboken6 6.12's None refcount bug
-# under Python 3.11 (it would abort after a few thousand paints): load this tree's guard for it too.
-_GUARD = importlib.util.spec_from_file_location(
-    "_pyside_none", Path(__file__).resolve().parent.parent / "fcn_studio" / "ui" / "pyside_none.py")
-_GUARD.loader.exec_module(importlib.util.module_from_spec(_GUARD))
-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

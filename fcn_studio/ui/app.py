@@ -1,15 +1,51 @@
-"""Starts the desktop app: logging, the exception dialog, the main window, and what was asked to open."""
+"""Starts the desktop app: logging, the exception dialog, garbage collection in the GUI thread, the main
+window, and what was asked to open."""
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from contextlib import suppress
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from fcn_studio.ui.errors import install_excepthook, setup_logging
+
+
+class GuiThreadCollector(QObject):
+    """Python collects garbage in whichever thread allocates past its threshold. Collected in a worker,
+    a plain widget (QWidget, QDialog, QMessageBox) is deleted later in the GUI thread, and every PySide6
+    release from 6.6 to 6.12 runs that deletion while holding the GIL: a destructor that waits for a
+    thread needing the GIL (~QThreadPool for a Python task, a Qt lock held by a worker calling into
+    Python) then hangs the app for good. So automatic collection is off while this lives, and a timer
+    collects in the GUI thread, where PySide gives the GIL up around destructors; the generations are
+    collected when Python's own thresholds say, at most `interval_ms` late."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 250) -> None:
+        super().__init__(parent)
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.collect_due)
+        self.timer.start(interval_ms)
+
+    def collect_due(self) -> int:
+        """Collects the oldest generation due, as Python would (nothing while the youngest is not)."""
+        count, threshold = gc.get_count(), gc.get_threshold()
+        if count[0] <= threshold[0]:
+            return 0
+        generation = next(g for g in (2, 1, 0) if count[g] > threshold[g])
+        return gc.collect(generation)
+
+    def close(self) -> None:
+        """Collects what is left, here, and gives collection back to Python."""
+        self.timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
 
 
 def warm_up_torch() -> None:
@@ -41,6 +77,7 @@ def run_app(paths: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FCN Studio")
     app.setOrganizationName("FCN Studio")
+    collector = GuiThreadCollector(app)  # before any thread starts: see the class
     install_excepthook()
     warm_up_torch()
     from fcn_studio.ui.main_window import MainWindow  # noqa: PLC0415 (after QApplication exists)
@@ -52,4 +89,6 @@ def run_app(paths: list[str]) -> int:
     window.status.showMessage(f"Log: {log_file}", 5000)
     if paths:
         window.open_paths([Path(p) for p in paths])
-    return app.exec()
+    code = app.exec()
+    collector.close()
+    return code

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -50,7 +51,8 @@ def torchvision_file(tmp_path_factory):
     net = random_torchvision_fcn()
     path = tmp_path_factory.mktemp("tv") / "fcn_resnet50_coco-1167a1af.pth"
     torch.save(net.state_dict(), path)
-    return path, net
+    yield path, net
+    shutil.rmtree(path.parent, ignore_errors=True)  # 140 MB, not kept for the rest of the run
 
 
 def logits_of(net: nn.Module, image: np.ndarray) -> torch.Tensor:

@@ -1,4 +1,4 @@
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -22,14 +22,15 @@ def project(tmp_path):
 
 
 def test_the_newest_version_is_saved_once_after_a_pause(project):
-    saved = []
-    saver = AutoSaver(project, delay=0.2, on_saved=lambda i, v: saved.append((i, v)))
+    saved, first = [], threading.Event()
+    saver = AutoSaver(project, delay=0.2, on_saved=lambda i, v: (saved.append((i, v)), first.set()))
     rec = project.images()[0]
     mask = np.zeros((30, 40), np.uint8)
     for v in range(1, 6):
         mask[0, v] = v
         saver.record(rec.id, mask, v, None)
-    time.sleep(0.6)
+    assert first.wait(30)
+    assert saver.flush()  # whatever else was pending is saved now, and would show below
     assert saved == [(rec.id, 5)]
     assert read_mask(project.mask_path(rec.id))[0, 5] == 5
     assert project.image(rec.id).state == "corrected"

@@ -200,7 +200,7 @@ def test_a_random_encoder_is_not_taken_for_a_pretrained_one(tmp_path, easy_voc):
 
 def test_two_process_gloo_ddp_takes_the_same_steps_and_learns(tmp_path, easy_voc):
     out = tmp_path / "m.safetensors"
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
                 "-m", "fcn_studio.training"]
     proc, events = run_backend(small_args(easy_voc, out, "--iterations", "12"), launcher=launcher,
                                env={"OMP_NUM_THREADS": "1"})

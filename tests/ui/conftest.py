@@ -1,5 +1,3 @@
-import gc
-
 import numpy as np
 import pytest
 import torch
@@ -9,17 +7,19 @@ from PySide6.QtCore import QSettings
 from fcn_studio.core.sample_data import SAMPLE_LABELS, sample_image
 from fcn_studio.model.checkpoint import save_checkpoint
 from fcn_studio.model.factory import new_model
+from fcn_studio.ui.app import GuiThreadCollector
 from tests.model.caffe_port_reference import randomise_scores_
 
 
 @pytest.fixture(autouse=True)
-def collect_qt_wrappers_here():
-    """After each test (and after pytest-qt has closed its widgets), collect the test's windows here, in
-    the main thread. Left to the garbage collector, a window's wrapper can be collected in a worker thread;
-    shiboken 6.12 then defers the C++ deletion to the main thread, which can deadlock on a Qt mutex held by
-    a worker waiting for the GIL (seen once: the pretrained dialog's download test hung CI)."""
+def collect_garbage_in_gui_thread(qapp):
+    """Garbage is collected in the GUI thread only, as the app does from its start (see
+    GuiThreadCollector): left to Python, a widget collected in a worker is deleted in the GUI thread
+    with the GIL held, which hung CI once (the pretrained dialog's download test). After the test, and
+    after pytest-qt has closed its widgets, what is left is collected here and Python collects again."""
+    collector = GuiThreadCollector()
     yield
-    gc.collect()
+    collector.close()
 
 
 @pytest.fixture

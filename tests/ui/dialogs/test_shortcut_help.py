@@ -57,11 +57,10 @@ def test_a_closed_panel_comes_back_from_the_view_menu(qtbot, window):
 
 def test_the_class_list_shows_many_rows(qtbot, window):
     window.resize(1280, 800)
-    qtbot.waitUntil(lambda: window.class_panel.list.height() > 0)
-    qtbot.wait(50)
     lst = window.class_panel.list
-    rows = lst.viewport().height() // lst.sizeHintForRow(0)
-    assert lst.count() == 21 and rows >= 12  # the VOC classes, most of them without scrolling
+    # the VOC classes, most of them without scrolling, once the layout has followed the resize
+    qtbot.waitUntil(lambda: lst.viewport().height() // max(1, lst.sizeHintForRow(0)) >= 12, timeout=5000)
+    assert lst.count() == 21
     assert lst.minimumHeight() >= 6 * lst.sizeHintForRow(0)
 
 

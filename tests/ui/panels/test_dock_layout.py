@@ -6,8 +6,9 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 
-def _settle(qtbot) -> None:
-    qtbot.wait(50)
+def _settle() -> None:
+    """Delivers the queued layout requests (and those they queue in turn) now."""
+    QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
 
 def _until(qtbot, condition) -> None:
@@ -26,7 +27,7 @@ def test_the_window_fits_1280x720_with_every_panel_docked(qtbot, window):
     assert hint.width() <= 1280 - 20 and hint.height() <= 720 - 80  # frame, title bar and a panel or taskbar
     window.class_panel.list.setMinimumHeight(21 * 20)  # every VOC class in view: the panel scrolls instead
     window.tools_panel.setMinimumHeight(400)
-    _settle(qtbot)
+    _settle()
     assert window.minimumSizeHint().height() <= 720 - 80
 
 
@@ -42,13 +43,13 @@ def test_narrowing_shrinks_the_panels_first_and_widening_brings_them_back(qtbot,
     # back, not left narrow
     _until(qtbot, lambda: abs(images.width() - 260) <= 8 and abs(classes.width() - 330) <= 8)
     window.resizeDocks([images], [380], Qt.Orientation.Horizontal)  # the person drags the separator ...
-    _settle(qtbot)
+    _until(qtbot, lambda: abs(images.width() - 380) <= 8)
     release = QMouseEvent(QEvent.Type.MouseButtonRelease, QPointF(images.width() + 2, 300),
                           QPointF(images.width() + 2, 300), Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton,
                           Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, release)  # ... and lets go
     window.resize(1000, 700)
-    _settle(qtbot)
+    _until(qtbot, lambda: images.width() < 380 - 8)
     window.resize(1600, 900)
     _until(qtbot, lambda: abs(images.width() - 380) <= 8)  # their width comes back, and is remembered
     assert int(window.settings.value("dock_widths")["dock_Images"]) == images.width()
