@@ -83,9 +83,12 @@ class MainWindow(EditingActions, QMainWindow):
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.workspace.inference = self.worker
-        self.training = TrainingController(self, self.training_panel)
-        self.keep_learning = KeepLearningController(self, self.training_panel.keep)
-        TrainingHint(self, self.training_panel.hint)
+        self.training = TrainingController(self.workspace, self.shell, self.training_panel,
+                                           after_swap=lambda: prediction_order.predict_all(self))
+        self.keep_learning = KeepLearningController(
+            self.workspace, self.shell, self.training_panel,
+            after_swap=lambda: prediction_order.predict_all(self, screen_first=True))
+        TrainingHint(self.workspace, self.shell, self.training_panel.hint)
         self.partial_prediction = PartialPrediction(self)
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
         self._quit_wait.setInterval(50)
@@ -479,7 +482,6 @@ class MainWindow(EditingActions, QMainWindow):
         self._quit_wait.stop()
         self.shell.closed = True
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
-        self.keep_learning.shutdown()  # between two steps; its last checkpoint stays for the next opening
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()

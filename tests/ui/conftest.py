@@ -59,6 +59,10 @@ def window(qtbot, tmp_path, monkeypatch):
     w.show()
     yield w
     w.session.flush(10)  # quitting with saves in flight is tested on its own (test_quit_right_after_a_stroke)
+    if w.workspace.runs.active:  # a quit waits for the training backends (keep learning) to stop
+        w.workspace.runs.stop_all(lambda: None)
+        qtbot.waitUntil(lambda: not w.workspace.runs.active, timeout=30_000)
+    qtbot.waitUntil(lambda: w.workspace.loading is None, timeout=30_000)  # a model a version swapped in
     w.close()
 
 
