@@ -415,7 +415,16 @@ class RunService:
                     if b is not None and b.running]
         for backend in backends:
             backend.stop()
+        if loop is not None and loop.backend in backends:
+            self._stopping.add(loop.backend)
         self._when_ended(backends, on_done)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits until every backend has ended (the command line, tests; never the GUI thread)."""
+        backends = [b for b in (self.backend, self.loop.backend if self.loop is not None else None, *self._stopping)
+                    if b is not None and b.process is not None]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return all(b.wait(None if deadline is None else max(0.0, deadline - time.monotonic())) for b in backends)
 
     def _when_ended(self, backends: list[Backend], fn: Callable[[], None]) -> None:
         dispatch = self.ws.dispatch
