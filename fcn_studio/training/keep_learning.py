@@ -16,73 +16,44 @@ benchmark) to swap in. One Qt-free object that all of them drive.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
+import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.events import Event, call_now
-from fcn_studio.training.events import parse_event
-from fcn_studio.training.stopping import STOP_LINE
+from fcn_studio.project.errors import ProjectError
+from fcn_studio.project.model_versions import ModelVersion, record_version, versions
+from fcn_studio.training.backend import STOPPED, Backend
 
 FOLDER = Path("models") / "keep"
-HISTORY = "history.json"
-LOW_PRIORITY_ENV = "FCN_STUDIO_LOW_PRIORITY"
 NO_VALIDATION_YET = ("learning, but no model is swapped in until there are validation images "
                      "(5 corrected or reviewed images make the first)")
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    version: int
-    path: str
-    trained_images: int
-    val_images: int
-    mean_iu: float
-    previous_mean_iu: float | None  # the model it replaces, scored on the same validation images
-    time: float
-
-    def scores(self) -> tuple[str, str | None]:
-        """(mean IU, the replaced model's) as text, with a third decimal when two would read alike."""
-        digits = 3 if self.previous_mean_iu is not None and round(self.mean_iu, 2) == round(self.previous_mean_iu, 2) \
-            else 2
-        was = None if self.previous_mean_iu is None else f"{self.previous_mean_iu:.{digits}f}"
-        return f"{self.mean_iu:.{digits}f}", was
-
-    def describe(self) -> str:
-        now, was = self.scores()
-        return (f"v{self.version}, trained on {self.trained_images} images, validation mean IU "
-                f"{now}{'' if was is None else f', was {was}'}")
-
-    def brief(self) -> str:
-        """One short line for a narrow list: version, score (and the one it beat), images."""
-        now, was = self.scores()
-        return f"v{self.version}  {now}{'' if was is None else f' (was {was})'}  {self.trained_images} images"
+__all__ = ["NO_VALIDATION_YET", "KeepLearning", "ModelVersion"]
 
 
 class KeepLearning:
+    """`project`: the open Project, when there is one (its history is read and written through it, or
+    through a fresh opening once it is closed); else the project at `project_root` is opened for that."""
+
     def __init__(self, project_root: str | Path, start_model: str | Path | None = None,
-                 train_args: list[str] | tuple[str, ...] = (), dispatch=call_now) -> None:
+                 train_args: list[str] | tuple[str, ...] = (), dispatch=call_now, project=None) -> None:
         self.root = Path(project_root)
         self.folder = self.root / FOLDER
         self.start_model = Path(start_model) if start_model else None
         self.train_args = list(train_args)
         self.dispatch = dispatch
-        self.history: list[ModelVersion] = self._read_history()
+        self.project = project
+        self.history: list[ModelVersion] = self._in_project(versions)
         self.pinned = False
         self.status = "stopped"
         self.published = Event()  # (ModelVersion) a better model was saved
         self.use = Event()  # (ModelVersion) the model to swap in now (not while pinned)
         self.status_changed = Event()  # (str)
         self.backend_event = Event()  # (dict) every event of the backend, for progress and plots
-        self._proc: subprocess.Popen | None = None
-        self._reader: threading.Thread | None = None
+        self.backend: Backend | None = None
         self._last_validation: dict | None = None
         self._lock = threading.Lock()
 
@@ -92,24 +63,32 @@ class KeepLearning:
         """The backend's best model; versions are copies of it."""
         return self.folder / "current.safetensors"
 
-    def _read_history(self) -> list[ModelVersion]:
-        try:
-            return [ModelVersion(**v) for v in json.loads((self.folder / HISTORY).read_text("utf-8"))]
-        except (OSError, ValueError, TypeError):
-            return []
+    def _in_project(self, fn):
+        """fn(project) through the open project, or a fresh opening when there is none (or it has closed
+        meanwhile: a version published while the window switched projects still goes to its own)."""
+        project = self.project
+        if project is not None and not project.closed:
+            try:
+                return fn(project)
+            except (ProjectError, sqlite3.ProgrammingError):
+                if not project.closed:
+                    raise
+        from fcn_studio.project.project import Project  # noqa: PLC0415
 
-    def _write_history(self) -> None:
-        with atomic_path(self.folder / HISTORY) as tmp:
-            tmp.write_text(json.dumps([asdict(v) for v in self.history], indent=1), "utf-8")
+        opened = Project.open(self.root)
+        try:
+            return fn(opened)
+        finally:
+            opened.close()
 
     # -- running --------------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self.backend is not None and self.backend.running
 
-    def command(self) -> list[str]:
-        args = [sys.executable, "-m", "fcn_studio.training", str(self.root), "--follow", "--stop-on-stdin",
-                "--out", str(self.checkpoint)]
+    def arguments(self) -> list[str]:
+        """The backend's arguments (after `python -m fcn_studio.training --stop-on-stdin`)."""
+        args = [str(self.root), "--follow", "--out", str(self.checkpoint)]
         if (self.folder / "current.resume.safetensors").is_file():
             args.append("--resume")
         if self.start_model is not None and self.start_model.is_file():
@@ -120,40 +99,33 @@ class KeepLearning:
         if self.running:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", LOW_PRIORITY_ENV: "1"}
-        flags = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)  # Windows; POSIX: the backend nices itself
-        self._proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True, encoding="utf-8", env=env,
-                                      creationflags=flags)
-        self._reader = threading.Thread(target=self._read, args=(self._proc,), name="keep-learning", daemon=True)
-        self._reader.start()
+        backend = Backend(self.arguments(), cwd=self.root, low_priority=True, on_event=self._handle)
+        backend.on_ended = lambda ok, message: self._ended(backend, message)
+        self.backend = backend
         self._set_status("starting")
+        backend.start()
+
+    def request_stop(self) -> Backend | None:
+        """Asks the backend to stop between steps and returns at once (it is killed if stuck); returns
+        the backend, to wait on."""
+        backend = self.backend
+        if backend is not None:
+            backend.stop()
+        return backend
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Asks the backend to stop between steps and waits; True when it ended by itself (its last
         checkpoint and optimizer state are complete), False when it had to be killed."""
-        proc = self._proc
-        if proc is None:
+        backend = self.request_stop()
+        if backend is None:
             return True
-        clean = True
-        if proc.poll() is None:
-            try:
-                proc.stdin.write(STOP_LINE + "\n")
-                proc.stdin.flush()
-                proc.stdin.close()
-            except (OSError, ValueError):
-                pass
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                clean = False
-        if self._reader is not None:
-            self._reader.join(10)
-        self._proc = None
+        if not backend.wait(timeout):
+            backend.kill()
+            backend.wait(10)
+        if self.backend is backend:
+            self.backend = None
         self._set_status("stopped")
-        return clean
+        return not backend.killed
 
     # -- choosing the model ---------------------------------------------------------------------------
     def pin(self, pinned: bool) -> None:
@@ -163,21 +135,15 @@ class KeepLearning:
         """Offers an earlier version for use (and pins, so the next improvement does not replace it)."""
         chosen = next((v for v in self.history if v.version == version), None)
         if chosen is None:
-            raise KeyError(f"no version v{version} in {self.folder / HISTORY}")
+            raise KeyError(f"no version v{version} in the history of {self.root}")
         self.pinned = True
         self.dispatch(lambda: self.use.emit(chosen))
         return chosen
 
-    # -- the backend's events -------------------------------------------------------------------------
-    def _read(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            event = parse_event(line)
-            if event is not None:
-                self._handle(event)
-        proc.wait()
-        if proc.returncode not in (0, 130) and self._proc is proc:
-            self._set_status(f"the backend ended (exit status {proc.returncode}); turn Keep learning off and on "
-                             f"to start it again")
+    # -- the backend's events (on its reader thread) --------------------------------------------------
+    def _ended(self, backend: Backend, message: str) -> None:
+        if message not in ("", STOPPED) and self.backend is backend:
+            self._set_status(f"learning stopped: {message}; turn Keep learning off and on to start it again")
 
     def _handle(self, event: dict) -> None:
         kind = event["event"]
@@ -206,8 +172,8 @@ class KeepLearning:
                 shutil.copyfile(self.checkpoint, tmp)
             version = ModelVersion(number, str(target), int(val.get("train_images", 0)), int(val.get("val_images", 0)),
                                    float(val["mean_iu"]), val.get("best_mean_iu"), time.time())
+            self._in_project(lambda project: record_version(project, version))
             self.history.append(version)
-            self._write_history()
         self.dispatch(lambda: self.published.emit(version))
         if not self.pinned:
             self.dispatch(lambda: self.use.emit(version))

@@ -173,11 +173,9 @@ class EditingActions:
         needs the person's word. A running training is asked to stop and the window closes once it
         has ended (its last checkpoint is kept, and the run removes its training.lock; a backend
         destroyed with the window would be killed and leave both behind)."""
-        if self.training.process.running:
-            if not self.training.process.stopping:
-                self.training.process.stop()
+        if self.workspace.runs.active:  # a run or keep learning: every backend is asked to stop, then we close
+            self.workspace.runs.stop_all(lambda: self.closed or self.close())
             self.status.showMessage("Stopping the training run before quitting (its last checkpoint is kept)...", 0)
-            self._quit_wait.start()
             return False
         unsaved = self.session.unsaved()
         failed = self.session.failed
@@ -200,8 +198,8 @@ class EditingActions:
         return False
 
     def _quit_when_saved(self) -> None:
-        if self.training.process.running:
-            return  # stopping: it is killed after KILL_AFTER_MS at the latest
+        if self.workspace.runs.active:
+            return  # stopping: stop_all closes the window once every backend has ended
         unsaved = self.session.unsaved() if self.session.saver is not None else {}
         if not unsaved or self.session.failed:
             self._quit_wait.stop()

@@ -87,9 +87,12 @@ class MainWindow(EditingActions, QMainWindow):
         self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.workspace.inference = self.worker
-        self.training = TrainingController(self, self.training_panel)
-        self.keep_learning = KeepLearningController(self, self.training_panel.keep)
-        TrainingHint(self, self.training_panel.hint)
+        self.training = TrainingController(self.workspace, self.shell, self.training_panel,
+                                           after_swap=lambda: prediction_order.predict_all(self))
+        self.keep_learning = KeepLearningController(
+            self.workspace, self.shell, self.training_panel,
+            after_swap=lambda: prediction_order.predict_all(self, screen_first=True))
+        TrainingHint(self.workspace, self.shell, self.training_panel.hint)
         self.partial_prediction = PartialPrediction(self.workspace, self.worker, self.overlay, self.canvas, self.status,
                                                     lambda: self.overlay_shown, self._render_overlay)
         self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
@@ -510,7 +513,6 @@ class MainWindow(EditingActions, QMainWindow):
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
-        self.keep_learning.shutdown(wait=False)  # between two steps; its last checkpoint stays
         self.worker.request_stop()
         self._shutdown_deadline = time.monotonic() + SHUTDOWN_S
         self.hide()
@@ -519,7 +521,8 @@ class MainWindow(EditingActions, QMainWindow):
     def _shutdown_step(self) -> None:
         """Polled while quitting: closes the window once the worker thread has ended and the lanes and
         downloads are idle (those get SHUTDOWN_S at most: their results are dropped anyway)."""
-        waiting = not self.lanes.idle() or self.pretrained.pool.activeThreadCount() > 0
+        waiting = (not self.lanes.idle() or self.pretrained.pool.activeThreadCount() > 0
+                   or self.workspace.runs.active)
         if self.worker.isRunning() or (waiting and time.monotonic() < self._shutdown_deadline):
             return
         self._shutdown.stop()

@@ -21,6 +21,7 @@ from fcn_studio.project.project import Project
 from fcn_studio.workspace.editing import Editing
 from fcn_studio.workspace.events import Event, call_now
 from fcn_studio.workspace.models import DEFAULT_NOTE, ModelRequest, make_model_file, new_model_path
+from fcn_studio.workspace.runs import RunService
 
 Background = Callable[[Callable[[], object], Callable[[object], None], Callable[[str, str], None]], None]
 
@@ -79,6 +80,7 @@ class Workspace:
         self.busy_changed = Event()  # (text or None)
         self.run_changed = Event()  # (run or None)
         self.imported = Event()  # (import report) a dataset import into the open project finished
+        self.runs = RunService(self)  # one-shot runs and keep learning, one launcher, one history
 
     # -- the project ---------------------------------------------------------------------------------
     def open(self, project: Project) -> None:

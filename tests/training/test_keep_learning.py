@@ -2,12 +2,13 @@
 numbered versions and offered for use, new corrections join while it runs, small data is said and never
 swapped in, pinning holds the model, stopping keeps the state and starting again resumes."""
 
-import json
 import time
 
 import numpy as np
 
 from fcn_studio.model.checkpoint import load_checkpoint
+from fcn_studio.project.model_versions import versions
+from fcn_studio.project.project import Project
 from fcn_studio.training.keep_learning import NO_VALIDATION_YET, KeepLearning, ModelVersion
 from tests.training.conftest import easy_project
 
@@ -44,8 +45,12 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
     model, info = load_checkpoint(first.path)
     assert info.config.backbone == "resnet18"
     assert offered[: len(published)] == published  # each improvement is offered for use
-    history = json.loads((tmp_path / "p" / "models" / "keep" / "history.json").read_text())
-    assert [v["version"] for v in history] == [v.version for v in published]
+    project = Project.open(tmp_path / "p")  # the versions are in the project's one model history
+    assert [v.version for v in versions(project)] == [v.version for v in published]
+    assert [r["note"] for r in project.model_runs()][::-1][: len(published)] == [f"keep learning v{v.version}"
+                                                                                for v in published]
+    project.close()
+    assert not (tmp_path / "p" / "models" / "keep" / "history.json").exists()
     assert (tmp_path / "p" / "models" / "keep" / "current.resume.safetensors").is_file()
     last_saved = max(e["iteration"] for e in events if e["event"] == "checkpoint")
 

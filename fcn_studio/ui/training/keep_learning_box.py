@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from fcn_studio.training.keep_learning import ModelVersion
+from fcn_studio.workspace import ModelVersion
 
 
 class KeepLearningBox(QGroupBox):

@@ -29,22 +29,22 @@ def training_hint(counts: dict[str, int] | None, temporary: bool = False) -> str
 
 
 class TrainingHint(QObject):
-    """Keeps `label` up to date with the window's workspace; bursts of saves are counted once."""
+    """Keeps `label` up to date with the workspace; bursts of saves are counted once."""
 
-    def __init__(self, window, label) -> None:
-        super().__init__(window)
-        self.window, self.label = window, label
+    def __init__(self, workspace, shell, label) -> None:
+        super().__init__(shell.parent)
+        self.workspace, self.label = workspace, label
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.update)
-        window.workspace.project_changed.connect(lambda _p: self.update())
-        window.workspace.images_changed.connect(self._timer.start)
-        window.session.state_changed.connect(lambda _id: self._timer.start())
+        workspace.project_changed.connect(lambda _p: self.update())
+        workspace.images_changed.connect(self._timer.start)
+        workspace.editing.state_changed.connect(lambda _id: self._timer.start())
         self.update()
 
     def update(self) -> None:
-        project = self.window.workspace.project
+        project = self.workspace.project
         if project is None or project.closed:
             self.label.setText(training_hint(None))
             return

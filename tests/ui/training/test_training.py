@@ -67,7 +67,7 @@ def test_a_run_belongs_to_the_project_that_started_it(qtbot, window, labelled_pr
     wait_for_image(qtbot, window, ".png")
     window.training_panel.arguments = lambda: SHORT
     window.training_panel.start.click()
-    qtbot.waitUntil(lambda: window.training.process.running, timeout=30_000)  # started, after saving
+    qtbot.waitUntil(lambda: window.workspace.runs.pid() != 0, timeout=30_000)  # started, after saving
     window.open_paths([other])  # the person moves on to another project while the run goes on
     qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
                     timeout=30_000)
@@ -85,11 +85,11 @@ def test_a_killed_training_process_is_reported_and_nothing_is_lost(qtbot, window
     window.training_panel.arguments = lambda: ["--iterations", "100000", "--crop", "48", "--batch-size", "4",
                                                "--device", "cpu"]
     checkpoints = []
-    window.training.process.event.connect(lambda e: checkpoints.append(e) if e["event"] == "checkpoint" else None)
+    window.training.event.connect(lambda e: checkpoints.append(e) if e["event"] == "checkpoint" else None)
     window.training.start()
     qtbot.waitUntil(lambda: len(checkpoints) >= 1, timeout=120_000)
-    with qtbot.waitSignal(window.training.process.ended, timeout=30_000) as ended:
-        os.kill(window.training.process.pid(), signal.SIGKILL)
+    with qtbot.waitSignal(window.training.ended, timeout=30_000) as ended:
+        os.kill(window.workspace.runs.pid(), signal.SIGKILL)
     succeeded, message = ended.args
     assert not succeeded and "killed" in message and "last checkpoint is kept" in message
     assert window.isVisible() and window.training_panel.start.isEnabled()
@@ -138,7 +138,7 @@ def _start_a_minute_run(qtbot, window, project) -> list[dict]:
     window.training_panel.arguments = lambda: ["--time-limit", "60", "--iterations", "1000000", "--crop", "48",
                                                "--batch-size", "4", "--device", "cpu"]
     progress = []
-    window.training.process.event.connect(lambda e: progress.append(e) if e["event"] == "progress" else None)
+    window.training.event.connect(lambda e: progress.append(e) if e["event"] == "progress" else None)
     window.training.start()
     return progress
 
@@ -148,7 +148,7 @@ def test_stopping_is_not_a_failure_and_progress_follows_the_clock(qtbot, window,
     qtbot.waitUntil(lambda: len(progress) >= 3, timeout=60_000)
     assert 0 < progress[-1]["fraction"] < 0.5 and progress[-1]["eta_s"] <= 60  # not "a million iterations"
     assert window.training_panel.progress.value() > 0
-    with qtbot.waitSignal(window.training.process.ended, timeout=30_000) as ended:
+    with qtbot.waitSignal(window.training.ended, timeout=30_000) as ended:
         window.training_panel.stop.click()
     assert ended.args == [False, "stopped"]
     assert "failed" not in window.training_panel.status.text()
@@ -156,7 +156,7 @@ def test_stopping_is_not_a_failure_and_progress_follows_the_clock(qtbot, window,
 
 def test_an_untrained_random_model_is_replaced_by_a_pretrained_start(tmp_path):
     from fcn_studio.model.pretrained import imagenet_weights_file
-    from fcn_studio.ui.training.training_controller import TrainingController
+    from fcn_studio.workspace.runs import worth_continuing
 
     model, info, _ = new_model("fcn8s", "mobilenet_v3_small", EASY, weights=None)
     untrained = tmp_path / "untrained.safetensors"
@@ -164,10 +164,10 @@ def test_an_untrained_random_model_is_replaced_by_a_pretrained_start(tmp_path):
     info.provenance["trained_images"] = 12
     trained = tmp_path / "trained.safetensors"
     save_checkpoint(trained, model, info)
-    assert TrainingController._worth_continuing(trained)
+    assert worth_continuing(trained)
     pretrained_available = imagenet_weights_file("mobilenet_v2") is not None
-    assert TrainingController._worth_continuing(untrained) is not pretrained_available
-    assert not TrainingController._worth_continuing(tmp_path / "missing.safetensors")
+    assert worth_continuing(untrained) is not pretrained_available
+    assert not worth_continuing(tmp_path / "missing.safetensors")
 
 
 def test_the_panel_shows_a_run_with_no_end_as_busy_learning_until_stopped(qtbot):
@@ -227,4 +227,51 @@ def test_quitting_during_a_run_stops_it_first_so_its_lock_is_gone(qtbot, window,
     window.close()
     assert window.isVisible() and "Stopping the training" in window.status.currentMessage()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
-    assert not window.training.process.running and not (labelled_project / "training.lock").exists()
+    assert not window.workspace.runs.active and not (labelled_project / "training.lock").exists()
+
+
+def test_train_on_corrections_during_keep_learning_is_refused_in_one_line(qtbot, window, labelled_project):
+    """Ctrl+T while keep learning holds the project's backend: no second backend (it would fail on the
+    project's training.lock and be recorded as a failed run), a one-line reason instead."""
+    window.open_paths([labelled_project])
+    wait_for_image(qtbot, window, ".png")
+    keep = window.keep_learning
+    keep.extra_args = ["--crop", "48", "--batch-size", "4", "--lr", "0.01"]
+    window.training_panel.keep.switch.setChecked(True)
+    qtbot.waitUntil(lambda: keep.loop is not None and keep.loop.status == "learning", timeout=120_000)
+    window.training_panel.arguments = lambda: SHORT
+    window.actions["train"].trigger()  # Model > Train on Corrections, Ctrl+T
+    assert not window.training.running
+    assert window.status.currentMessage() == "Keep learning is training this project: turn it off to train once."
+    assert window.training_panel.status.text() == window.status.currentMessage()
+    assert keep.loop is not None and keep.loop.running
+    assert not any(r["note"].startswith("failed") for r in window.project.model_runs())
+
+
+def test_keep_learning_versions_are_in_the_model_history_the_panel_reads(qtbot, window, labelled_project):
+    """A keep-learning history.json of an older FCN Studio comes into the project's model history when
+    the project opens: the Keep learning panel and Model > Model History list the same versions."""
+    import json
+
+    from fcn_studio.ui.models.model_history import ModelHistoryDialog
+
+    start = Project.open(labelled_project).model_path
+    folder = labelled_project / "models" / "keep"
+    folder.mkdir(parents=True)
+    model, info = load_checkpoint(start)
+    save_checkpoint(folder / "v1.safetensors", model, info)
+    (folder / "history.json").write_text(json.dumps([{
+        "version": 1, "path": str(folder / "v1.safetensors"), "trained_images": 5, "val_images": 1,
+        "mean_iu": 0.5, "previous_mean_iu": None, "time": 1_700_000_000.0}]))
+    window.open_paths([labelled_project])
+    qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
+    box = window.training_panel.keep
+    assert box.history.count() == 1 and "v1  0.50" in box.history.item(0).text()
+    runs = window.project.model_runs()
+    assert [(r["note"], r["checkpoint"].resolve(), r["metrics"]["mean_iu"]) for r in runs] == [
+        ("keep learning v1", (folder / "v1.safetensors").resolve(), 0.5)]
+    dialog = ModelHistoryDialog(runs, window.project.model_path, window)
+    qtbot.addWidget(dialog)
+    dialog.choose(0)
+    assert dialog.chosen.resolve() == (folder / "v1.safetensors").resolve()
+    assert not (folder / "history.json").exists()  # read once
