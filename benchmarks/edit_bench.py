@@ -40,14 +40,6 @@ from fcn_studio.ui.main_window import MainWindow  # noqa: E402
 
 log_only()  # a benchmark drives the window with nobody to click OK
 
-
-def quit_window(window) -> None:
-    """Quits as a person does and lets its threads end (quitting never blocks the GUI thread)."""
-    window.close()
-    while not window._shut_down:
-        QApplication.processEvents()
-        time.sleep(0.01)
-
 APP = QApplication.instance() or QApplication(sys.argv[:1])
 warm_up_torch()
 H, W = 4000, 6000
@@ -234,6 +226,8 @@ def main() -> None:
         if args.background_training:
             bench_background_training(window)
         window.session.set_project(None)
+        from stall import quit_window  # noqa: PLC0415 (beside this script)
+
         quit_window(window)
         bench_fill_undo_memory()
 

@@ -39,7 +39,7 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QImage, QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from stall import longest_stall_during  # noqa: E402 (beside this script)
+from stall import longest_stall_during, quit_window  # noqa: E402 (beside this script)
 
 from fcn_studio.core.image_io import load_image  # noqa: E402
 from fcn_studio.core.overlay import overlay_lut  # noqa: E402
@@ -51,14 +51,6 @@ from fcn_studio.ui.errors import log_only  # noqa: E402
 from fcn_studio.ui.main_window import MainWindow  # noqa: E402
 
 log_only()  # a benchmark drives the window with nobody to click OK
-
-
-def quit_window(window) -> None:
-    """Quits as a person does and lets its threads end (quitting never blocks the GUI thread)."""
-    window.close()
-    while not window._shut_down:
-        QApplication.processEvents()
-        time.sleep(0.01)
 from fcn_studio.ui.models import prediction_order  # noqa: E402
 
 APP = QApplication.instance() or QApplication(sys.argv[:1])

@@ -38,3 +38,12 @@ def longest_stall_during(start_work, seconds: float, done=None, step=None) -> fl
         time.sleep(0.001)
     timer.stop()
     return worst[0]
+
+
+def quit_window(window) -> None:
+    """Quits a benchmark's window as a person does and lets its threads end (quitting never blocks the
+    GUI thread: the window hides at once and shuts down in the background)."""
+    window.close()
+    while not window._shut_down:
+        QApplication.processEvents()
+        time.sleep(0.01)
