@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QWidget
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
@@ -515,6 +515,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
         self.worker.request_stop()
         self._shutdown_deadline = time.monotonic() + SHUTDOWN_S
+        for dialog in self.findChildren(QDialog):  # its dialogs (shortcuts, downloads, an offer) go with it
+            dialog.close()
         self.hide()
         self._shutdown.start()
 

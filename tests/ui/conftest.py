@@ -70,6 +70,7 @@ def close_window(qtbot, w, timeout: int = 30_000) -> None:
     if not w._shut_down:
         w.close()
         qtbot.waitUntil(lambda: w._shut_down, timeout=timeout)
+    w.deleteLater()  # with its dialogs, as pytest-qt would; its threads have ended
 
 
 def overlay_pixels(w) -> np.ndarray:
