@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
@@ -170,10 +171,18 @@ class ImageListModel(QAbstractListModel):
 
 
 class StateFilter(QSortFilterProxyModel):
+    """Filters by state and name; the image being edited (`pinned`) always passes, so an edit that
+    changes its state never moves the person off it: it leaves the list once the person moves on."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = "all"
         self.text = ""  # plain text, matched case-insensitively in the path (no regular expression)
+        self.pinned: int | None = None
+
+    def pin(self, image_id: int | None) -> None:
+        if image_id != self.pinned:
+            self._change(self.state, self.text, image_id)
 
     def set_state(self, state: str) -> None:
         self._change(state, self.text)
@@ -181,17 +190,20 @@ class StateFilter(QSortFilterProxyModel):
     def set_text(self, text: str) -> None:
         self._change(self.state, text.lower())
 
-    def _change(self, state: str, text: str) -> None:
+    def _change(self, state: str, text: str, pinned: int | None | bool = False) -> None:
+        pinned = self.pinned if pinned is False else pinned
         if hasattr(self, "beginFilterChange"):  # Qt 6.10+; invalidateFilter() is deprecated there
             self.beginFilterChange()
-            self.state, self.text = state, text
+            self.state, self.text, self.pinned = state, text, pinned
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self.state, self.text = state, text
+            self.state, self.text, self.pinned = state, text, pinned
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
         rec = self.sourceModel().records[row]
+        if rec.id == self.pinned:
+            return True
         if self.state == "uncorrected" and rec.state not in UNCORRECTED:
             return False
         if self.state not in ("all", "uncorrected") and rec.state != self.state:
@@ -312,4 +324,7 @@ class ImageListPanel(QWidget):
 
     def _current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.current_changed.emit(current.data(ID_ROLE))
+            image_id = current.data(ID_ROLE)
+            # the image left behind is filtered again once this one is current (not within this signal)
+            QTimer.singleShot(0, self, lambda: self.proxy.pin(self.current_id()))
+            self.current_changed.emit(image_id)
