@@ -33,6 +33,7 @@ from fcn_studio.ui.panels.dock_layout import DockSizer, fit_screen, vertical_scr
 from fcn_studio.ui.panels.image_list import ImageListPanel
 from fcn_studio.ui.panels.status import StatusBar
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
+from fcn_studio.ui.panels.wheel_guard import WheelGuard
 from fcn_studio.ui.shell import Shell
 from fcn_studio.ui.shortcuts import KeyRouter
 from fcn_studio.ui.tasks import Lanes
@@ -105,6 +106,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.session_saver = SessionSaver(self.workspace, self.shell, self.close)
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
+        WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes
 
         self.image_list.current_changed.connect(self.show_image)
         self.class_panel.visibility_changed.connect(self._visibility_changed)
