@@ -116,8 +116,6 @@ class EditingActions:
         self.background(load, done)
 
     def _accept(self, image_id: int, prediction) -> None:
-        from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
-
         if prediction is None:
             self.status.showMessage("There is no prediction for this image yet: load a model, or Predict All "
                                     "(Ctrl+P).", 8000)
@@ -133,9 +131,7 @@ class EditingActions:
         if editor.in_operation:
             self.status.showMessage("Finish the stroke first, then accept the prediction.", 5000)
             return
-        if replace_all(editor, prediction, "accept prediction"):
-            self.session.operation_finished()
-        if self.session.mark("corrected"):
+        if self.session.replace_and_mark(prediction, "accept prediction", "corrected"):  # one undo step
             self.status.showMessage("Accepted the prediction: marked corrected", 4000)
 
     def clear_mask(self) -> None:

@@ -259,6 +259,20 @@ class Editing:
             return "reviewed" if current == "reviewed" else "corrected"
         return current
 
+    def replace_and_mark(self, values: np.ndarray, name: str, state: str = "corrected") -> bool:
+        """The current mask becomes `values` and the image `state`, as one undo step (Accept
+        Prediction: one Ctrl+Z brings back both the pixels and the state before)."""
+        from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
+
+        editor = self.editor
+        if editor is None or self.project is None or self.saver is None or self.locked or editor.in_operation:
+            return False
+        before = self.earned_state()
+        if not replace_all(editor, values, name, None if before == state else (before, state)):
+            return False
+        self.operation_finished(state=state, delay=0, state_step=True)
+        return True
+
     def mark(self, state: str) -> bool:
         """Marks the current image corrected or reviewed (an undo step). Never waits on the GUI
         thread: the mark is journalled and saved with the mask, in one step, in the background."""
