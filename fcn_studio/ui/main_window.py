@@ -403,6 +403,8 @@ class MainWindow(EditingActions, QMainWindow):
             self.image_list.model.update_record(self.project.image(image_id))
         except ProjectError:
             return
+        if image_id != self.current_id and stored:
+            self.session.prediction_stored(image_id)  # an editor kept on the old prediction goes
         if image_id == self.current_id and self.current_rgb is not None:
             self._last_prediction = (image_id, labels)
 
