@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF
 
 from fcn_studio.core.labels import LabelSet
+from fcn_studio.project.project import ProjectError
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.menus import name_class_actions
 
@@ -35,7 +36,11 @@ class EditingActions:
 
     def _refresh_record(self, image_id: int) -> None:
         if self.project is not None and not self.project.closed:
-            self.image_list.model.update_record(self.project.image(image_id))
+            try:
+                record = self.project.image(image_id)
+            except ProjectError:
+                return  # saved in the project closed a moment ago (a session discarded for another)
+            self.image_list.model.update_record(record)
 
     def _class_picked(self, index: int) -> None:
         labels = self.overlay.labels

@@ -205,11 +205,16 @@ class MainWindow(EditingActions, QMainWindow):
                                            f"Otherwise the images open for this session only."):
             self.new_project(folder, paths)
             return
-        self._set_project(Project.temporary_session())
-        self.add_images(paths)
-        self._ensure_model()
+        def open_session() -> None:
+            self._set_project(Project.temporary_session())
+            self.add_images(paths)
+            self._ensure_model()
+        if self.session_saver.may_replace(open_session):  # asks before a person's masks in a session go
+            open_session()
 
     def open_project(self, path: str | Path) -> None:
+        if not self.session_saver.may_replace(lambda: self.open_project(path)):
+            return
         try:
             project = Project.open(path)
         except (ProjectError, RuntimeError, OSError) as exc:
@@ -219,6 +224,8 @@ class MainWindow(EditingActions, QMainWindow):
         self._ensure_model()
 
     def new_project(self, folder: str | Path, add: list[Path] | None = None, labels: LabelSet | None = None) -> None:
+        if not self.session_saver.may_replace(lambda: self.new_project(folder, add, labels)):
+            return
         try:
             project = Project.create(folder, labels)
         except (ProjectError, OSError) as exc:
