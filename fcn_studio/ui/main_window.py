@@ -31,6 +31,7 @@ from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.panels.class_panel import ClassPanel
 from fcn_studio.ui.panels.dock_layout import DockSizer, fit_screen, vertical_scroll
 from fcn_studio.ui.panels.image_list import ImageListPanel
+from fcn_studio.ui.panels.place import Place
 from fcn_studio.ui.panels.status import StatusBar
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
 from fcn_studio.ui.panels.wheel_guard import WheelGuard
@@ -107,6 +108,7 @@ class MainWindow(EditingActions, QMainWindow):
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
         WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes
+        self.place = Place(self)  # a project reopens at the image, filter and zoom it was left at
 
         self.image_list.current_changed.connect(self.show_image)
         self.class_panel.visibility_changed.connect(self._visibility_changed)
@@ -275,7 +277,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.image_list.set_records(records, paths)
         if self.current_id is not None:
             self.image_list.select(self.current_id)
-        elif records:
+        elif records and not self.place.restore():
             self.image_list.step(1)  # an opened project shows its first image, not an empty canvas
 
     def _update_title(self) -> None:

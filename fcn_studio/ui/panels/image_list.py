@@ -292,13 +292,20 @@ class ImageListPanel(QWidget):
         if row is None:
             return False
         idx = self.proxy.mapFromSource(self.model.index(row))
-        if not idx.isValid():  # filtered out: show everything so the image can be selected
-            self.state_box.setCurrentIndex(0)
-            self.search.clear()
+        if not idx.isValid():  # filtered out: listed while it is the current one; the filter stays
+            self.proxy.pin(image_id)
             idx = self.proxy.mapFromSource(self.model.index(row))
         self.view.setCurrentIndex(idx)
         self.view.scrollTo(idx)
         return True
+
+    def filter_state(self) -> str:
+        return self.state_box.currentData()
+
+    def set_filter_state(self, state: str) -> None:
+        index = self.state_box.findData(state)
+        if index >= 0:
+            self.state_box.setCurrentIndex(index)
 
     def step(self, delta: int) -> bool:
         n = self.proxy.rowCount()
