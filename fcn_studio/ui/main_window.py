@@ -20,6 +20,7 @@ from fcn_studio.ui.canvas.partial_prediction import PartialPrediction
 from fcn_studio.ui.canvas.shown_image import ShownImage, load_shown_image
 from fcn_studio.ui.canvas.tool_controller import ToolController
 from fcn_studio.ui.canvas.view import CanvasView
+from fcn_studio.ui.datasets.session_recovery import SessionRecovery
 from fcn_studio.ui.datasets.session_save import SessionSaver
 from fcn_studio.ui.dispatch import GuiDispatcher
 from fcn_studio.ui.editing_actions import EditingActions
@@ -105,6 +106,8 @@ class MainWindow(EditingActions, QMainWindow):
         self.pretrained = PretrainedJobs(self.workspace, self.shell)
         # File > Save as Project..., and the question on quitting
         self.session_saver = SessionSaver(self.workspace, self.shell, self.close)
+        # a session left by a crash, offered at start (app.run_app calls offer)
+        self.session_recovery = SessionRecovery(self.workspace, self.shell, self._recovered)
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
         WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes
@@ -255,6 +258,11 @@ class MainWindow(EditingActions, QMainWindow):
 
         self.background(lambda: project.add_images(paths), done,
                         lambda msg, det: show_error(self, "Cannot add images", msg, det))
+
+    def _recovered(self, session: Project) -> None:
+        self._set_project(session)
+        self._ensure_model()
+        self.status.showMessage("Recovered the unsaved session: File > Save as Project keeps it.", 10000)
 
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
