@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -211,6 +211,11 @@ class StateFilter(QSortFilterProxyModel):
         return not self.text or self.text in rec.path.lower()
 
 
+def badge_rect(row: QRect, metrics, state: str) -> QRect:
+    """Where a row's state badge goes: wide enough for its word in the font in use."""
+    return QRect(row.left() + THUMB + 12, row.top() + THUMB - 14, max(74, metrics.horizontalAdvance(state) + 16), 16)
+
+
 class ThumbDelegate(QStyledItemDelegate):
     """Thumbnail, name, and a coloured state badge."""
 
@@ -232,8 +237,11 @@ class ThumbDelegate(QStyledItemDelegate):
         else:
             painter.fillRect(thumb_rect, QColor(70, 70, 70))
         state = index.data(STATE_ROLE) or "new"
-        badge = QRect(r.left() + THUMB + 12, r.top() + THUMB - 14, 74, 16)
-        painter.setPen(Qt.PenStyle.NoPen)
+        badge = badge_rect(r, painter.fontMetrics(), state)
+        selected = option.state & QStyle.StateFlag.State_Selected
+        # on a selected row the badge is ringed in the highlight's text colour: "corrected" is nearly
+        # the highlight's own blue and would melt into it
+        painter.setPen(QPen(option.palette.highlightedText().color(), 2) if selected else Qt.PenStyle.NoPen)
         painter.setBrush(STATE_COLOURS.get(state, QColor("gray")))
         painter.drawRoundedRect(badge, 7, 7)
         painter.setPen(QColor("white"))
@@ -242,7 +250,6 @@ class ThumbDelegate(QStyledItemDelegate):
             mark = QRect(badge.right() + 6, badge.top(), 70, 16)
             painter.setPen(QColor(220, 60, 40))
             painter.drawText(mark, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "● unsaved")
-        selected = option.state & QStyle.StateFlag.State_Selected
         painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
         text_rect = QRect(r.left() + THUMB + 12, r.top() + 6, r.width() - THUMB - 16, 20)
         name = painter.fontMetrics().elidedText(index.data(), Qt.TextElideMode.ElideMiddle, text_rect.width())
