@@ -30,7 +30,7 @@ from fcn_studio.ui.models import prediction_order
 from fcn_studio.ui.models.inference_worker import InferenceWorker
 from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.panels.class_panel import ClassPanel
-from fcn_studio.ui.panels.dock_layout import DockSizer, fit_screen, vertical_scroll
+from fcn_studio.ui.panels.dock_layout import DockSizer, remember_window, restore_window, vertical_scroll
 from fcn_studio.ui.panels.image_list import ImageListPanel
 from fcn_studio.ui.panels.place import Place
 from fcn_studio.ui.panels.status import StatusBar
@@ -482,11 +482,7 @@ class MainWindow(EditingActions, QMainWindow):
         return [value] if isinstance(value, str) else list(value or [])
 
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            fit_screen(self, 1280, 800)
+        restore_window(self, self.settings)  # maximised again, or sensibly sized on a smaller screen
         state = self.settings.value("window_state")
         if state is not None:
             self.restoreState(state)
@@ -525,7 +521,7 @@ class MainWindow(EditingActions, QMainWindow):
             return
         self._quit_wait.stop()
         self.shell.closed = True
-        self.settings.setValue("geometry", self.saveGeometry())
+        remember_window(self, self.settings)
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume

@@ -32,6 +32,30 @@ def fit_screen(window: QWidget, width: int, height: int) -> None:
     window.resize(min(width, free.width()), min(height, free.height() - 40))
 
 
+def restore_window(window: QWidget, settings) -> None:
+    """The window as it was left: its saved geometry, maximised again if it was (on any screen), or the
+    first size when the saved one does not fit this screen. Qt alone un-maximises a window saved on a
+    larger screen and shrinks it to two thirds of this one (856 x 480 on 1280 x 720)."""
+    geometry = settings.value("geometry")
+    if geometry is None:
+        fit_screen(window, 1280, 800)
+        return
+    window.restoreGeometry(geometry)
+    if str(settings.value("maximized", "false")).lower() == "true":
+        window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
+        return
+    saved = settings.value("window_size")
+    if saved is not None and saved != window.size():  # shrunk to fit a smaller screen
+        fit_screen(window, 1280, 800)
+
+
+def remember_window(window: QWidget, settings) -> None:
+    """What `restore_window` needs, saved on quitting."""
+    settings.setValue("geometry", window.saveGeometry())
+    settings.setValue("maximized", window.isMaximized())
+    settings.setValue("window_size", window.normalGeometry().size() if window.isMaximized() else window.size())
+
+
 class DockSizer(QObject):
     """Watches the window's width. `columns` maps a dock standing for its side column to the width it
     starts with (or the one saved); dragging a column's separator makes that the width to return to."""
