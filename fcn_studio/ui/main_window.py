@@ -30,7 +30,13 @@ from fcn_studio.ui.models import prediction_order
 from fcn_studio.ui.models.inference_worker import InferenceWorker
 from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.panels.class_panel import ClassPanel
-from fcn_studio.ui.panels.dock_layout import DockSizer, remember_window, restore_window, vertical_scroll
+from fcn_studio.ui.panels.dock_layout import (
+    DockSizer,
+    RoomForTraining,
+    remember_window,
+    restore_window,
+    vertical_scroll,
+)
 from fcn_studio.ui.panels.image_list import ImageListPanel
 from fcn_studio.ui.panels.place import Place
 from fcn_studio.ui.panels.status import StatusBar
@@ -150,6 +156,7 @@ class MainWindow(EditingActions, QMainWindow):
         self._class_picked(1)
         self._restore_settings()
         DockSizer(self, {images: 260, classes: 330}, self.settings)  # fits a laptop; the canvas gets space first
+        RoomForTraining(self, classes, training)  # the Classes list gives up rows while Training is raised
         self._update_title()
 
     @property

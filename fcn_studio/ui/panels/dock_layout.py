@@ -104,6 +104,37 @@ class DockSizer(QObject):
         self.window.resizeDocks(docked, [max(1, int(w * scale)) for w in wanted], Qt.Orientation.Horizontal)
 
 
+class RoomForTraining(QObject):
+    """While the Training tab is raised, the Classes list above it gives up its rows (down to its
+    minimum) so Start, the progress and the plots fit a laptop's screen; when the Tools tab comes back,
+    so does the Classes list's height."""
+
+    def __init__(self, window: QMainWindow, classes: QDockWidget, training: QDockWidget) -> None:
+        super().__init__(window)
+        self.window, self.classes, self.training = window, classes, training
+        self._classes_height: int | None = None
+        training.visibilityChanged.connect(self._training_shown)
+
+    def _training_shown(self, shown: bool) -> None:
+        classes, training = self.classes, self.training
+        if classes.isFloating() or training.isFloating() or not classes.isVisible():
+            return
+        total = classes.height() + training.height()
+        if shown:
+            self._classes_height = classes.height()
+            least = classes.minimumSizeHint().height()
+            QTimer.singleShot(0, self, lambda: self.window.resizeDocks(
+                [classes, training], [least, total - least], Qt.Orientation.Vertical))
+        elif self._classes_height is not None:
+            back, self._classes_height = self._classes_height, None
+            def restore() -> None:  # beside the tab raised now (a hidden dock is not resized)
+                shown = [d for d in self.window.tabifiedDockWidgets(training) if d.isVisible()]
+                if shown:
+                    self.window.resizeDocks([classes, shown[0]], [back, max(1, total - back)],
+                                            Qt.Orientation.Vertical)
+            QTimer.singleShot(0, self, restore)
+
+
 def _int(value, default: int) -> int:
     try:
         return int(value)
