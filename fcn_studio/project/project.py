@@ -26,6 +26,7 @@ from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS, MaskFiles
 from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
 
 DB_NAME = "project.sqlite"
+SESSION_PREFIX = "fcn-studio-session-"  # a temporary session's folder, in the system's temporary folder
 __all__ = ["CACHE", "DB_NAME", "MASKS", "PREDICTIONS", "AddResult", "ImageRecord", "Project", "ProjectError"]
 
 
@@ -115,7 +116,7 @@ class Project(MaskFiles):
     @classmethod
     def temporary_session(cls, labels: LabelSet | None = None) -> Project:
         """For a loose folder the user did not make a project: nothing is written beside the images."""
-        project = cls.create(Path(tempfile.mkdtemp(prefix="fcn-studio-session-")), labels)
+        project = cls.create(Path(tempfile.mkdtemp(prefix=SESSION_PREFIX)), labels)
         project.temporary = True
         return project
 

@@ -87,6 +87,7 @@ def run_app(paths: list[str]) -> int:
     window.show()
     warm_up_torchvision()
     window.status.showMessage(f"Log: {log_file}", 5000)
+    window.session_recovery.offer()  # a session left by a crash
     if paths:
         window.open_paths([Path(p) for p in paths])
     code = app.exec()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF
 
 from fcn_studio.core.labels import LabelSet
+from fcn_studio.project.project import ProjectError
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.menus import name_class_actions
 
@@ -35,7 +36,11 @@ class EditingActions:
 
     def _refresh_record(self, image_id: int) -> None:
         if self.project is not None and not self.project.closed:
-            self.image_list.model.update_record(self.project.image(image_id))
+            try:
+                record = self.project.image(image_id)
+            except ProjectError:
+                return  # saved in the project closed a moment ago (a session discarded for another)
+            self.image_list.model.update_record(record)
 
     def _class_picked(self, index: int) -> None:
         labels = self.overlay.labels
@@ -116,8 +121,6 @@ class EditingActions:
         self.background(load, done)
 
     def _accept(self, image_id: int, prediction) -> None:
-        from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
-
         if prediction is None:
             self.status.showMessage("There is no prediction for this image yet: load a model, or Predict All "
                                     "(Ctrl+P).", 8000)
@@ -133,9 +136,7 @@ class EditingActions:
         if editor.in_operation:
             self.status.showMessage("Finish the stroke first, then accept the prediction.", 5000)
             return
-        if replace_all(editor, prediction, "accept prediction"):
-            self.session.operation_finished()
-        if self.session.mark("corrected"):
+        if self.session.replace_and_mark(prediction, "accept prediction", "corrected"):  # one undo step
             self.status.showMessage("Accepted the prediction: marked corrected", 4000)
 
     def clear_mask(self) -> None:

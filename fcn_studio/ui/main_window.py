@@ -20,6 +20,7 @@ from fcn_studio.ui.canvas.partial_prediction import PartialPrediction
 from fcn_studio.ui.canvas.shown_image import ShownImage, load_shown_image
 from fcn_studio.ui.canvas.tool_controller import ToolController
 from fcn_studio.ui.canvas.view import CanvasView
+from fcn_studio.ui.datasets.session_recovery import SessionRecovery
 from fcn_studio.ui.datasets.session_save import SessionSaver
 from fcn_studio.ui.datasets.transfer import Datasets
 from fcn_studio.ui.dispatch import GuiDispatcher
@@ -30,10 +31,18 @@ from fcn_studio.ui.models import prediction_order
 from fcn_studio.ui.models.inference_worker import InferenceWorker
 from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.panels.class_panel import ClassPanel
-from fcn_studio.ui.panels.dock_layout import DockSizer, fit_screen, vertical_scroll
+from fcn_studio.ui.panels.dock_layout import (
+    DockSizer,
+    RoomForTraining,
+    remember_window,
+    restore_window,
+    vertical_scroll,
+)
 from fcn_studio.ui.panels.image_list import ImageListPanel
+from fcn_studio.ui.panels.place import Place
 from fcn_studio.ui.panels.status import StatusBar
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
+from fcn_studio.ui.panels.wheel_guard import WheelGuard
 from fcn_studio.ui.shell import Shell
 from fcn_studio.ui.shortcuts import KeyRouter
 from fcn_studio.ui.tasks import Lanes
@@ -108,8 +117,12 @@ class MainWindow(EditingActions, QMainWindow):
         # File > Save as Project..., and the question on quitting
         self.session_saver = SessionSaver(self.workspace, self.shell, self.close)
         self.datasets = Datasets(self.workspace, self.shell, self.show_image)  # File > Export / Import Dataset
+        # a session left by a crash, offered at start (app.run_app calls offer)
+        self.session_recovery = SessionRecovery(self.workspace, self.shell, self._recovered)
         build_menus(self)
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
+        WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes
+        self.place = Place(self)  # a project reopens at the image, filter and zoom it was left at
 
         self.image_list.current_changed.connect(self.show_image)
         self.class_panel.visibility_changed.connect(self._visibility_changed)
@@ -148,6 +161,7 @@ class MainWindow(EditingActions, QMainWindow):
         self._class_picked(1)
         self._restore_settings()
         DockSizer(self, {images: 260, classes: 330}, self.settings)  # fits a laptop; the canvas gets space first
+        RoomForTraining(self, classes, training)  # the Classes list gives up rows while Training is raised
         self._update_title()
 
     @property
@@ -208,11 +222,16 @@ class MainWindow(EditingActions, QMainWindow):
                                            f"Otherwise the images open for this session only."):
             self.new_project(folder, paths)
             return
-        self._set_project(Project.temporary_session())
-        self.add_images(paths)
-        self._ensure_model()
+        def open_session() -> None:
+            self._set_project(Project.temporary_session())
+            self.add_images(paths)
+            self._ensure_model()
+        if self.session_saver.may_replace(open_session):  # asks before a person's masks in a session go
+            open_session()
 
     def open_project(self, path: str | Path) -> None:
+        if not self.session_saver.may_replace(lambda: self.open_project(path)):
+            return
         try:
             project = Project.open(path)
         except (ProjectError, RuntimeError, OSError) as exc:
@@ -222,6 +241,8 @@ class MainWindow(EditingActions, QMainWindow):
         self._ensure_model()
 
     def new_project(self, folder: str | Path, add: list[Path] | None = None, labels: LabelSet | None = None) -> None:
+        if not self.session_saver.may_replace(lambda: self.new_project(folder, add, labels)):
+            return
         try:
             project = Project.create(folder, labels)
         except (ProjectError, OSError) as exc:
@@ -250,6 +271,11 @@ class MainWindow(EditingActions, QMainWindow):
         self.background(lambda: project.add_images(paths), done,
                         lambda msg, det: show_error(self, "Cannot add images", msg, det))
 
+    def _recovered(self, session: Project) -> None:
+        self._set_project(session)
+        self._ensure_model()
+        self.status.showMessage("Recovered the unsaved session: File > Save as Project keeps it.", 10000)
+
     def _set_project(self, project: Project) -> None:
         if self.worker.batch_running:
             self.worker.cancel_batch()
@@ -271,7 +297,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.image_list.set_records(records, paths)
         if self.current_id is not None:
             self.image_list.select(self.current_id)
-        elif records:
+        elif records and not self.place.restore():
             self.image_list.step(1)  # an opened project shows its first image, not an empty canvas
 
     def _update_title(self) -> None:
@@ -406,6 +432,8 @@ class MainWindow(EditingActions, QMainWindow):
             self.image_list.model.update_record(self.project.image(image_id))
         except ProjectError:
             return
+        if image_id != self.current_id and stored:
+            self.session.prediction_stored(image_id)  # an editor kept on the old prediction goes
         if image_id == self.current_id and self.current_rgb is not None:
             self._last_prediction = (image_id, labels)
 
@@ -466,11 +494,7 @@ class MainWindow(EditingActions, QMainWindow):
         return [value] if isinstance(value, str) else list(value or [])
 
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            fit_screen(self, 1280, 800)
+        restore_window(self, self.settings)  # maximised again, or sensibly sized on a smaller screen
         state = self.settings.value("window_state")
         if state is not None:
             self.restoreState(state)
@@ -509,7 +533,7 @@ class MainWindow(EditingActions, QMainWindow):
             return
         self._quit_wait.stop()
         self.shell.closed = True
-        self.settings.setValue("geometry", self.saveGeometry())
+        remember_window(self, self.settings)
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
         self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume

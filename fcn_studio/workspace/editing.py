@@ -112,16 +112,33 @@ class Editing:
 
     def adopt_prediction(self, image_id: int, labels: np.ndarray,
                          copy: np.ndarray | None = None) -> MaskEditor | None:
-        """A new prediction replaces the editor's mask only if nobody has edited it. `copy`: a copy of
-        `labels` made ahead (off the GUI thread) for the editor to paint on."""
+        """A new prediction replaces the editor's mask wherever its pixels are still the model's: never
+        edited, or edited and undone (that history goes: its steps were over the old prediction). A
+        person's pixels, saved or not, stay. `copy`: a copy of `labels` made ahead (off the GUI thread)
+        for the editor to paint on."""
         editor = self.editors.get(image_id)
-        if editor is not None and (editor.stack.done or editor.stack.undone or self.is_dirty(image_id)
-                                   or editor.in_operation):
+        if editor is not None and not self._models_pixels(image_id):
             return None
         if editor is not None:
             self.budget.forget(editor.stack)
         mask = labels.copy() if copy is None else copy
         return self._new_editor(image_id, mask, human=False, origin=labels)  # `labels` is never edited
+
+    def prediction_stored(self, image_id: int) -> bool:
+        """A new prediction is on disk for an image not on screen: an editor kept in memory on the old
+        one goes (when its pixels are still the model's), so the image opens on the new one."""
+        if image_id == self.current_id or image_id not in self.editors or not self._models_pixels(image_id):
+            return False
+        self.budget.forget(self.editors.pop(image_id).stack)
+        if self.saver is not None:
+            self.saver.forget(image_id)
+        return True
+
+    def _models_pixels(self, image_id: int) -> bool:
+        """The image's editor holds what the model left, with nothing unsaved or half done."""
+        editor = self.editors.get(image_id)
+        return editor is not None and not editor.in_operation and not self.is_dirty(image_id) \
+            and self.untouched(image_id)
 
     def _new_editor(self, image_id: int, mask: np.ndarray, human: bool,
                     origin: np.ndarray | None = None) -> MaskEditor:
@@ -258,6 +275,20 @@ class Editing:
         if image_id in self.saver.unsaved() or not project.mask_path(image_id).exists():
             return "reviewed" if current == "reviewed" else "corrected"
         return current
+
+    def replace_and_mark(self, values: np.ndarray, name: str, state: str = "corrected") -> bool:
+        """The current mask becomes `values` and the image `state`, as one undo step (Accept
+        Prediction: one Ctrl+Z brings back both the pixels and the state before)."""
+        from fcn_studio.core.editing.tools import replace_all  # noqa: PLC0415
+
+        editor = self.editor
+        if editor is None or self.project is None or self.saver is None or self.locked or editor.in_operation:
+            return False
+        before = self.earned_state()
+        if not replace_all(editor, values, name, None if before == state else (before, state)):
+            return False
+        self.operation_finished(state=state, delay=0, state_step=True)
+        return True
 
     def mark(self, state: str) -> bool:
         """Marks the current image corrected or reviewed (an undo step). Never waits on the GUI

@@ -42,7 +42,8 @@ def test_quitting_ends_the_process(tmp_path):
     project.add_images([tmp_path / "images"])
     project.close()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FCN_STUDIO_DEFAULT_BACKBONE": "mobilenet_v3_small"}
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "FCN_STUDIO_DEFAULT_BACKBONE": "mobilenet_v3_small",
+           "TMPDIR": str(tmp_path)}  # sessions left by others are not this app's to offer
     proc = subprocess.run([sys.executable, "-c", QUIT_WHEN_SHOWN, str(tmp_path / "proj")], capture_output=True,
                           text=True, timeout=240, env=env)
     assert proc.returncode == 0 and "closed" in proc.stdout, proc.stderr[-3000:]

@@ -43,10 +43,33 @@ def test_accepting_the_prediction_over_a_reviewed_mask_asks_first(qtbot, window,
     assert window.session.flush(5)
     project = Project.open(folder)
     assert project.image(image_id).state == "corrected" and (project.load_mask(image_id) == 2).all()
-    window.undo()  # the accept's mark, then its pixels: the person's reviewed mask comes back
-    window.undo()
+    window.undo()  # one step: the person's reviewed mask and its mark come back together
     assert window.session.flush(5)
     assert project.image(image_id).state == "reviewed" and (project.load_mask(image_id) == 1).all()
+    assert (window.overlay.mask == 1).all()
+
+
+def test_accept_prediction_is_one_undo_step(qtbot, window, tmp_path, photo_folder):
+    folder, image_id = _project(tmp_path, photo_folder, reviewed=False)
+    _open(qtbot, window, folder)
+    qtbot.waitUntil(lambda: window._last_prediction is not None, timeout=60_000)  # the default model's
+    prediction = window._last_prediction[1]
+    cls = 1 if prediction[10, 30] != 1 else 2
+    window.canvas.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    qtbot.keyClick(window, getattr(Qt.Key, f"Key_{cls}"))
+    drag(qtbot, window, [(10, 10), (60, 10)])  # a stroke, then the person thinks better of it
+    window.answers = [True]  # "replace your mask?" yes
+    window.accept_prediction()
+    qtbot.waitUntil(lambda: (window.overlay.mask == prediction).all(), timeout=5000)
+    assert window.session.flush(5) and window.project.image(image_id).state == "corrected"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one Ctrl+Z undoes the accept
+    assert window.session.flush(5)
+    assert window.overlay.mask[10, 30] == cls  # the stroke is back
+    assert window.project.image(image_id).state == "corrected"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the next one undoes the stroke
+    assert window.session.flush(5)
+    assert (window.overlay.mask == prediction).all() and window.project.image(image_id).state == "predicted"
 
 
 def test_accept_prediction_says_when_there_is_none(qtbot, window, tmp_path, photo_folder):

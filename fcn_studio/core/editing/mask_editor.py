@@ -67,10 +67,12 @@ class MaskEditor:
         return self.mask.shape
 
     # -- recording ----------------------------------------------------------------------------------
-    def begin(self, name: str) -> None:
+    def begin(self, name: str, states: tuple[str, str] | None = None) -> None:
+        """`states`: (before, after) when the operation also changes the image's state (Accept
+        Prediction marks it corrected): pixels and mark are then one undo step."""
         if self._edit is not None:
             self.end()
-        self._edit = Edit(name)
+        self._edit = Edit(name) if states is None else Edit(name, state_before=states[0], state_after=states[1])
 
     def end(self) -> Edit | None:
         """Closes the operation; an operation that changed nothing leaves no undo step."""

@@ -125,12 +125,14 @@ def relabel(editor: MaskEditor, source: int, target: int, points: list[tuple[flo
     return editor.end() is not None
 
 
-def replace_all(editor: MaskEditor, values: np.ndarray | int, name: str) -> bool:
-    """Accept the prediction (an array) or clear the mask (IGNORE_INDEX): one undo step, touched tiles only."""
+def replace_all(editor: MaskEditor, values: np.ndarray | int, name: str,
+                states: tuple[str, str] | None = None) -> bool:
+    """Accept the prediction (an array) or clear the mask (IGNORE_INDEX): one undo step, touched tiles
+    only, with the state change `states` (before, after) if given."""
     if isinstance(values, np.ndarray) and values.shape != editor.shape:
         raise ValueError(f"a {values.shape[1]}x{values.shape[0]} mask does not fit a "
                          f"{editor.shape[1]}x{editor.shape[0]} image")
-    editor.begin(name)
+    editor.begin(name, states)
     editor.apply((0, 0, *editor.shape), None, values)
     return editor.end() is not None
 

@@ -22,13 +22,16 @@ class SessionSaver:
         self.workspace, self.shell, self.quit = workspace, shell, quit
         self.busy = False
         self.discarded = False  # the person said Discard: a second close (after saves land) asks no more
+        self.replacing = False  # the question is asked for opening something else, not for quitting
 
     # -- questions (tests replace these) ------------------------------------------------------------
     def question(self) -> str:
-        """On quitting a session with work in it: "save", "discard" or "cancel"."""
+        """On quitting, or opening something else in place of a session with work in it (`replacing`):
+        "save", "discard" or "cancel"."""
+        until = "another project or other images open in their place" if self.replacing else "you quit"
         box = QMessageBox(QMessageBox.Icon.Question, "Save the session?",
-                          "The images you opened are not in a project, and your masks are kept only until "
-                          "you quit.\n\nSave them as a project?", parent=self.shell.parent)
+                          f"The images you opened are not in a project, and your masks are kept only until "
+                          f"{until}.\n\nSave them as a project?", parent=self.shell.parent)
         save = box.addButton("Save as Project...", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -49,6 +52,24 @@ class SessionSaver:
         counts = project.counts()
         return bool(self.workspace.unsaved()) or any(counts[s] for s in HUMAN_STATES)
 
+    def may_replace(self, then: Callable[[], None]) -> bool:
+        """Whether the open session may be closed now for something else (Open Images, Open Project,
+        New Project, Recent, a drop): with a person's masks in it, the person is asked first, as on
+        quitting. After Save as Project, `then` runs once the session is saved."""
+        if self.busy:
+            self.shell.status("Saving the session as a project; try again when it is done.", 8000)
+            return False
+        if not self.has_work():
+            return True
+        self.replacing = True
+        try:
+            answer = self.question()
+        finally:
+            self.replacing = False
+        if answer == "save":
+            self.save(after=then)
+        return answer == "discard"
+
     def on_close(self) -> bool:
         """Whether the window may close now. A save started here closes the window when it is done."""
         if self.busy:
@@ -58,12 +79,13 @@ class SessionSaver:
             return True
         answer = self.question()
         if answer == "save":
-            self.save(then_close=True)
+            self.save(after=self.quit)
         self.discarded = answer == "discard"
         return self.discarded
 
     # -- saving -------------------------------------------------------------------------------------
-    def save(self, folder: str | Path | None = None, then_close: bool = False) -> None:
+    def save(self, folder: str | Path | None = None, after: Callable[[], None] | None = None) -> None:
+        """Saves the session as a project; `after` runs once the window goes on with it."""
         ws, shell, project = self.workspace, self.shell, self.workspace.project
         if project is None or not project.temporary:
             shell.status("This is a project already: every change is saved in it as you work.", 8000)
@@ -93,8 +115,8 @@ class SessionSaver:
                 shell.error("Cannot save as a project", "Some edits could not be saved; the session stays open.")
                 return
             shell.status(f"Saved as the project {new.root}; your work is saved there from now on.", 10000)
-            if then_close:
-                self.quit()
+            if after is not None:
+                after()
 
         def failed(message: str, details: str) -> None:
             self.busy = False

@@ -32,6 +32,30 @@ def fit_screen(window: QWidget, width: int, height: int) -> None:
     window.resize(min(width, free.width()), min(height, free.height() - 40))
 
 
+def restore_window(window: QWidget, settings) -> None:
+    """The window as it was left: its saved geometry, maximised again if it was (on any screen), or the
+    first size when the saved one does not fit this screen. Qt alone un-maximises a window saved on a
+    larger screen and shrinks it to two thirds of this one (856 x 480 on 1280 x 720)."""
+    geometry = settings.value("geometry")
+    if geometry is None:
+        fit_screen(window, 1280, 800)
+        return
+    window.restoreGeometry(geometry)
+    if str(settings.value("maximized", "false")).lower() == "true":
+        window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
+        return
+    saved = settings.value("window_size")
+    if saved is not None and saved != window.size():  # shrunk to fit a smaller screen
+        fit_screen(window, 1280, 800)
+
+
+def remember_window(window: QWidget, settings) -> None:
+    """What `restore_window` needs, saved on quitting."""
+    settings.setValue("geometry", window.saveGeometry())
+    settings.setValue("maximized", window.isMaximized())
+    settings.setValue("window_size", window.normalGeometry().size() if window.isMaximized() else window.size())
+
+
 class DockSizer(QObject):
     """Watches the window's width. `columns` maps a dock standing for its side column to the width it
     starts with (or the one saved); dragging a column's separator makes that the width to return to."""
@@ -78,6 +102,37 @@ class DockSizer(QObject):
         wanted = [self.preferred[d] for d in docked]
         scale = min(1.0, room / max(1, sum(wanted)))
         self.window.resizeDocks(docked, [max(1, int(w * scale)) for w in wanted], Qt.Orientation.Horizontal)
+
+
+class RoomForTraining(QObject):
+    """While the Training tab is raised, the Classes list above it gives up its rows (down to its
+    minimum) so Start, the progress and the plots fit a laptop's screen; when the Tools tab comes back,
+    so does the Classes list's height."""
+
+    def __init__(self, window: QMainWindow, classes: QDockWidget, training: QDockWidget) -> None:
+        super().__init__(window)
+        self.window, self.classes, self.training = window, classes, training
+        self._classes_height: int | None = None
+        training.visibilityChanged.connect(self._training_shown)
+
+    def _training_shown(self, shown: bool) -> None:
+        classes, training = self.classes, self.training
+        if classes.isFloating() or training.isFloating() or not classes.isVisible():
+            return
+        total = classes.height() + training.height()
+        if shown:
+            self._classes_height = classes.height()
+            least = classes.minimumSizeHint().height()
+            QTimer.singleShot(0, self, lambda: self.window.resizeDocks(
+                [classes, training], [least, total - least], Qt.Orientation.Vertical))
+        elif self._classes_height is not None:
+            back, self._classes_height = self._classes_height, None
+            def restore() -> None:  # beside the tab raised now (a hidden dock is not resized)
+                shown = [d for d in self.window.tabifiedDockWidgets(training) if d.isVisible()]
+                if shown:
+                    self.window.resizeDocks([classes, shown[0]], [back, max(1, total - back)],
+                                            Qt.Orientation.Vertical)
+            QTimer.singleShot(0, self, restore)
 
 
 def _int(value, default: int) -> int:

@@ -18,9 +18,10 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -170,10 +171,18 @@ class ImageListModel(QAbstractListModel):
 
 
 class StateFilter(QSortFilterProxyModel):
+    """Filters by state and name; the image being edited (`pinned`) always passes, so an edit that
+    changes its state never moves the person off it: it leaves the list once the person moves on."""
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = "all"
         self.text = ""  # plain text, matched case-insensitively in the path (no regular expression)
+        self.pinned: int | None = None
+
+    def pin(self, image_id: int | None) -> None:
+        if image_id != self.pinned:
+            self._change(self.state, self.text, image_id)
 
     def set_state(self, state: str) -> None:
         self._change(state, self.text)
@@ -181,22 +190,30 @@ class StateFilter(QSortFilterProxyModel):
     def set_text(self, text: str) -> None:
         self._change(self.state, text.lower())
 
-    def _change(self, state: str, text: str) -> None:
+    def _change(self, state: str, text: str, pinned: int | None | bool = False) -> None:
+        pinned = self.pinned if pinned is False else pinned
         if hasattr(self, "beginFilterChange"):  # Qt 6.10+; invalidateFilter() is deprecated there
             self.beginFilterChange()
-            self.state, self.text = state, text
+            self.state, self.text, self.pinned = state, text, pinned
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self.state, self.text = state, text
+            self.state, self.text, self.pinned = state, text, pinned
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
         rec = self.sourceModel().records[row]
+        if rec.id == self.pinned:
+            return True
         if self.state == "uncorrected" and rec.state not in UNCORRECTED:
             return False
         if self.state not in ("all", "uncorrected") and rec.state != self.state:
             return False
         return not self.text or self.text in rec.path.lower()
+
+
+def badge_rect(row: QRect, metrics, state: str) -> QRect:
+    """Where a row's state badge goes: wide enough for its word in the font in use."""
+    return QRect(row.left() + THUMB + 12, row.top() + THUMB - 14, max(74, metrics.horizontalAdvance(state) + 16), 16)
 
 
 class ThumbDelegate(QStyledItemDelegate):
@@ -220,8 +237,11 @@ class ThumbDelegate(QStyledItemDelegate):
         else:
             painter.fillRect(thumb_rect, QColor(70, 70, 70))
         state = index.data(STATE_ROLE) or "new"
-        badge = QRect(r.left() + THUMB + 12, r.top() + THUMB - 14, 74, 16)
-        painter.setPen(Qt.PenStyle.NoPen)
+        badge = badge_rect(r, painter.fontMetrics(), state)
+        selected = option.state & QStyle.StateFlag.State_Selected
+        # on a selected row the badge is ringed in the highlight's text colour: "corrected" is nearly
+        # the highlight's own blue and would melt into it
+        painter.setPen(QPen(option.palette.highlightedText().color(), 2) if selected else Qt.PenStyle.NoPen)
         painter.setBrush(STATE_COLOURS.get(state, QColor("gray")))
         painter.drawRoundedRect(badge, 7, 7)
         painter.setPen(QColor("white"))
@@ -230,7 +250,6 @@ class ThumbDelegate(QStyledItemDelegate):
             mark = QRect(badge.right() + 6, badge.top(), 70, 16)
             painter.setPen(QColor(220, 60, 40))
             painter.drawText(mark, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "● unsaved")
-        selected = option.state & QStyle.StateFlag.State_Selected
         painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
         text_rect = QRect(r.left() + THUMB + 12, r.top() + 6, r.width() - THUMB - 16, 20)
         name = painter.fontMetrics().elidedText(index.data(), Qt.TextElideMode.ElideMiddle, text_rect.width())
@@ -280,13 +299,20 @@ class ImageListPanel(QWidget):
         if row is None:
             return False
         idx = self.proxy.mapFromSource(self.model.index(row))
-        if not idx.isValid():  # filtered out: show everything so the image can be selected
-            self.state_box.setCurrentIndex(0)
-            self.search.clear()
+        if not idx.isValid():  # filtered out: listed while it is the current one; the filter stays
+            self.proxy.pin(image_id)
             idx = self.proxy.mapFromSource(self.model.index(row))
         self.view.setCurrentIndex(idx)
         self.view.scrollTo(idx)
         return True
+
+    def filter_state(self) -> str:
+        return self.state_box.currentData()
+
+    def set_filter_state(self, state: str) -> None:
+        index = self.state_box.findData(state)
+        if index >= 0:
+            self.state_box.setCurrentIndex(index)
 
     def step(self, delta: int) -> bool:
         n = self.proxy.rowCount()
@@ -312,4 +338,7 @@ class ImageListPanel(QWidget):
 
     def _current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            self.current_changed.emit(current.data(ID_ROLE))
+            image_id = current.data(ID_ROLE)
+            # the image left behind is filtered again once this one is current (not within this signal)
+            QTimer.singleShot(0, self, lambda: self.proxy.pin(self.current_id()))
+            self.current_changed.emit(image_id)

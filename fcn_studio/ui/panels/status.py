@@ -3,8 +3,20 @@ of a running "predict all" with its count, ETA and a cancel button."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStatusBar,
+    QStyle,
+    QStyleOption,
+    QWidget,
+)
+
+GAP = 16  # between a message and the fields at the right
 
 
 def format_eta(seconds: float) -> str:
@@ -53,6 +65,26 @@ class StatusBar(QStatusBar):
         self.addWidget(self.hover, 1)
         for w in (self.batch, self.size, self.zoom, self.model, self.device):
             self.addPermanentWidget(w)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        """A message too long for its room ends in "..." a gap before the fields at the right (Qt cuts
+        it mid-letter against the first field); the whole of it stays the current message."""
+        message = self.currentMessage()
+        if not message:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        option = QStyleOption()
+        option.initFrom(self)
+        fields = [w for w in (self.batch, self.size, self.zoom, self.model, self.device) if w.isVisible()]
+        for field in fields:  # their frames, as QStatusBar draws them
+            option.rect = field.geometry().adjusted(-1, -1, 1, 1)
+            self.style().drawPrimitive(QStyle.PrimitiveElement.PE_FrameStatusBarItem, option, painter, field)
+        right = min([f.x() for f in fields if f.width() > 0] + [self.width()]) - GAP
+        room = QRect(6, 0, max(0, right - 6), self.height())
+        painter.setPen(self.palette().windowText().color())
+        painter.drawText(room, Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter,
+                         self.fontMetrics().elidedText(message, Qt.TextElideMode.ElideRight, room.width()))
 
     def set_zoom(self, zoom: float) -> None:
         self.zoom.setText(f"{zoom * 100:.0f}%")

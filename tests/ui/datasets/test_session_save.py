@@ -97,3 +97,37 @@ def test_export_works_from_a_session_and_remembers_its_folder(qtbot, window, pai
     window.actions["export"].trigger()
     assert Path(chosen[1]).parent == tmp_path / "exports"  # the folder used last time
     assert ExportOptions().which == "human" and Qt.Key.Key_0 is not None
+
+
+@pytest.mark.parametrize("how", ["open_images", "open_project", "new_project", "recent", "drop"])
+def test_opening_something_else_over_a_session_with_work_asks_and_cancel_keeps_it(qtbot, window, painted,
+                                                                                  tmp_path, photo_folder, how):
+    other = Project.create(tmp_path / "other")
+    other.close()
+    asked = []
+    window.session_saver.question = lambda: asked.append(window.session_saver.replacing) or "cancel"
+    open_it = {
+        "open_images": lambda: window.open_paths([photo_folder / "img_2.png"]),  # File > Open Images
+        "open_project": lambda: window.open_project(tmp_path / "other"),
+        "new_project": lambda: window.new_project(tmp_path / "new"),
+        "recent": lambda: window.open_project(str(tmp_path / "other")),  # File > Recent's action
+        "drop": lambda: window.open_paths([str(tmp_path / "other")]),
+    }[how]
+    open_it()
+    assert asked == [True]
+    assert window.project is painted and painted.root.exists() and not (tmp_path / "new").exists()
+    window.session_saver.question = lambda: "discard"
+    open_it()
+    qtbot.waitUntil(lambda: not painted.root.exists(), timeout=10_000)
+    assert window.project is not painted
+
+
+def test_save_as_project_before_opening_another_keeps_the_work_then_opens_it(qtbot, window, painted, tmp_path):
+    other = Project.create(tmp_path / "other")
+    other.close()
+    window.session_saver.question = lambda: "save"
+    window.session_saver.choose_folder = lambda: str(tmp_path / "kept")
+    window.open_project(tmp_path / "other")
+    qtbot.waitUntil(lambda: window.project is not None and window.project.root == (tmp_path / "other").resolve(),
+                    timeout=20_000)
+    assert Project.open(tmp_path / "kept").counts()["corrected"] == 1

@@ -53,3 +53,23 @@ def test_narrowing_shrinks_the_panels_first_and_widening_brings_them_back(qtbot,
     window.resize(1600, 900)
     _until(qtbot, lambda: abs(images.width() - 380) <= 8)  # their width comes back, and is remembered
     assert int(window.settings.value("dock_widths")["dock_Images"]) == images.width()
+
+
+def test_the_classes_list_gives_up_rows_while_training_is_raised(qtbot, window):
+    """At 1280 x 720 the Training tab gets the right column's height, the Classes list keeping its least;
+    back on Tools, the Classes list has its rows again."""
+    from PySide6.QtWidgets import QScrollArea
+
+    docks = _docks(window)
+    classes, training, tools = docks["Classes"], docks["Training"], docks["Tools"]
+    window.resize(1280, 720)
+    _until(qtbot, lambda: classes.height() > 200)
+    rows = classes.height()
+    training.raise_()
+    _until(qtbot, lambda: classes.height() <= classes.minimumSizeHint().height() + 8)
+    panel = window.training_panel
+    area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
+    assert area.verticalScrollBar().value() == 0
+    assert panel.start.geometry().bottom() < area.viewport().height()  # Start shows without scrolling
+    tools.raise_()
+    _until(qtbot, lambda: abs(classes.height() - rows) <= 24)  # about its rows again (Tools keeps its least)

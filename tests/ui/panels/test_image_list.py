@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 
 from fcn_studio.core.sample_data import SAMPLE_LABELS
@@ -107,3 +107,38 @@ def test_a_thumbnail_failure_of_a_closed_project_is_not_pinned_on_the_next_ones_
     assert panel.model.errors == {}
     tip = panel.model.data(panel.model.index(0), Qt.ItemDataRole.ToolTipRole)
     assert "cannot" not in tip.lower()
+
+
+def test_the_corrected_badge_stands_out_on_the_selected_row(qtbot, panel):
+    """The highlight is nearly the badge's own blue: the badge is ringed so it does not melt into it, and
+    it is wide enough for its word."""
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from fcn_studio.project.project import ImageRecord
+    from fcn_studio.ui.panels.image_list import ThumbDelegate, badge_rect
+
+    panel.set_records([ImageRecord(1, "a.png", "corrected", 10, 10, None)], {})
+    index = panel.proxy.index(0, 0)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 260, 72)
+    option.palette = panel.view.palette()
+    option.state = QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_Enabled
+    highlight = option.palette.highlight().color()
+    for point_size in (9, 14):  # a larger font: the word still fits its badge
+        image = QImage(260, 72, QImage.Format.Format_RGB32)
+        image.fill(QColor("black"))
+        painter = QPainter(image)
+        font = QFont()
+        font.setPointSize(point_size)
+        painter.setFont(font)
+        ThumbDelegate().paint(painter, option, index)
+        metrics = painter.fontMetrics()
+        painter.end()
+        badge = badge_rect(option.rect, metrics, "corrected")
+        assert badge.width() >= metrics.horizontalAdvance("corrected") + 8
+        edge = QColor(image.pixel(badge.center().x(), badge.top()))  # the badge's top edge
+
+        def distance(a, b):
+            return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue())
+        assert distance(edge, highlight) > 150, (edge.getRgb(), highlight.getRgb())
