@@ -93,8 +93,10 @@ def test_an_installed_encoder_and_a_catalogue_checkpoint_are_ordinary(tmp_path, 
 def test_keep_learning_versions_are_ordinary(tmp_path):
     from fcn_studio.model.checkpoint import save_checkpoint
     from fcn_studio.model.factory import new_model
+    from fcn_studio.project.project import Project
     from fcn_studio.training.keep_learning import KeepLearning
 
+    Project.create(tmp_path / "p", LabelSet(("a", "b"))).close()  # versions are recorded in its history
     loop = KeepLearning(tmp_path / "p")
     model, info, _ = new_model("fcn32s", "resnet18", LabelSet(("a", "b")), weights=None)
     save_checkpoint(loop.checkpoint, model, info)  # what the backend saves as its best

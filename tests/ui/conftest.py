@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import shiboken6
 import torch
 from PIL import Image
 from PySide6.QtCore import QSettings
@@ -70,7 +71,8 @@ def close_window(qtbot, w, timeout: int = 30_000) -> None:
     if not w._shut_down:
         w.close()
         qtbot.waitUntil(lambda: w._shut_down, timeout=timeout)
-    w.deleteLater()  # with its dialogs, as pytest-qt would; its threads have ended
+    if shiboken6.isValid(w):
+        w.deleteLater()  # with its dialogs, as pytest-qt would; its threads have ended
 
 
 def overlay_pixels(w) -> np.ndarray:

@@ -87,8 +87,8 @@ def test_a_window_left_to_the_garbage_collector_in_a_worker_does_not_hang_the_ap
     """Every PySide6 release from 6.6 to 6.12 deletes a plain widget that a worker's garbage collection
     freed later, in the GUI thread, holding the GIL: here ~QDialog waits for a pool's Python task, which
     waits for the GIL, forever. The app collects garbage in the GUI thread only, from its start."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FCN_STUDIO_NO_DIALOGS": "1",
-           "FCN_STUDIO_DEFAULT_BACKBONE": "mobilenet_v3_small"}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FCN_STUDIO_DEFAULT_BACKBONE": "mobilenet_v3_small",
+           "TMPDIR": str(tmp_path)}  # no session left in /tmp by another run is offered for recovery here
     for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         env[name] = str(tmp_path / name.lower())
     try:
