@@ -239,7 +239,7 @@ def test_help_menu_sample_project_can_be_labelled_right_away(qtbot, window, tmp_
     qtbot.waitUntil(lambda: _rows(window) == 16, timeout=20_000)
     assert (tmp_path / "sample" / "ground_truth").is_dir()
     assert window.class_panel.list.count() == 4 and "sample" in window.windowTitle()
-    qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.workspace.model_path is not None, timeout=60_000)  # loaded: the project's now
     assert Project.open(tmp_path / "sample").model_path.name.startswith("default-")
 
 
