@@ -82,3 +82,16 @@ def overlay_pixels(w) -> np.ndarray:
 def wait_for_image(qtbot, w, name: str) -> None:
     qtbot.waitUntil(lambda: w.canvas.image_item.buffer is not None and name in w.windowTitle()
                     and w.current_id is not None and w.session.current_id == w.current_id, timeout=10_000)
+
+
+def open_photo_project(qtbot, w, tmp_path, photo_folder):
+    """A project of the photo folder, opened in `w` with quick saves, its first image shown."""
+    from fcn_studio.project.project import Project
+
+    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
+    project.add_images([photo_folder])
+    project.close()
+    w.session.autosave_delay = 0.05
+    w.open_paths([tmp_path / "proj"])
+    wait_for_image(qtbot, w, "img_0.png")
+    return tmp_path / "proj"

@@ -5,22 +5,16 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from fcn_studio.core.mask_io import read_mask
-from fcn_studio.core.sample_data import SAMPLE_LABELS
 from fcn_studio.project.project import Project
-from tests.ui.conftest import overlay_pixels, wait_for_image
+from tests.ui.conftest import open_photo_project, overlay_pixels, wait_for_image
 
 
 @pytest.fixture
 def opened(qtbot, window, tmp_path, photo_folder):
-    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
-    project.add_images([photo_folder])
-    project.close()
-    window.session.autosave_delay = 0.05
-    window.open_paths([tmp_path / "proj"])
-    wait_for_image(qtbot, window, "img_0.png")
+    root = open_photo_project(qtbot, window, tmp_path, photo_folder)
     window.canvas.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_B)  # the person picks the brush: the window starts in Navigate
-    return tmp_path / "proj"
+    return root
 
 
 def at(window, x, y):

@@ -3,19 +3,12 @@ quit and started again on the same settings)."""
 
 from PySide6.QtCore import QPointF, QSettings, Qt
 
-from fcn_studio.core.sample_data import SAMPLE_LABELS
-from fcn_studio.project.project import Project
-from tests.ui.conftest import close_window, wait_for_image
+from tests.ui.conftest import close_window, open_photo_project, wait_for_image
 from tests.ui.test_editing import drag
 
 
 def test_a_project_reopens_at_the_image_filter_and_zoom_it_was_left_at(qtbot, window, tmp_path, photo_folder):
-    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
-    project.add_images([photo_folder])
-    project.close()
-    window.session.autosave_delay = 0.05
-    window.open_paths([tmp_path / "proj"])
-    wait_for_image(qtbot, window, "img_0.png")
+    open_photo_project(qtbot, window, tmp_path, photo_folder)
     box = window.image_list.state_box
     box.setCurrentIndex(box.findData("uncorrected"))
     qtbot.keyClick(window, Qt.Key.Key_D)
