@@ -36,7 +36,7 @@ from fcn_studio.core.sample_data import SAMPLE_LABELS  # noqa: E402
 from fcn_studio.ui.app import warm_up_torch  # noqa: E402
 from fcn_studio.ui.canvas.view import LevelItem  # noqa: E402
 from fcn_studio.ui.errors import log_only  # noqa: E402
-from fcn_studio.ui.main_window import MainWindow  # noqa: E402
+from fcn_studio.ui.window.main_window import MainWindow  # noqa: E402
 
 log_only()  # a benchmark drives the window with nobody to click OK
 
@@ -63,11 +63,11 @@ def open_window(tmp: Path) -> MainWindow:
     path = tmp / "big.jpg"
     Image.fromarray(cv2.resize(img, (W, H))).save(path, quality=85)
     window = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
-    window.ask = lambda *_: False
-    window._ensure_model = lambda: None  # no model predicting in the background while we measure
+    window.shell.asker = lambda *_: False
+    window.opening.ensure_model = lambda: None  # no model predicting in the background while we measure
     window.resize(1400, 900)
     window.show()
-    window.open_paths([path])
+    window.opening.open_paths([path])
     wait_until(lambda: window.session.editor is not None and window.canvas.overlay_item.buffer is not None)
     window.workspace.labels_changed.emit(SAMPLE_LABELS)
     window.overlay.visible = [True] * len(SAMPLE_LABELS)

@@ -48,10 +48,9 @@ from fcn_studio.project.project import Project  # noqa: E402
 from fcn_studio.ui.app import warm_up_torch  # noqa: E402
 from fcn_studio.ui.canvas.overlay_state import OverlayState  # noqa: E402
 from fcn_studio.ui.errors import log_only  # noqa: E402
-from fcn_studio.ui.main_window import MainWindow  # noqa: E402
+from fcn_studio.ui.window.main_window import MainWindow  # noqa: E402
 
 log_only()  # a benchmark drives the window with nobody to click OK
-from fcn_studio.ui.models import prediction_order  # noqa: E402
 
 APP = QApplication.instance() or QApplication(sys.argv[:1])
 warm_up_torch()  # as the app does at start-up
@@ -78,7 +77,7 @@ def row(what: str, ours: float, baseline: float, unit: str = "ms", note: str = "
 
 def make_window(tmp: Path) -> MainWindow:
     w = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
-    w.ask = lambda *_: False
+    w.shell.asker = lambda *_: False
     w.resize(1400, 900)
     w.show()
     return w
@@ -137,7 +136,7 @@ def bench_list_10k(tmp: Path) -> None:
         cv2.imwrite(str(folder / f"img_{i:05d}.png"), tile)
     window = make_window(tmp)
     start = time.perf_counter()
-    window.open_paths([folder])
+    window.opening.open_paths([folder])
     wait_until(lambda: window.image_list.proxy.rowCount() == 10_000)
     ours = (time.perf_counter() - start) * 1000
     t = time.perf_counter()
@@ -166,12 +165,12 @@ def bench_predict_all_stall(tmp: Path) -> None:
     project.set_model_path(ckpt)
     project.close()
     window = make_window(tmp)
-    window.open_project(tmp / "proj")
+    window.opening.open_project(tmp / "proj")
     wait_until(lambda: window.worker.predictor is not None)
     finished = []
     window.worker.batch_finished.connect(lambda *a: finished.append(a))
     t = time.perf_counter()
-    ours = longest_stall_during(lambda: prediction_order.predict_all(window), 0, done=lambda: bool(finished))
+    ours = longest_stall_during(lambda: window.predictions.predict_all(), 0, done=lambda: bool(finished))
     elapsed = time.perf_counter() - t
     predictor = Predictor.from_checkpoint(ckpt, device="cpu")[0]
     batch = [load_image(p) for p in sorted(images.iterdir())[:4]]
@@ -211,7 +210,7 @@ def _open_and_paint(window: MainWindow, path: Path) -> tuple[float, float]:
         return bool(painted)
 
     start = time.perf_counter()
-    stall = longest_stall_during(lambda: window.open_paths([path]), 0, done=done)
+    stall = longest_stall_during(lambda: window.opening.open_paths([path]), 0, done=done)
     return (painted[0] - start) * 1000, stall
 
 
@@ -232,7 +231,7 @@ def large_child(kind: str, path: Path, tmp: Path) -> dict:
     from PySide6.QtTest import QTest  # noqa: PLC0415
 
     window = make_window(tmp)
-    window._ensure_model = lambda: None  # no model predicting while we measure
+    window.opening.ensure_model = lambda: None  # no model predicting while we measure
     wait_until(lambda: True)
     for _ in range(20):
         APP.processEvents()
@@ -259,7 +258,7 @@ def large_child(kind: str, path: Path, tmp: Path) -> dict:
     canvas.fit()
     APP.processEvents()
     window.tools_panel.set_tool("fill")
-    window.pick_class(1)
+    window.commands.pick_class(1)
     vp = canvas.viewport()
     where = canvas.mapFromScene(w / 3, h / 3)
     t = time.perf_counter()
@@ -269,7 +268,7 @@ def large_child(kind: str, path: Path, tmp: Path) -> dict:
     assert window.session.editor.mask[h // 3, w // 3] == 1, "the fill did not happen"
     window.session.flush(300)
     t = time.perf_counter()
-    window.undo()
+    window.commands.undo()
     vp.repaint()
     out["undo_ms"] = (time.perf_counter() - t) * 1000
     assert window.session.editor.mask[h // 3, w // 3] == 255, "the undo did not happen"

@@ -44,6 +44,6 @@ def quit_window(window) -> None:
     """Quits a benchmark's window as a person does and lets its threads end (quitting never blocks the
     GUI thread: the window hides at once and shuts down in the background)."""
     window.close()
-    while not window._shut_down:
+    while not window.quitting.done:
         QApplication.processEvents()
         time.sleep(0.01)

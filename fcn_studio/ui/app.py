@@ -80,7 +80,7 @@ def run_app(paths: list[str]) -> int:
     collector = GuiThreadCollector(app)  # before any thread starts: see the class
     install_excepthook()
     warm_up_torch()
-    from fcn_studio.ui.main_window import MainWindow  # noqa: PLC0415 (after QApplication exists)
+    from fcn_studio.ui.window.main_window import MainWindow  # noqa: PLC0415 (after QApplication exists)
 
     window = MainWindow()
     window.shut_down.connect(app.quit)  # the window hides at once on quitting; the app ends with its threads
@@ -89,7 +89,7 @@ def run_app(paths: list[str]) -> int:
     window.status.showMessage(f"Log: {log_file}", 5000)
     window.session_recovery.offer()  # a session left by a crash
     if paths:
-        window.open_paths([Path(p) for p in paths])
+        window.opening.open_paths([Path(p) for p in paths])
     code = app.exec()
     collector.close()
     return code

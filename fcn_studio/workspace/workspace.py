@@ -76,6 +76,7 @@ class Workspace:
         self.model_requested = Event()  # (request)
         self.model_changed = Event()  # (path, labels) a requested model is in use
         self.model_failed = Event()  # (path, message) it could not be loaded; the one in use goes on
+        self.model_making = Event()  # (note) a new model file is being made for the open project
         self.model_made = Event()  # (path, note) a new model file was made for the open project
         self.busy_changed = Event()  # (text or None)
         self.run_changed = Event()  # (run or None)
@@ -133,6 +134,19 @@ class Workspace:
     @property
     def labels(self) -> LabelSet | None:
         return None if self.project is None else self.project.labels
+
+    def add_images(self, paths: list[Path], on_done: Callable[[object], None],
+                   on_failed: Callable[[str, str], None]) -> None:
+        """Adds image files and folders (recursively) to the open project off the GUI thread; the views
+        hear `images_changed` once they are in (not if another project opened meanwhile)."""
+        project = self.project
+
+        def done(result) -> None:
+            if project is self.project:
+                self.images_changed.emit()
+                on_done(result)
+
+        self.background(lambda: project.add_images(paths), done, on_failed)
 
     def masks_rewritten(self) -> None:
         """Masks on disk changed under the editors (classes changed, an import): edit them afresh."""
@@ -307,6 +321,8 @@ class Workspace:
         stem = stem or (f"{arch}_{backbone}" if backbone else (arch or "model"))
         target = new_model_path(project.root / "models", stem)
         labels = project.labels
+
+        self.model_making.emit(note)
 
         def make():
             made = make_model_file(target, labels, arch, backbone)

@@ -51,7 +51,7 @@ def window(qtbot, tmp_path, monkeypatch):
     errors.log_only()  # message boxes would wait for a click nobody makes
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("FCN_STUDIO_DEFAULT_BACKBONE", "mobilenet_v3_small")  # quick to make in every test
-    from fcn_studio.ui.main_window import MainWindow
+    from fcn_studio.ui.window.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings=settings)
@@ -68,9 +68,9 @@ def window(qtbot, tmp_path, monkeypatch):
 def close_window(qtbot, w, timeout: int = 30_000) -> None:
     """Quits as a person does and waits for every thread of the window to end (quitting never blocks:
     the window hides at once and finishes in the background)."""
-    if not w._shut_down:
+    if not w.quitting.done:
         w.close()
-        qtbot.waitUntil(lambda: w._shut_down, timeout=timeout)
+        qtbot.waitUntil(lambda: w.quitting.done, timeout=timeout)
     if shiboken6.isValid(w):
         w.deleteLater()  # with its dialogs, as pytest-qt would; its threads have ended
 
@@ -84,14 +84,17 @@ def wait_for_image(qtbot, w, name: str) -> None:
                     and w.current_id is not None and w.session.current_id == w.current_id, timeout=10_000)
 
 
-def open_photo_project(qtbot, w, tmp_path, photo_folder):
-    """A project of the photo folder, opened in `w` with quick saves, its first image shown."""
+def open_photo_project(qtbot, w, tmp_path, photo_folder, model=None):
+    """A project of the photo folder (with `model` as its model), opened in `w` with quick saves, its
+    first image shown."""
     from fcn_studio.project.project import Project
 
     project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
     project.add_images([photo_folder])
+    if model is not None:
+        project.set_model_path(model)
     project.close()
     w.session.autosave_delay = 0.05
-    w.open_paths([tmp_path / "proj"])
+    w.opening.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, w, "img_0.png")
     return tmp_path / "proj"

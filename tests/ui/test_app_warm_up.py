@@ -8,7 +8,7 @@ import sys
 CHECK = """
 import sys
 import fcn_studio.ui.app as app
-import fcn_studio.ui.main_window
+import fcn_studio.ui.window.main_window
 assert "torchvision" not in sys.modules, "imported before the window shows"
 thread = app.warm_up_torchvision()
 assert thread.daemon

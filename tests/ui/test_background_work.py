@@ -27,14 +27,14 @@ def test_switching_projects_during_predict_all_ends_that_batch_as_cancelled(qtbo
                                                                           tiny_checkpoint):
     first = _project(tmp_path / "first", 40, (96, 128), tiny_checkpoint)  # far from done at the switch
     second = _project(tmp_path / "second", 3, (64, 80), tiny_checkpoint)
-    window.open_paths([first])
+    window.opening.open_paths([first])
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=20_000)
     shapes = []
     window.worker.predicted.connect(lambda _id, labels, _c, _s: shapes.append(labels.shape))
     with qtbot.waitSignal(window.worker.batch_finished, timeout=20_000) as blocker:
         window.actions["predict_all"].trigger()
         shapes.clear()
-        window.open_paths([second])
+        window.opening.open_paths([second])
     done, total, cancelled, failures = blocker.args
     assert cancelled and total == 40 and done + failures < 40
     assert not window.status.batch.isVisible() and "cancelled" in window.status.currentMessage()
@@ -51,13 +51,13 @@ def test_switching_projects_during_predict_all_ends_that_batch_as_cancelled(qtbo
 def test_slow_background_jobs_never_stall_showing_an_image(qtbot, window, tmp_path, photo_folder):
     from PySide6.QtCore import QThreadPool
 
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     wait_for_image(qtbot, window, "img_0.png")
     release = threading.Event()
     busy = max(4, QThreadPool.globalInstance().maxThreadCount())
     try:
         for _ in range(busy):  # model comparisons, exports, imports: all of them slow at once
-            window.background(lambda: release.wait(30), lambda _r: None)
+            window.shell.background(lambda: release.wait(30), lambda _r: None)
         shown = window.canvas.image_item.buffer
         window.image_list.step(1)
         qtbot.waitUntil(lambda: window.canvas.image_item.buffer is not shown, timeout=10_000)
@@ -77,8 +77,8 @@ def test_an_image_of_the_previous_project_never_shows_in_the_next_one(qtbot, win
 
     first = _project(tmp_path / "first", 2, (96, 128), tiny_checkpoint)
     empty = _project(tmp_path / "empty", 0, (96, 128), tiny_checkpoint)
-    window.open_paths([first])  # starts decoding first_0.png
-    window.open_paths([empty])
+    window.opening.open_paths([first])  # starts decoding first_0.png
+    window.opening.open_paths([empty])
     window.lanes.decode.waitForDone(10_000)
     QApplication.processEvents()  # the decoded image arrives after the switch
     assert window.canvas.image_item.buffer is None and "Choose an image" in window.canvas.message

@@ -136,9 +136,9 @@ def test_clear_and_relabel(qtbot, window, opened):
     qtbot.keyClick(window, Qt.Key.Key_1)
     window.tools_panel.size.setValue(15)
     drag(qtbot, window, [(10, 30), (120, 30)])
-    window.relabel(1, 2)
+    window.commands.relabel(1, 2)
     assert window.overlay.mask[30, 60] == 2
-    window.clear_mask()
+    window.commands.clear_mask()
     mask, state = saved_mask(window, opened)
     assert mask is None and state == "new"  # cleared back to nothing labelled
 
@@ -153,7 +153,7 @@ def _open_one_object(qtbot, window, tmp_path):
     img[30:70, 40:90] = (230, 210, 30)
     Image.fromarray(img).save(folder / "object.png")
     window.answers = [False]
-    window.open_paths([folder])
+    window.opening.open_paths([folder])
     wait_for_image(qtbot, window, "object.png")
 
 
@@ -200,7 +200,6 @@ def test_quitting_right_after_a_stroke_saves_it_and_closes_without_asking(qtbot,
 
 
 def test_polygon_can_erase_and_the_undo_limit_is_a_setting(qtbot, window, opened):
-    from fcn_studio.ui.menus import _undo_limit
 
     vp = window.canvas.viewport()
     qtbot.keyClick(window, Qt.Key.Key_1)
@@ -211,7 +210,7 @@ def test_polygon_can_erase_and_the_undo_limit_is_a_setting(qtbot, window, opened
         qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=at(window, *p))
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     assert window.overlay.mask[40, 60] == 255 and window.overlay.mask[40, 20] == 1
-    _undo_limit(window, 64)
+    window.commands.undo_limit(64)
     assert window.session.budget.limit == 64 * 2**20 and int(window.settings.value("undo_limit_mb")) == 64
 
 
@@ -250,7 +249,7 @@ def test_a_smart_selection_arriving_mid_stroke_waits_for_the_stroke(qtbot, windo
     assert (mask[30:70, 40:90] == 2).mean() > 0.9  # the selection, applied after it
     assert [e.name for e in editor.stack.done[-2:]] == ["brush", "smart selection"]
     assert not editor.in_operation
-    window.undo()
+    window.commands.undo()
     assert (window.overlay.mask[30:70, 40:90] == 2).mean() < 0.1 and (window.overlay.mask[90, 8:118] == 1).all()
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fcn_studio.core.sample_data import SAMPLE_LABELS, sample_image
 from fcn_studio.project.project import Project
-from tests.ui.conftest import close_window, wait_for_image
+from tests.ui.conftest import close_window, open_photo_project, wait_for_image
 
 
 def _predicted_on_screen(qtbot, w) -> None:
@@ -27,12 +27,12 @@ def test_the_first_image_shown_is_predicted(qtbot, window, tmp_path, photo_folde
         project.add_images([photo_folder])
         project.set_model_path(tiny_checkpoint)
         project.close()
-        window.open_paths([tmp_path / "proj"])
+        window.opening.open_paths([tmp_path / "proj"])
     else:
         img, _ = sample_image(3, 96, 128)
         path = tmp_path / ("one.png" if kind == "png" else "one.tif")
         Image.fromarray(img if kind == "png" else img[..., 0].astype(np.uint16) * 200).save(path)
-        window.open_paths([path])  # a session of one image, with the default model made for it
+        window.opening.open_paths([path])  # a session of one image, with the default model made for it
     _predicted_on_screen(qtbot, window)
 
 
@@ -51,7 +51,7 @@ def test_a_model_with_its_own_classes_predicts_the_image_once_the_classes_change
         return slow(self, *args, **kwargs)
 
     monkeypatch.setattr(Project, "change_labels", slow_change)
-    window.open_paths([tmp_path / "voc"])
+    window.opening.open_paths([tmp_path / "voc"])
     qtbot.waitUntil(lambda: window.class_panel.list.count() == 4, timeout=20_000)
     _predicted_on_screen(qtbot, window)
     assert (window.overlay.mask != 255).all()
@@ -59,13 +59,9 @@ def test_a_model_with_its_own_classes_predicts_the_image_once_the_classes_change
 
 def test_accept_prediction_takes_one_made_in_an_earlier_session(qtbot, window, tmp_path, photo_folder,
                                                                 tiny_checkpoint):
-    from fcn_studio.ui.main_window import MainWindow
+    from fcn_studio.ui.window.main_window import MainWindow
 
-    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
-    project.add_images([photo_folder])
-    project.set_model_path(tiny_checkpoint)
-    project.close()
-    window.open_paths([tmp_path / "proj"])
+    open_photo_project(qtbot, window, tmp_path, photo_folder, model=tiny_checkpoint)
     _predicted_on_screen(qtbot, window)
     image_id = window.current_id
     stored = window.project.load_prediction(image_id)
@@ -73,11 +69,11 @@ def test_accept_prediction_takes_one_made_in_an_earlier_session(qtbot, window, t
     window.close()  # quit; the next start has made no prediction yet
     again = MainWindow(settings=window.settings)
     again.show()
-    again.open_paths([tmp_path / "proj"])
+    again.opening.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, again, "img_0.png")
     qtbot.waitUntil(lambda: again.session.editor is not None and again.current_rgb is not None, timeout=10_000)
-    assert again._last_prediction is None
-    again.accept_prediction()
+    assert again.commands.last_prediction is None
+    again.commands.accept_prediction()
     qtbot.waitUntil(lambda: again.project.image(image_id).state == "corrected", timeout=10_000)
     assert "Accepted the prediction" in again.status.currentMessage()
     assert again.session.flush(5)

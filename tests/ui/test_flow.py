@@ -55,7 +55,7 @@ def _predicted(window, image_id):
 
 def test_accept_prediction_during_a_decode_never_writes_into_the_image_left_behind(qtbot, window, tmp_path,
                                                                                     photo_folder, tiny_checkpoint):
-    window.open_paths([_project(tmp_path, photo_folder, model=tiny_checkpoint)])
+    window.opening.open_paths([_project(tmp_path, photo_folder, model=tiny_checkpoint)])
     wait_for_image(qtbot, window, "img_0.png")
     first, second = (r.id for r in window.project.images()[:2])
     qtbot.waitUntil(lambda: _predicted(window, first), timeout=20_000)
@@ -69,8 +69,8 @@ def test_accept_prediction_during_a_decode_never_writes_into_the_image_left_behi
     qtbot.waitUntil(lambda: len(held.started) == window.lanes.decode.maxThreadCount(), timeout=5000)
     window.image_list.select(second)
     assert window.current_id == second
-    window.accept_prediction()  # Ctrl+Shift+A before the new image shows
-    window.mark("reviewed", then_next=True)  # and a fast Ctrl+Enter
+    window.commands.accept_prediction()  # Ctrl+Shift+A before the new image shows
+    window.commands.mark("reviewed", then_next=True)  # and a fast Ctrl+Enter
     window.lanes.slow.waitForDone(10_000)  # a wrongly started accept loads the prediction there...
     QApplication.processEvents()  # ...and would land now
     editor = window.session.editors[first]
@@ -79,19 +79,19 @@ def test_accept_prediction_during_a_decode_never_writes_into_the_image_left_behi
     assert window.current_id == second  # nothing skipped
     held.release()
     qtbot.waitUntil(lambda: window.session.current_id == second, timeout=10_000)
-    window.accept_prediction()  # once shown, it goes to the image on screen
+    window.commands.accept_prediction()  # once shown, it goes to the image on screen
     qtbot.waitUntil(lambda: bool(window.session.editors[second].stack.done), timeout=10_000)
     assert not window.session.editors[first].stack.done
 
 
 def test_a_model_that_fails_to_load_never_becomes_the_projects_model(qtbot, window, tmp_path, photo_folder,
                                                                      tiny_checkpoint, caplog):
-    window.open_paths([_project(tmp_path, photo_folder, model=tiny_checkpoint)])
+    window.opening.open_paths([_project(tmp_path, photo_folder, model=tiny_checkpoint)])
     qtbot.waitUntil(lambda: window.worker.predictor is not None and window.status.model.text() == tiny_checkpoint.name,
                     timeout=20_000)
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"not a checkpoint at all")
-    window.load_model(broken)
+    window.workspace.request_model(broken)
     assert window.project.model_path == tiny_checkpoint  # not while it loads
     qtbot.waitUntil(lambda: "Cannot load the model" in caplog.text, timeout=20_000)
     assert window.project.model_path == tiny_checkpoint
@@ -105,8 +105,8 @@ def test_a_model_loading_when_the_project_switches_never_lands_in_the_next_one(q
     b = _project(tmp_path, photo_folder, "b")  # no model: its default is made in the background
     in_use = []
     window.workspace.model_changed.connect(lambda path, labels: in_use.append(path))
-    window.open_paths([a])  # its model starts loading in the worker...
-    window.open_paths([b])  # ...and the person has moved on
+    window.opening.open_paths([a])  # its model starts loading in the worker...
+    window.opening.open_paths([b])  # ...and the person has moved on
     b_root = window.project.root
     qtbot.waitUntil(lambda: window.workspace.model_path is not None, timeout=60_000)
     assert in_use and all(b_root in path.parents for path in in_use), in_use
@@ -115,7 +115,7 @@ def test_a_model_loading_when_the_project_switches_never_lands_in_the_next_one(q
 
 
 def test_keys_wait_while_the_classes_are_rewritten(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([_project(tmp_path, photo_folder)])
+    window.opening.open_paths([_project(tmp_path, photo_folder)])
     wait_for_image(qtbot, window, "img_0.png")
     qtbot.waitUntil(lambda: _shown(window), timeout=10_000)
     image_id = window.current_id
@@ -134,14 +134,14 @@ def test_keys_wait_while_the_classes_are_rewritten(qtbot, window, tmp_path, phot
     held = Held(window, window.lanes.slow)  # the class change's work waits behind these
     qtbot.waitUntil(lambda: len(held.started) == window.lanes.slow.maxThreadCount(), timeout=5000)
     labels = window.project.labels
-    window.change_labels(labels, {i: i for i in range(len(labels))})
+    window.commands.change_labels(labels, {i: i for i in range(len(labels))})
     assert _busy(window)
     window.canvas.setFocus()
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo
     QTest.keyClick(window, Qt.Key.Key_2)  # another class
     QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # mark reviewed
-    window.undo()
-    window.mark("reviewed")
+    window.commands.undo()
+    window.commands.mark("reviewed")
     assert len(editor.stack.done) == 1 and not editor.stack.undone
     assert window.tools.current_class == 1
     assert window.session.undo() is None and window.session.mark("reviewed") is False
@@ -155,7 +155,7 @@ def test_keys_wait_while_the_classes_are_rewritten(qtbot, window, tmp_path, phot
 def test_a_failed_save_as_leaves_the_worker_and_editors_with_the_session(qtbot, window, tmp_path, photo_folder,
                                                                          read_only):
     window.answers = [False]  # not a project: an unsaved session
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     wait_for_image(qtbot, window, "img_0.png")
     qtbot.waitUntil(lambda: _shown(window), timeout=10_000)
     session = window.project
@@ -180,7 +180,7 @@ def test_a_failed_save_as_leaves_the_worker_and_editors_with_the_session(qtbot, 
 
 def test_the_window_reads_the_flow_from_the_workspace(qtbot, window, tmp_path, photo_folder):
     """One holder: the window's current image is the workspace's, and no second copy drifts."""
-    window.open_paths([_project(tmp_path, photo_folder)])
+    window.opening.open_paths([_project(tmp_path, photo_folder)])
     wait_for_image(qtbot, window, "img_0.png")
     assert window.current_id == window.workspace.current_id
     window.image_list.step(1)
@@ -189,7 +189,7 @@ def test_the_window_reads_the_flow_from_the_workspace(qtbot, window, tmp_path, p
 
 
 def test_an_import_is_a_long_operation_that_edits_wait_for(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([_project(tmp_path, photo_folder)])
+    window.opening.open_paths([_project(tmp_path, photo_folder)])
     wait_for_image(qtbot, window, "img_0.png")
     source = tmp_path / "masks"
     source.mkdir()

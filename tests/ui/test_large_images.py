@@ -20,7 +20,7 @@ def _screen_colour(window, x, y):
 def test_zoomed_out_the_canvas_draws_a_coarser_level_and_a_stroke_shows_there_at_once(qtbot, window, tmp_path):
     rgb = np.full((2400, 3600, 3), 90, np.uint8)
     Image.fromarray(rgb).save(tmp_path / "wide.png")
-    window.open_paths([tmp_path / "wide.png"])
+    window.opening.open_paths([tmp_path / "wide.png"])
     wait_for_image(qtbot, window, "wide.png")
     qtbot.waitUntil(lambda: window.session.editor is not None)
     window.canvas.fit()
@@ -50,7 +50,7 @@ def _open_predicted(qtbot, window, tmp_path, checkpoint) -> None:
     project.set_model_path(checkpoint)
     project.close()
     with qtbot.waitSignal(window.worker.predicted, timeout=30_000):
-        window.open_paths([root])
+        window.opening.open_paths([root])
     wait_for_image(qtbot, window, "big.png")
     qtbot.waitUntil(lambda: window.worker.predictor is not None and window.session.editor is not None,
                     timeout=20_000)
@@ -98,7 +98,7 @@ def test_quitting_during_a_large_images_prediction_is_clean_and_never_blocks(qtb
         tiles.append(done)
         if len(tiles) == 1:
             window.close()  # from the GUI thread, mid-prediction, as a person's Ctrl+Q would
-            seen.append((done, total, window.isHidden(), window.closed, window._shut_down))
+            seen.append((done, total, window.isHidden(), window.closed, window.quitting.done))
 
     window.worker.tile_predicted.connect(quit_now)
     window.worker.request(window.current_id, window.current_rgb)

@@ -8,10 +8,8 @@ from PySide6.QtCore import Qt
 from fcn_studio.core.sample_data import SAMPLE_LABELS
 from fcn_studio.model.checkpoint import save_checkpoint
 from fcn_studio.model.factory import new_model
-from fcn_studio.project.project import Project
-from fcn_studio.ui.models.prediction_order import predict_all
 from tests.model.caffe_port_reference import randomise_scores_
-from tests.ui.conftest import wait_for_image
+from tests.ui.conftest import open_photo_project, wait_for_image
 from tests.ui.test_editing import drag
 
 
@@ -45,13 +43,7 @@ def _touch_and_undo(qtbot, w):
 
 def test_a_swapped_in_model_shows_on_an_image_touched_and_undone(qtbot, window, tmp_path, photo_folder,
                                                                   tiny_checkpoint):
-    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
-    project.add_images([photo_folder])
-    project.set_model_path(tiny_checkpoint)
-    project.close()
-    window.session.autosave_delay = 0.05
-    window.open_paths([tmp_path / "proj"])
-    wait_for_image(qtbot, window, "img_0.png")
+    open_photo_project(qtbot, window, tmp_path, photo_folder, model=tiny_checkpoint)
     _shows_the_stored_prediction(qtbot, window)
     first = window.overlay.mask.copy()
     first_id = window.current_id
@@ -61,12 +53,12 @@ def test_a_swapped_in_model_shows_on_an_image_touched_and_undone(qtbot, window, 
     _shows_the_stored_prediction(qtbot, window)
     _touch_and_undo(qtbot, window)
 
-    window.load_model(_other_model(tmp_path / "other.safetensors"))
+    window.workspace.request_model(_other_model(tmp_path / "other.safetensors"))
     qtbot.waitUntil(lambda: window.status.model.text() == "other.safetensors", timeout=60_000)
     _shows_the_stored_prediction(qtbot, window)  # the image on screen: canvas and editor
     assert "painted by you" not in window.overlay.describe(30, 20)
 
-    predict_all(window)  # the image left behind gets the new model's prediction too
+    window.predictions.predict_all()  # the image left behind gets the new model's prediction too
     qtbot.waitUntil(lambda: not window.worker.batch_running, timeout=60_000)
     qtbot.keyClick(window, Qt.Key.Key_A)
     wait_for_image(qtbot, window, "img_0.png")

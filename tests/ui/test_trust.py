@@ -24,7 +24,7 @@ def _project(tmp_path, photo_folder, reviewed: bool):
 
 
 def _open(qtbot, window, folder):
-    window.open_paths([folder])
+    window.opening.open_paths([folder])
     wait_for_image(qtbot, window, "img_0.png")
     qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
 
@@ -34,16 +34,16 @@ def test_accepting_the_prediction_over_a_reviewed_mask_asks_first(qtbot, window,
     _open(qtbot, window, folder)
     asked = []
     window.shell.asker = lambda title, text: asked.append(text) or False  # "no"
-    window.accept_prediction()  # the stored prediction, not only one made in this session
+    window.commands.accept_prediction()  # the stored prediction, not only one made in this session
     qtbot.waitUntil(lambda: bool(asked), timeout=5000)
     assert "reviewed" in asked[0] and (window.overlay.mask == 1).all()
     window.shell.asker = lambda title, text: True  # "yes"
-    window.accept_prediction()
+    window.commands.accept_prediction()
     qtbot.waitUntil(lambda: (window.overlay.mask == 2).all(), timeout=5000)
     assert window.session.flush(5)
     project = Project.open(folder)
     assert project.image(image_id).state == "corrected" and (project.load_mask(image_id) == 2).all()
-    window.undo()  # one step: the person's reviewed mask and its mark come back together
+    window.commands.undo()  # one step: the person's reviewed mask and its mark come back together
     assert window.session.flush(5)
     assert project.image(image_id).state == "reviewed" and (project.load_mask(image_id) == 1).all()
     assert (window.overlay.mask == 1).all()
@@ -52,15 +52,15 @@ def test_accepting_the_prediction_over_a_reviewed_mask_asks_first(qtbot, window,
 def test_accept_prediction_is_one_undo_step(qtbot, window, tmp_path, photo_folder):
     folder, image_id = _project(tmp_path, photo_folder, reviewed=False)
     _open(qtbot, window, folder)
-    qtbot.waitUntil(lambda: window._last_prediction is not None, timeout=60_000)  # the default model's
-    prediction = window._last_prediction[1]
+    qtbot.waitUntil(lambda: window.commands.last_prediction is not None, timeout=60_000)  # the default model's
+    prediction = window.commands.last_prediction[1]
     cls = 1 if prediction[10, 30] != 1 else 2
     window.canvas.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_B)
     qtbot.keyClick(window, getattr(Qt.Key, f"Key_{cls}"))
     drag(qtbot, window, [(10, 10), (60, 10)])  # a stroke, then the person thinks better of it
     window.answers = [True]  # "replace your mask?" yes
-    window.accept_prediction()
+    window.commands.accept_prediction()
     qtbot.waitUntil(lambda: (window.overlay.mask == prediction).all(), timeout=5000)
     assert window.session.flush(5) and window.project.image(image_id).state == "corrected"
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one Ctrl+Z undoes the accept
@@ -77,7 +77,7 @@ def test_accept_prediction_says_when_there_is_none(qtbot, window, tmp_path, phot
     folder.add_images([photo_folder])
     folder.close()
     _open(qtbot, window, tmp_path / "empty")
-    window.accept_prediction()
+    window.commands.accept_prediction()
     qtbot.waitUntil(lambda: "no prediction" in window.status.currentMessage(), timeout=5000)
     assert window.project.image(window.current_id).state == "new"
 
@@ -95,7 +95,7 @@ def test_changing_classes_right_after_a_stroke_keeps_it_and_does_not_block(qtbot
     drag(qtbot, window, [(10, 40), (60, 40)])
     assert window.session.unsaved()
     # drop "disc" (1 -> ignore), "box" 2 -> 1, "triangle" 3 -> 2
-    window.change_labels(LabelSet(("background", "box", "triangle")), {0: 0, 1: 255, 2: 1, 3: 2})
+    window.commands.change_labels(LabelSet(("background", "box", "triangle")), {0: 0, 1: 255, 2: 1, 3: 2})
     assert not window.canvas.isEnabled()  # returned at once; the canvas waits for the change
     qtbot.waitUntil(lambda: window.canvas.isEnabled() and window.class_panel.list.count() == 3, timeout=20_000)
     project = Project.open(folder)

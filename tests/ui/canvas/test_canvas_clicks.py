@@ -24,7 +24,7 @@ def drag(qtbot, window, points, button=Qt.MouseButton.LeftButton):
 
 
 def _open(qtbot, window, folder, name):
-    window.open_paths([folder])
+    window.opening.open_paths([folder])
     wait_for_image(qtbot, window, name)
     qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
 

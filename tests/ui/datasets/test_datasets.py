@@ -19,7 +19,7 @@ def test_export_from_the_window_then_import_into_another_project(qtbot, window, 
         mask[10:50, 10 + i:60] = 1 + i % 3
         project.save_mask(rec.id, mask, "reviewed")
     project.close()
-    window.open_paths([tmp_path / "proj"])
+    window.opening.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, window, ".png")
     dialog = ExportDialog(tmp_path / "out", window)
     qtbot.addWidget(dialog)
@@ -31,7 +31,7 @@ def test_export_from_the_window_then_import_into_another_project(qtbot, window, 
     qtbot.waitUntil(lambda: (tmp_path / "out" / "annotations.json").is_file(), timeout=20_000)
 
     Project.create(tmp_path / "other").close()
-    window.open_paths([tmp_path / "other"])
+    window.opening.open_paths([tmp_path / "other"])
     qtbot.waitUntil(lambda: window.project is not None and window.project.name == "other", timeout=10_000)
     reports = []
     window.workspace.imported.connect(reports.append)
@@ -43,7 +43,7 @@ def test_export_from_the_window_then_import_into_another_project(qtbot, window, 
 
 def test_import_dialog_reports_problems(qtbot, window, tmp_path, photo_folder):
     Project.create(tmp_path / "p").close()
-    window.open_paths([tmp_path / "p"])
+    window.opening.open_paths([tmp_path / "p"])
     qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
     bad = tmp_path / "bad"
     (bad / "images").mkdir(parents=True)
@@ -73,11 +73,11 @@ def test_the_sample_truth_imports_from_the_dialog_as_it_opens_and_undo_survives_
     from fcn_studio.core.mask_io import write_mask
 
     write_mask(tmp_path / "proj" / "ground_truth" / "img_1.png", np.full((96, 128), 3, np.uint8), SAMPLE_LABELS)
-    window.open_paths([tmp_path / "proj"])
+    window.opening.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, window, "img_0.png")
     window.canvas.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_B)  # the brush: the window starts in Navigate
-    window.pick_class(2)
+    window.commands.pick_class(2)
     drag(qtbot, window, [(10, 40), (60, 40)])
     assert window.session.flush(10)
     dialog = ImportDialog(window, window.project)
@@ -89,14 +89,14 @@ def test_the_sample_truth_imports_from_the_dialog_as_it_opens_and_undo_survives_
     window.datasets.import_(*dialog.request())
     qtbot.waitUntil(lambda: bool(reports), timeout=20_000)
     assert reports[0].imported == 1 and not reports[0].problems and len(reports[0].touched) == 1
-    window.undo()
+    window.commands.undo()
     assert window.status.currentMessage().startswith("Undid")
     assert not (window.session.editor.mask[40, 12:58] == 2).all()
 
 
 def test_an_unrecognised_folder_speaks_of_the_dialog_not_a_flag(qtbot, window, tmp_path):
     Project.create(tmp_path / "p").close()
-    window.open_paths([tmp_path / "p"])
+    window.opening.open_paths([tmp_path / "p"])
     qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
     (tmp_path / "empty").mkdir()
     dialog = ImportDialog(window, window.project)
@@ -128,7 +128,7 @@ def test_images_outside_the_dataset_are_asked_about_first(qtbot, window, tmp_pat
                "imagePath": image, "imageData": None}
         (src / f"{name}.json").write_text(json.dumps(doc))
     Project.create(tmp_path / "p").close()
-    window.open_paths([tmp_path / "p"])
+    window.opening.open_paths([tmp_path / "p"])
     qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
     asked, reports = [], []
     window.shell.asker = lambda title, text: asked.append((window.project.images(), text)) or False  # "no"

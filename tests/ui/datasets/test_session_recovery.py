@@ -26,7 +26,7 @@ def test_a_session_left_by_a_crash_is_offered_and_recovered(qtbot, window, tmp_p
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where sessions are made and looked for
-    window.open_paths([photo_folder / "img_2.png"])  # this window's own session, in use
+    window.opening.open_paths([photo_folder / "img_2.png"])  # this window's own session, in use
     wait_for_image(qtbot, window, "img_2.png")
     live = window.project.root
     assert live.parent == temp.resolve()

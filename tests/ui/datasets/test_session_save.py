@@ -17,11 +17,11 @@ from tests.ui.test_editing import drag
 def painted(qtbot, window, photo_folder):
     """Two loose images opened (no project), one stroke of class 2 on the first."""
     window.session.autosave_delay = 0.05
-    window.open_paths([photo_folder / "img_0.png", photo_folder / "img_1.png"])
+    window.opening.open_paths([photo_folder / "img_0.png", photo_folder / "img_1.png"])
     wait_for_image(qtbot, window, "img_0.png")
     window.canvas.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_B)  # the brush: the window starts in Navigate
-    window.pick_class(2)
+    window.commands.pick_class(2)
     window.tools_panel.size.setValue(5)
     drag(qtbot, window, [(10, 40), (60, 40)])
     assert window.session.flush(10)
@@ -43,7 +43,7 @@ def test_save_as_project_keeps_the_work_the_image_and_the_undo_history(qtbot, wi
     rec = next(r for r in project.images() if r.name == "img_0.png")
     assert project.image(rec.id).state == "corrected" and (project.load_mask(rec.id)[40, 12:58] == 2).all()
     assert project.mask_path(rec.id) == project.root / "masks" / "photos" / "img_0.png"
-    window.undo()  # the stroke made in the session is undone in the project
+    window.commands.undo()  # the stroke made in the session is undone in the project
     assert window.status.currentMessage().startswith("Undid")
     assert window.session.flush(10)
     qtbot.waitUntil(lambda: Project.open(tmp_path / "kept").image(rec.id).state == "new", timeout=5000)
@@ -60,7 +60,7 @@ def test_quitting_a_session_with_work_asks_and_cancel_keeps_it_open(qtbot, windo
 def test_discard_quits_and_deletes_the_session(qtbot, window, painted):
     window.session_saver.question = lambda: "discard"
     window.close()
-    qtbot.waitUntil(lambda: window._shut_down, timeout=10_000)  # the session goes with the workspace
+    qtbot.waitUntil(lambda: window.quitting.done, timeout=10_000)  # the session goes with the workspace
     assert not painted.root.exists()
 
 
@@ -74,7 +74,7 @@ def test_save_on_quit_saves_then_closes(qtbot, window, painted, tmp_path):
 
 
 def test_a_session_without_work_quits_without_a_question(qtbot, window, photo_folder):
-    window.open_paths([photo_folder / "img_0.png"])
+    window.opening.open_paths([photo_folder / "img_0.png"])
     wait_for_image(qtbot, window, "img_0.png")
     window.session_saver.question = lambda: pytest.fail("asked with nothing to lose")
     window.close()
@@ -107,11 +107,11 @@ def test_opening_something_else_over_a_session_with_work_asks_and_cancel_keeps_i
     asked = []
     window.session_saver.question = lambda: asked.append(window.session_saver.replacing) or "cancel"
     open_it = {
-        "open_images": lambda: window.open_paths([photo_folder / "img_2.png"]),  # File > Open Images
-        "open_project": lambda: window.open_project(tmp_path / "other"),
-        "new_project": lambda: window.new_project(tmp_path / "new"),
-        "recent": lambda: window.open_project(str(tmp_path / "other")),  # File > Recent's action
-        "drop": lambda: window.open_paths([str(tmp_path / "other")]),
+        "open_images": lambda: window.opening.open_paths([photo_folder / "img_2.png"]),  # File > Open Images
+        "open_project": lambda: window.opening.open_project(tmp_path / "other"),
+        "new_project": lambda: window.opening.new_project(tmp_path / "new"),
+        "recent": lambda: window.opening.open_project(str(tmp_path / "other")),  # File > Recent's action
+        "drop": lambda: window.opening.open_paths([str(tmp_path / "other")]),
     }[how]
     open_it()
     assert asked == [True]
@@ -127,7 +127,7 @@ def test_save_as_project_before_opening_another_keeps_the_work_then_opens_it(qtb
     other.close()
     window.session_saver.question = lambda: "save"
     window.session_saver.choose_folder = lambda: str(tmp_path / "kept")
-    window.open_project(tmp_path / "other")
+    window.opening.open_project(tmp_path / "other")
     qtbot.waitUntil(lambda: window.project is not None and window.project.root == (tmp_path / "other").resolve(),
                     timeout=20_000)
     assert Project.open(tmp_path / "kept").counts()["corrected"] == 1

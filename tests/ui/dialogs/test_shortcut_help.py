@@ -75,7 +75,7 @@ def test_one_word_for_images_not_yet_corrected(qtbot, window, tmp_path, photo_fo
     for rec in project.images()[1:]:  # every other image corrected by a person
         project.save_mask(rec.id, np.zeros((96, 128), np.uint8))
     project.close()
-    window.open_paths([tmp_path / "p"])
+    window.opening.open_paths([tmp_path / "p"])
     wait_for_image(qtbot, window, "img_0.png")
     assert window.actions["class_2"].text() == "Class 2: box"  # the project's classes name the keys
     assert window.actions["class_5"].text() == "Class 5 (none)" and not window.actions["class_5"].isEnabled()

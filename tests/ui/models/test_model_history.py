@@ -21,7 +21,7 @@ def test_history_shows_names_dates_images_and_scores_and_rolls_back(qtbot, windo
     project.record_model_run(trained, {"mean_iu": 0.4321, "previous_mean_iu": None}, "better")
     project.set_model_path(trained)
     project.close()
-    window.open_paths([tmp_path / "proj"])
+    window.opening.open_paths([tmp_path / "proj"])
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
 
     shown = []

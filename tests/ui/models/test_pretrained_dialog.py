@@ -69,7 +69,7 @@ def _project(window, tmp_path, qtbot, name="proj", labels=SAMPLE_LABELS, offer=F
     """A new project with its default model loaded; `offer`: whether offers are allowed (None: as set)."""
     if offer is not None:
         window.settings.setValue(DONT_ASK_KEY, not offer)
-    window.new_project(tmp_path / name, labels=labels)
+    window.opening.new_project(tmp_path / name, labels=labels)
     qtbot.waitUntil(lambda: window.status.model.text().startswith("default-"), timeout=60_000)
     return window.project
 
@@ -233,7 +233,7 @@ def test_a_project_switched_mid_download_keeps_its_model_and_the_download_is_cac
     assert offer is not None and offer.entry.name == ENCODER
     offer.accept_button.click()
     qtbot.waitUntil(lambda: _started(server), timeout=10_000)
-    window.open_project(tmp_path / "other")
+    window.opening.open_project(tmp_path / "other")
     qtbot.waitUntil(lambda: window.status.model.text().startswith("default-"), timeout=60_000)
     catalogue.gate.set()
     qtbot.waitUntil(_idle(window), timeout=60_000)

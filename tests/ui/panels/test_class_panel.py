@@ -16,7 +16,7 @@ def test_unlabelled_is_hatched_and_the_background_is_not(qtbot, window, tmp_path
     mask[:, 64:] = 255  # ... unlabelled on the right (an eraser's result)
     project.save_mask(project.images()[0].id, mask)
     project.close()
-    window.open_paths([tmp_path / "proj"])
+    window.opening.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, window, "img_0.png")
     qtbot.waitUntil(lambda: overlay_pixels(window) is not None, timeout=10_000)
     box = window.class_panel.unlabelled_box

@@ -24,13 +24,13 @@ def test_a_project_reopens_at_the_image_filter_and_zoom_it_was_left_at(qtbot, wi
     centre = window.canvas.mapToScene(window.canvas.viewport().rect().center())
     close_window(qtbot, window)
 
-    from fcn_studio.ui.main_window import MainWindow
+    from fcn_studio.ui.window.main_window import MainWindow
 
     again = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     again.session_saver.question = lambda: "discard"
     again.show()
     try:
-        again.open_project(tmp_path / "proj")
+        again.opening.open_project(tmp_path / "proj")
         wait_for_image(qtbot, again, "img_2.png")
         assert again.image_list.state_box.currentData() == "uncorrected"
         assert again.image_list.current_id() == again.current_id

@@ -40,7 +40,7 @@ def labelled_project(tmp_path):
 
 
 def test_the_panel_trains_and_a_better_model_is_swapped_in(qtbot, window, labelled_project):
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     wait_for_image(qtbot, window, ".png")
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
     window.training_panel.arguments = lambda: SHORT
@@ -63,12 +63,12 @@ def test_the_panel_trains_and_a_better_model_is_swapped_in(qtbot, window, labell
 def test_a_run_belongs_to_the_project_that_started_it(qtbot, window, labelled_project, tmp_path):
     other = make_labelled_project(tmp_path, "other")
     other_model = Project.open(other).model_path
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     wait_for_image(qtbot, window, ".png")
     window.training_panel.arguments = lambda: SHORT
     window.training_panel.start.click()
     qtbot.waitUntil(lambda: window.workspace.runs.pid() != 0, timeout=30_000)  # started, after saving
-    window.open_paths([other])  # the person moves on to another project while the run goes on
+    window.opening.open_paths([other])  # the person moves on to another project while the run goes on
     qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
                     timeout=30_000)
     qtbot.waitUntil(lambda: not window.training.running, timeout=120_000)
@@ -80,7 +80,7 @@ def test_a_run_belongs_to_the_project_that_started_it(qtbot, window, labelled_pr
 
 
 def test_a_killed_training_process_is_reported_and_nothing_is_lost(qtbot, window, labelled_project):
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     wait_for_image(qtbot, window, ".png")
     window.training_panel.arguments = lambda: ["--iterations", "100000", "--crop", "48", "--batch-size", "4",
                                                "--device", "cpu"]
@@ -102,7 +102,7 @@ def test_a_killed_training_process_is_reported_and_nothing_is_lost(qtbot, window
 
 def test_training_needs_corrected_images(qtbot, window, tmp_path, photo_folder):
     window.answers = [True]
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     qtbot.waitUntil(lambda: window.project is not None and not window.project.temporary, timeout=10_000)
     window.training.start()
     assert not window.training.running
@@ -119,21 +119,21 @@ def test_model_history_rolls_back(qtbot, window, labelled_project):
     save_checkpoint(other, model, info)
     project.record_model_run(other, {"mean_iu": 0.5}, "better")
     project.close()
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
     runs = window.project.model_runs()
     dialog = ModelHistoryDialog(runs, window.project.model_path, window)
     qtbot.addWidget(dialog)
     dialog.choose(1)  # the older one
     assert dialog.chosen == start
-    window.load_model(dialog.chosen)
+    window.workspace.request_model(dialog.chosen)
     qtbot.waitUntil(lambda: window.status.model.text() == start.name, timeout=30_000)
     assert np.isfinite(runs[0]["metrics"]["mean_iu"])
 
 
 def _start_a_minute_run(qtbot, window, project) -> list[dict]:
     """Opens `project` and starts a 60-second run from the Training panel; returns its progress events."""
-    window.open_paths([project])
+    window.opening.open_paths([project])
     wait_for_image(qtbot, window, ".png")
     window.training_panel.arguments = lambda: ["--time-limit", "60", "--iterations", "1000000", "--crop", "48",
                                                "--batch-size", "4", "--device", "cpu"]
@@ -186,7 +186,7 @@ def test_the_panel_shows_a_run_with_no_end_as_busy_learning_until_stopped(qtbot)
 def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbot, window, labelled_project,
                                                                              tmp_path):
     other = make_labelled_project(tmp_path, "other")
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     wait_for_image(qtbot, window, ".png")
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=30_000)
     keep = window.keep_learning
@@ -204,7 +204,7 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
     box.switch.setChecked(False)  # off and at once on again: the new backend waits for the old one to end
     box.switch.setChecked(True)
     qtbot.waitUntil(lambda: keep.loop is not None and keep.loop.status == "learning", timeout=120_000)
-    window.open_paths([other])  # switching project stops the loop; the other project's switch is its own
+    window.opening.open_paths([other])  # switching project stops the loop; the other project's switch is its own
     qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == other.resolve(),
                     timeout=30_000)
     assert keep.loop is None and not box.switch.isChecked()
@@ -212,7 +212,7 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
     resume = labelled_project / "models" / "keep" / "current.resume.safetensors"
     qtbot.waitUntil(resume.is_file, timeout=60_000)
     assert box.in_use.text() == ""  # the other project uses no keep-learning version
-    window.open_paths([labelled_project])  # reopened: the panel says which version is still in use
+    window.opening.open_paths([labelled_project])  # reopened: the panel says which version is still in use
     qtbot.waitUntil(lambda: window.project is not None and window.project.root.resolve() == labelled_project.resolve(),
                     timeout=30_000)
     assert box.switch.isChecked() and box.in_use.text().startswith("In use: v")
@@ -233,7 +233,7 @@ def test_quitting_during_a_run_stops_it_first_so_its_lock_is_gone(qtbot, window,
 def test_train_on_corrections_during_keep_learning_is_refused_in_one_line(qtbot, window, labelled_project):
     """Ctrl+T while keep learning holds the project's backend: no second backend (it would fail on the
     project's training.lock and be recorded as a failed run), a one-line reason instead."""
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     wait_for_image(qtbot, window, ".png")
     keep = window.keep_learning
     keep.extra_args = ["--crop", "48", "--batch-size", "4", "--lr", "0.01"]
@@ -263,7 +263,7 @@ def test_keep_learning_versions_are_in_the_model_history_the_panel_reads(qtbot, 
     (folder / "history.json").write_text(json.dumps([{
         "version": 1, "path": str(folder / "v1.safetensors"), "trained_images": 5, "val_images": 1,
         "mean_iu": 0.5, "previous_mean_iu": None, "time": 1_700_000_000.0}]))
-    window.open_paths([labelled_project])
+    window.opening.open_paths([labelled_project])
     qtbot.waitUntil(lambda: window.project is not None, timeout=10_000)
     box = window.training_panel.keep
     assert box.history.count() == 1 and "v1  0.50" in box.history.item(0).text()

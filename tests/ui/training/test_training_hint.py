@@ -29,10 +29,10 @@ def test_the_hint_follows_the_project(qtbot, window, tmp_path):
     for rec in project.images()[1:13]:
         project.save_mask(rec.id, np.zeros((48, 64), np.uint8), "corrected")
     project.close()
-    window.open_paths([tmp_path / "proj"])
+    window.opening.open_paths([tmp_path / "proj"])
     wait_for_image(qtbot, window, "img_00.png")
     assert hint.text().startswith("12 labelled images: ready to train")
     assert "Correct a few images" not in hint.text()
     qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
-    window.mark("corrected")  # a 13th, marked in the window: the hint follows once it is saved
+    window.commands.mark("corrected")  # a 13th, marked in the window: the hint follows once it is saved
     qtbot.waitUntil(lambda: hint.text().startswith("13 labelled images"), timeout=10_000)

@@ -1,63 +1,62 @@
-"""The main window: composes the image list, the canvas, the class panel and the status bar, and
-carries the flow between them (open, switch image, predict, predict all). Slow work goes to the
-inference worker or the thread pool; this class only reacts to their signals."""
+"""The main window: composes the rooms (image list, canvas, class, tools and training panels, the
+status bar, menus) over the workspace, and carries what passes between the model's worker and the
+canvas (an image shown, a model ready, a prediction). Every command lives in the room that owns it;
+slow work goes to the inference worker or the thread pool; this class only reacts to their signals."""
 
 from __future__ import annotations
 
 import logging
-import time
-from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QDockWidget, QFileDialog, QMainWindow, QWidget
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
+from fcn_studio.ui.canvas.editing_commands import EditingCommands
 from fcn_studio.ui.canvas.overlay_state import OverlayState
 from fcn_studio.ui.canvas.partial_prediction import PartialPrediction
 from fcn_studio.ui.canvas.shown_image import ShownImage, load_shown_image
 from fcn_studio.ui.canvas.tool_controller import ToolController
 from fcn_studio.ui.canvas.view import CanvasView
+from fcn_studio.ui.datasets.opening import Opening
 from fcn_studio.ui.datasets.session_recovery import SessionRecovery
 from fcn_studio.ui.datasets.session_save import SessionSaver
 from fcn_studio.ui.datasets.transfer import Datasets
 from fcn_studio.ui.dispatch import GuiDispatcher
-from fcn_studio.ui.editing_actions import EditingActions
 from fcn_studio.ui.errors import show_error
-from fcn_studio.ui.menus import build_menus
-from fcn_studio.ui.models import prediction_order
 from fcn_studio.ui.models.inference_worker import InferenceWorker
+from fcn_studio.ui.models.model_commands import ModelCommands, chosen_device
+from fcn_studio.ui.models.prediction_order import PredictionOrder
 from fcn_studio.ui.models.pretrained_jobs import PretrainedJobs
 from fcn_studio.ui.panels.class_panel import ClassPanel
-from fcn_studio.ui.panels.dock_layout import (
-    DockSizer,
-    RoomForTraining,
-    remember_window,
-    restore_window,
-    vertical_scroll,
-)
 from fcn_studio.ui.panels.image_list import ImageListPanel
 from fcn_studio.ui.panels.place import Place
 from fcn_studio.ui.panels.status import StatusBar
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
 from fcn_studio.ui.panels.wheel_guard import WheelGuard
 from fcn_studio.ui.shell import Shell
-from fcn_studio.ui.shortcuts import KeyRouter
 from fcn_studio.ui.tasks import Lanes
 from fcn_studio.ui.training.keep_learning_controller import KeepLearningController
 from fcn_studio.ui.training.training_controller import TrainingController
 from fcn_studio.ui.training.training_hint import TrainingHint
 from fcn_studio.ui.training.training_panel import TrainingPanel, scrolling
+from fcn_studio.ui.window.layout import (
+    DockSizer,
+    RoomForTraining,
+    remember_window,
+    restore_window,
+    vertical_scroll,
+)
+from fcn_studio.ui.window.menus import Rooms, build_menus, name_class_actions
+from fcn_studio.ui.window.quitting import Quitting
+from fcn_studio.ui.window.shortcuts import KeyRouter
 from fcn_studio.workspace import Workspace
 
 log = logging.getLogger(__name__)
-MAX_RECENT = 10
-SHUTDOWN_S = 20  # at most this long for lanes and downloads to end once the window hides
 
 
-class MainWindow(EditingActions, QMainWindow):
+class MainWindow(QMainWindow):
     shut_down = Signal()  # quitting has ended: every thread stopped, the workspace closed
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
@@ -68,7 +67,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.shell = Shell(self, self.settings, self.lanes, self.status.showMessage)
         self.workspace = Workspace(int(self.settings.value("undo_limit_mb", 300)), dispatch=GuiDispatcher(self),
                                    background=lambda fn, done, failed: self.shell.background(fn, done, failed))
-        self.workspace.device = self._device()
+        self.workspace.device = chosen_device(self.settings)
         self.overlay = OverlayState()
         self.overlay_shown = True
 
@@ -92,37 +91,43 @@ class MainWindow(EditingActions, QMainWindow):
         self.setStatusBar(self.status)
         self.session = self.workspace.editing
         self.session.on_change = self._mask_changed
-        self.tools = ToolController(self.workspace, self.shell, self.canvas, self.tools_panel)
-        self._last_prediction: tuple[int, np.ndarray] | None = None
         self.worker = InferenceWorker(self)
         self.workspace.inference = self.worker
+
+        # the rooms, each built from (workspace, shell) and the widgets it acts on
+        self.tools = ToolController(self.workspace, self.shell, self.canvas, self.tools_panel)
+        self.commands = EditingCommands(self.workspace, self.shell, self.overlay, self.tools, self.tools_panel,
+                                        self.image_list, self.show_image)  # Edit and Go
+        self.predictions = PredictionOrder(self.workspace, self.shell, self.worker, self.status.batch,
+                                           self.image_list)  # Predict All, least certain next
         self.training = TrainingController(self.workspace, self.shell, self.training_panel,
-                                           after_swap=lambda: prediction_order.predict_all(self))
+                                           after_swap=self.predictions.predict_all)
         self.keep_learning = KeepLearningController(
             self.workspace, self.shell, self.training_panel,
-            after_swap=lambda: prediction_order.predict_all(self, screen_first=True))
+            after_swap=lambda: self.predictions.predict_all(screen_first=True))
         TrainingHint(self.workspace, self.shell, self.training_panel.hint)
         self.partial_prediction = PartialPrediction(self.workspace, self.worker, self.overlay, self.canvas, self.status,
                                                     lambda: self.overlay_shown, self._render_overlay)
-        self._quit_wait = QTimer(self)  # polls the autosaver while a quit waits for saves in flight
-        self._quit_wait.setInterval(50)
-        self._quit_wait.timeout.connect(self._quit_when_saved)
-        self._shut_down = False  # everything has ended: the next close is for good
-        self._shutdown = QTimer(self)  # polls, while quitting, for the threads to end
-        self._shutdown.setInterval(20)
-        self._shutdown.timeout.connect(self._shutdown_step)
-        self.actions: dict[str, QAction] = {}
         # Model > Get Pretrained Model..., and the new-project offer
         self.pretrained = PretrainedJobs(self.workspace, self.shell)
         # File > Save as Project..., and the question on quitting
         self.session_saver = SessionSaver(self.workspace, self.shell, self.close)
+        self.opening = Opening(self.workspace, self.shell, self.session_saver, self.pretrained)  # File > Open...
         self.datasets = Datasets(self.workspace, self.shell, self.show_image)  # File > Export / Import Dataset
         # a session left by a crash, offered at start (app.run_app calls offer)
-        self.session_recovery = SessionRecovery(self.workspace, self.shell, self._recovered)
-        build_menus(self)
+        self.session_recovery = SessionRecovery(self.workspace, self.shell, self.opening.recovered)
+        self.quitting = Quitting(self.workspace, self.shell, self.session_saver, self.pretrained.pool,
+                                 self.pretrained.cancel_all, self.worker, self, self._remember_layout)
+        self.quitting.ended.connect(self.shut_down)
+        self.actions = build_menus(self, Rooms(
+            self.shell, self.opening, self.session_saver, self.datasets, self.commands, self.tools,
+            self.tools_panel, self.image_list, self.canvas, self.predictions, ModelCommands(self.workspace, self.shell),
+            self.pretrained, self.training, lambda: self.set_overlay_shown(not self.overlay_shown),
+            self.overlay.labels))
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
         WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes
-        self.place = Place(self)  # a project reopens at the image, filter and zoom it was left at
+        # a project reopens at the image, filter and zoom it was left at
+        self.place = Place(self.workspace, self.settings, self.image_list, self.canvas)
 
         self.image_list.current_changed.connect(self.show_image)
         self.class_panel.visibility_changed.connect(self._visibility_changed)
@@ -136,20 +141,18 @@ class MainWindow(EditingActions, QMainWindow):
         self.worker.model_failed.connect(self._model_failed)
         self.worker.predicted.connect(self._predicted)
         self.worker.prediction_failed.connect(self._prediction_failed)
-        self.worker.batch_progress.connect(self.status.batch.progress)
-        self.worker.batch_finished.connect(lambda *args: prediction_order.batch_finished(self, *args))
-        self.status.batch.cancel_requested.connect(self.worker.cancel_batch)
         self.session.dirty_changed.connect(self._dirty_changed)
         self.session.save_failed.connect(self._save_failed)
         self.session.state_changed.connect(self._refresh_record)
         self.tools.operation_finished.connect(self.session.operation_finished)
-        self.tools.class_picked.connect(self._class_picked)
         self.tools.busy.connect(lambda text: self.status.showMessage(text, 0 if text else 1))
         self.tools.failed.connect(lambda msg: show_error(self, "Smart selection", msg))
         self.tools.notice.connect(lambda text: self.status.showMessage(text, 8000))
         self.workspace.labels_changed.connect(self._labels_changed)
         self.workspace.project_changed.connect(self._project_changed)
+        self.workspace.current_changed.connect(self._current_changed)
         self.workspace.busy_changed.connect(self._busy_changed)
+        self.workspace.model_making.connect(lambda note: self.status.model.setText(f"making the {note}..."))
         self.workspace.model_made.connect(lambda _p, note: self.status.showMessage(f"New model: {note}", 10000))
         self.workspace.model_requested.connect(lambda r: self.status.model.setText(f"loading {r.path.name}..."))
         self.workspace.images_changed.connect(self._refresh_list)
@@ -158,7 +161,7 @@ class MainWindow(EditingActions, QMainWindow):
         self.setAcceptDrops(True)
         self.class_panel.set_labels(self.overlay.labels)
         self.tools_panel.set_labels(self.overlay.labels)
-        self._class_picked(1)
+        self.commands.class_picked(1)
         self._restore_settings()
         DockSizer(self, {images: 260, classes: 330}, self.settings)  # fits a laptop; the canvas gets space first
         RoomForTraining(self, classes, training)  # the Classes list gives up rows while Training is raised
@@ -189,105 +192,14 @@ class MainWindow(EditingActions, QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def background(self, fn, on_done, on_failed=None, pool: QThreadPool | None = None) -> None:
-        self.shell.background(fn, on_done, on_failed, pool)
-
-    # -- questions (tests replace this) ---------------------------------------------------------------
-    def ask(self, title: str, text: str) -> bool:
-        return self.shell.ask(title, text)
-
-    # -- opening -------------------------------------------------------------------------------------
-    def open_paths(self, paths: list[str | Path]) -> None:
-        """Whatever the user hands over (command line, drop, menu): a project, a checkpoint, images or
-        folders."""
-        paths = [Path(p) for p in paths]
-        if not paths:
-            return
-        checkpoints = [p for p in paths if p.suffix == ".safetensors"]
-        for ckpt in checkpoints:
-            self.load_model(ckpt)
-        paths = [p for p in paths if p not in checkpoints]
-        if len(paths) == 1 and (Project.is_project(paths[0]) or paths[0].name == "project.sqlite"):
-            self.open_project(paths[0])
-            return
-        if not paths:
-            return
-        if self.project is not None and not self.project.temporary:
-            self.add_images(paths)
-            return
-        folder = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
-        if folder is not None and self.ask("Make a project?",
-                                           f"Make {folder} a project?\n\nFCN Studio will write project.sqlite "
-                                           f"and a masks/ folder there, so your corrections are saved. "
-                                           f"Otherwise the images open for this session only."):
-            self.new_project(folder, paths)
-            return
-        def open_session() -> None:
-            self._set_project(Project.temporary_session())
-            self.add_images(paths)
-            self._ensure_model()
-        if self.session_saver.may_replace(open_session):  # asks before a person's masks in a session go
-            open_session()
-
-    def open_project(self, path: str | Path) -> None:
-        if not self.session_saver.may_replace(lambda: self.open_project(path)):
-            return
-        try:
-            project = Project.open(path)
-        except (ProjectError, RuntimeError, OSError) as exc:
-            show_error(self, "Cannot open the project", str(exc))
-            return
-        self._set_project(project)
-        self._ensure_model()
-
-    def new_project(self, folder: str | Path, add: list[Path] | None = None, labels: LabelSet | None = None) -> None:
-        if not self.session_saver.may_replace(lambda: self.new_project(folder, add, labels)):
-            return
-        try:
-            project = Project.create(folder, labels)
-        except (ProjectError, OSError) as exc:
-            show_error(self, "Cannot create the project", str(exc))
-            return
-        self._set_project(project)
-        if add:
-            self.add_images(add)
-        self._ensure_model()
-        self.pretrained.project_created(project)
-
-    def add_images(self, paths: list[Path]) -> None:
-        if self.project is None:
-            self._set_project(Project.temporary_session())
-        project = self.project
-
-        def done(result) -> None:
-            if project is not self.project:
-                return
-            self._refresh_list()
-            skipped = "".join(f"\n{p}: {why}" for p, why in result.skipped[:10])
-            self.status.showMessage(f"{result.added} images added, {result.already} already there", 8000)
-            if skipped:
-                show_error(self, "Some files were not added", f"These could not be added:{skipped}")
-
-        self.background(lambda: project.add_images(paths), done,
-                        lambda msg, det: show_error(self, "Cannot add images", msg, det))
-
-    def _recovered(self, session: Project) -> None:
-        self._set_project(session)
-        self._ensure_model()
-        self.status.showMessage("Recovered the unsaved session: File > Save as Project keeps it.", 10000)
-
-    def _set_project(self, project: Project) -> None:
-        if self.worker.batch_running:
-            self.worker.cancel_batch()
-        self.canvas.show_message("Choose an image on the left.")
-        self.workspace.open(project)  # one step: pending saves, the worker, the model, the current image
-
-    def _project_changed(self, project: Project) -> None:
+    def _project_changed(self, _project: Project) -> None:
         """Another project is open, or the session goes on as a saved project (Save as)."""
-        if not project.temporary:
-            self._remember_recent(project.root)
         self._refresh_list()
         self._update_title()
+
+    def _current_changed(self, image_id: int | None) -> None:
+        if image_id is None and self.workspace.current_id is None:  # another project: nothing chosen yet
+            self.canvas.show_message("Choose an image on the left.")
 
     def _refresh_list(self) -> None:
         if self.project is None:
@@ -311,27 +223,6 @@ class MainWindow(EditingActions, QMainWindow):
         self.setWindowTitle(" - ".join(parts))
 
     # -- the model ------------------------------------------------------------------------------------
-    def _ensure_model(self) -> None:
-        """A project without a model gets the default one, made in the background (the workspace's)."""
-        if self.project is not None and (self.project.model_path is None or not self.project.model_path.is_file()):
-            self.status.model.setText("making the default model...")
-        self.workspace.ensure_model(on_failed=lambda m, d: show_error(self, "Cannot make a model", m, d))
-
-    def load_model(self, path: str | Path, then=None) -> None:
-        """Loads a checkpoint in the inference worker; `then` runs once it is ready (not if it fails).
-        The project's model changes only once it has loaded."""
-        self.workspace.request_model(path, then)
-
-    def set_device(self, device: str) -> None:
-        self.settings.setValue("device", device)
-        self.workspace.device = self._device()
-        if self.project is not None and self.project.model_path is not None:
-            self.load_model(self.project.model_path)
-
-    def _device(self) -> str | None:
-        value = self.settings.value("device", "auto")
-        return None if value in (None, "", "auto") else str(value)
-
     def _model_ready(self, request, device: str, labels: LabelSet) -> None:
         if self.closed or not self.workspace.model_loaded(request, labels):
             return  # a model replaced by a newer request, or loaded for a project closed since
@@ -341,13 +232,13 @@ class MainWindow(EditingActions, QMainWindow):
         project = self.project
         if project is not None and labels.names != project.labels.names:
             humans = project.counts()["corrected"] + project.counts()["reviewed"]
-            if humans == 0 or self.ask("Use the model's classes?",
+            if humans == 0 or self.shell.ask("Use the model's classes?",
                                        f"The model knows {len(labels)} classes ({', '.join(labels.names[:6])}...), "
                                        f"the project {len(project.labels)}. Use the model's classes? Pixels of "
                                        f"classes the model does not have become unlabelled."):
                 mapping = {i: (labels.names.index(n) if n in labels.names else labels.ignore_index)
                            for i, n in enumerate(project.labels.names)}
-                self.change_labels(labels, mapping, then=then or self._predict_shown)  # predict once relabelled
+                self.commands.change_labels(labels, mapping, then=then or self._predict_shown)  # then predict
                 return
         (then or self._predict_shown)()
 
@@ -405,7 +296,8 @@ class MainWindow(EditingActions, QMainWindow):
             self.status.showMessage(message, 10000)
             log.warning("cannot show %s: %s", path, message)
 
-        self.background(lambda: load_shown_image(project, session, image_id, path), done, failed, self.lanes.decode)
+        self.shell.background(lambda: load_shown_image(project, session, image_id, path), done, failed,
+                              self.lanes.decode)
 
     EDITING_ACTIONS = ("undo", "redo", "accept", "relabel", "clear", "mark_corrected", "mark_reviewed", "mark_next",
                        "edit_labels", "close_polygon", "erase_polygon", "import", "save_as_project")
@@ -422,6 +314,42 @@ class MainWindow(EditingActions, QMainWindow):
         if what is not None:
             self.status.showMessage(f"Wait: {what}...", 0)
 
+    # -- reactions to edits ----------------------------------------------------------------------------
+    def _mask_changed(self, rect) -> None:
+        if self.overlay_shown:
+            patch = self.overlay.update_rect(rect)
+            if patch is not None:
+                y0, x0, y1, x1 = patch
+                self.canvas.update_overlay(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _dirty_changed(self, image_id: int, dirty: bool) -> None:
+        self.image_list.model.set_unsaved(image_id, dirty)
+        if image_id == self.current_id:
+            self._update_title()
+
+    def _save_failed(self, image_id: int, message: str, first: bool = True) -> None:
+        """A dialog for the first failure of an image; its automatic retries only update the status bar."""
+        self.status.showMessage(f"Not saved: {message}", 0)
+        if first:
+            show_error(self, "The mask could not be saved",
+                       f"{message}\n\nYour edits are kept and the image stays marked unsaved; saving is tried "
+                       f"again by itself, and quitting asks before anything is lost.")
+
+    def _refresh_record(self, image_id: int) -> None:
+        if self.project is not None and not self.project.closed:
+            try:
+                record = self.project.image(image_id)
+            except ProjectError:
+                return  # saved in the project closed a moment ago (a session discarded for another)
+            self.image_list.model.update_record(record)
+
+    def _labels_changed(self, labels: LabelSet) -> None:
+        self.overlay.set_labels(labels)
+        self.class_panel.set_labels(labels)
+        self.tools_panel.set_labels(labels)
+        name_class_actions(self.actions, labels)
+        self.commands.class_picked(min(self.tools.current_class, len(labels) - 1))
+
     def _render_overlay(self) -> None:
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
 
@@ -435,7 +363,7 @@ class MainWindow(EditingActions, QMainWindow):
         if image_id != self.current_id and stored:
             self.session.prediction_stored(image_id)  # an editor kept on the old prediction goes
         if image_id == self.current_id and self.current_rgb is not None:
-            self._last_prediction = (image_id, labels)
+            self.commands.last_prediction = (image_id, labels)
 
             def adopt(copy=None) -> None:  # the editor gets its own copy; a large one is made off this thread
                 if image_id != self.current_id:
@@ -445,7 +373,7 @@ class MainWindow(EditingActions, QMainWindow):
                                             labels)
                 self._render_overlay()
             if stored and labels.size > 4_000_000:
-                self.background(labels.copy, adopt, pool=self.lanes.decode)
+                self.shell.background(labels.copy, adopt, pool=self.lanes.decode)
             else:
                 adopt()
 
@@ -485,14 +413,6 @@ class MainWindow(EditingActions, QMainWindow):
         self.status.hover.setText("" if x < 0 else f"({x}, {y})  {self.overlay.describe(x, y)}")
 
     # -- settings, drops, closing -----------------------------------------------------------------
-    def _remember_recent(self, root: Path) -> None:
-        recent = [str(root)] + [p for p in self.recent_projects() if p != str(root)]
-        self.settings.setValue("recent_projects", recent[:MAX_RECENT])
-
-    def recent_projects(self) -> list[str]:
-        value = self.settings.value("recent_projects", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
     def _restore_settings(self) -> None:
         restore_window(self, self.settings)  # maximised again, or sensibly sized on a smaller screen
         state = self.settings.value("window_state")
@@ -502,13 +422,6 @@ class MainWindow(EditingActions, QMainWindow):
         self.class_panel.opacity.setValue(int(round(opacity * 100)))
         self.canvas.set_overlay_opacity(opacity)
 
-    def choose_folder(self, title: str) -> str:
-        start = str(self.settings.value("last_folder", str(Path.home())))
-        folder = QFileDialog.getExistingDirectory(self, title, start)
-        if folder:
-            self.settings.setValue("last_folder", folder)
-        return folder
-
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -516,43 +429,16 @@ class MainWindow(EditingActions, QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
-        self.open_paths(paths)
+        self.opening.open_paths(paths)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        """Quitting never blocks the GUI thread: once nothing would be lost, the window hides at once and
-        asks everything to end (downloads, keep learning, the model's worker at its next tile, the
-        lanes); `_shutdown_step` closes it for good when all have ended, so no thread is destroyed while
-        it runs."""
-        if self._shut_down:
+        """Closes for good only once quitting has ended (ui.quitting); until then the window hides."""
+        if self.quitting.close_requested():
             super().closeEvent(event)
-            return
-        event.ignore()
-        if self.shell.closed:
-            return  # ending already
-        if not self.session_saver.on_close() or not self._safe_to_close():
-            return
-        self._quit_wait.stop()
-        self.shell.closed = True
+        else:
+            event.ignore()
+
+    def _remember_layout(self) -> None:
         remember_window(self, self.settings)
         self.settings.setValue("window_state", self.saveState())
         self.settings.sync()
-        self.pretrained.cancel_all()  # a download stops at its next chunk; its part stays for a resume
-        self.worker.request_stop()
-        self._shutdown_deadline = time.monotonic() + SHUTDOWN_S
-        for dialog in self.findChildren(QDialog):  # its dialogs (shortcuts, downloads, an offer) go with it
-            dialog.close()
-        self.hide()
-        self._shutdown.start()
-
-    def _shutdown_step(self) -> None:
-        """Polled while quitting: closes the window once the worker thread has ended and the lanes and
-        downloads are idle (those get SHUTDOWN_S at most: their results are dropped anyway)."""
-        waiting = (not self.lanes.idle() or self.pretrained.pool.activeThreadCount() > 0
-                   or self.workspace.runs.active)
-        if self.worker.isRunning() or (waiting and time.monotonic() < self._shutdown_deadline):
-            return
-        self._shutdown.stop()
-        self.workspace.close(timeout=2)  # what still cannot be saved stays in the edit journal
-        self._shut_down = True
-        self.close()
-        self.shut_down.emit()

@@ -19,7 +19,7 @@ def dock(window, title):
 
 @pytest.fixture
 def shown(qtbot, window, photo_folder):
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     wait_for_image(qtbot, window, "img_0.png")
     return window
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 from fcn_studio.ui import errors
 errors.log_only()
-from fcn_studio.ui.main_window import MainWindow
+from fcn_studio.ui.window.main_window import MainWindow
 settings_file, how = sys.argv[1], sys.argv[2]
 w = MainWindow(settings=QSettings(settings_file, QSettings.Format.IniFormat))
 if how == "maximise":
@@ -32,7 +32,7 @@ free = w.screen().availableGeometry()
 print(json.dumps({"size": [w.width(), w.height()], "maximised": w.isMaximized(),
                   "screen": [free.width(), free.height()]}), flush=True)
 w.close()
-while not w._shut_down:
+while not w.quitting.done:
     app.processEvents()
 """
 

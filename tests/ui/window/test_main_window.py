@@ -24,7 +24,7 @@ def test_window_title_and_empty_state(window):
 def test_a_loose_folder_opens_as_a_session_without_writing_beside_the_images(qtbot, window, photo_folder):
     before = sorted(p.name for p in photo_folder.rglob("*"))
     window.answers = [False]  # "Make a project?" -> no
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     qtbot.waitUntil(lambda: _rows(window) == 4, timeout=10_000)
     wait_for_image(qtbot, window, "img_0.png")
     assert window.project.temporary
@@ -33,15 +33,15 @@ def test_a_loose_folder_opens_as_a_session_without_writing_beside_the_images(qtb
 
 def test_a_folder_can_become_a_project(qtbot, window, photo_folder):
     window.answers = [True]
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     qtbot.waitUntil(lambda: _rows(window) == 4, timeout=10_000)
     assert Project.is_project(photo_folder) and (photo_folder / "masks").is_dir()
     assert "photos" in window.windowTitle()
-    assert window.recent_projects()[0] == str(photo_folder.resolve())
+    assert window.opening.recent_projects()[0] == str(photo_folder.resolve())
 
 
 def test_switching_images_with_the_keyboard(qtbot, window, photo_folder):
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     wait_for_image(qtbot, window, "img_0.png")
     window.canvas.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_D)
@@ -66,7 +66,7 @@ def _project_with_mask(tmp_path, photo_folder, model=None):
 
 
 def test_class_toggles_show_only_and_opacity(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([_project_with_mask(tmp_path, photo_folder)])
+    window.opening.open_paths([_project_with_mask(tmp_path, photo_folder)])
     wait_for_image(qtbot, window, "img_0.png")
     qtbot.waitUntil(lambda: overlay_pixels(window) is not None, timeout=10_000)
     px = overlay_pixels(window)
@@ -88,7 +88,7 @@ def test_class_toggles_show_only_and_opacity(qtbot, window, tmp_path, photo_fold
 
 
 def test_outline_mode_colours_only_boundaries(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([_project_with_mask(tmp_path, photo_folder)])
+    window.opening.open_paths([_project_with_mask(tmp_path, photo_folder)])
     qtbot.waitUntil(lambda: overlay_pixels(window) is not None, timeout=10_000)
     window.class_panel.mode.setCurrentIndex(1)
     px = overlay_pixels(window)
@@ -96,7 +96,7 @@ def test_outline_mode_colours_only_boundaries(qtbot, window, tmp_path, photo_fol
 
 
 def test_hover_shows_class_and_position(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([_project_with_mask(tmp_path, photo_folder)])
+    window.opening.open_paths([_project_with_mask(tmp_path, photo_folder)])
     qtbot.waitUntil(lambda: overlay_pixels(window) is not None, timeout=10_000)
     window.canvas.hovered.emit(100, 50)
     assert "(100, 50)" in window.status.hover.text() and "disc" in window.status.hover.text()
@@ -104,7 +104,7 @@ def test_hover_shows_class_and_position(qtbot, window, tmp_path, photo_folder):
 
 def test_opening_an_image_predicts_it_in_the_background(qtbot, window, tmp_path, photo_folder, tiny_checkpoint):
     project_dir = _project_with_mask(tmp_path, photo_folder, model=tiny_checkpoint)
-    window.open_paths([project_dir])
+    window.opening.open_paths([project_dir])
     qtbot.waitUntil(lambda: window.status.model.text() == "tiny.safetensors", timeout=20_000)
     assert "CPU" in window.status.device.text()
     with qtbot.waitSignal(window.worker.predicted, timeout=20_000) as blocker:
@@ -121,7 +121,7 @@ def test_opening_an_image_predicts_it_in_the_background(qtbot, window, tmp_path,
 
 def test_predict_all_never_touches_a_corrected_mask(qtbot, window, tmp_path, photo_folder, tiny_checkpoint):
     project_dir = _project_with_mask(tmp_path, photo_folder, model=tiny_checkpoint)
-    window.open_paths([project_dir])
+    window.opening.open_paths([project_dir])
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=20_000)
     first = Project.open(project_dir).images()[0]
     before = Project.open(project_dir).mask_path(first.id).read_bytes()
@@ -141,7 +141,7 @@ def test_predict_all_never_touches_a_corrected_mask(qtbot, window, tmp_path, pho
 
 def test_a_corrupt_image_is_reported_and_the_app_goes_on(qtbot, window, tmp_path, photo_folder):
     (photo_folder / "aaa_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     qtbot.waitUntil(lambda: "Cannot show this image" in window.canvas.message, timeout=10_000)
     assert "aaa_broken.png" in window.canvas.message
     window.image_list.step(1)
@@ -149,19 +149,19 @@ def test_a_corrupt_image_is_reported_and_the_app_goes_on(qtbot, window, tmp_path
 
 
 def test_a_bad_checkpoint_is_reported_and_the_app_goes_on(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     wait_for_image(qtbot, window, "img_0.png")
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x80\x04 not a checkpoint")
     with qtbot.waitSignal(window.worker.model_failed, timeout=10_000) as blocker:
-        window.load_model(bad)
+        window.workspace.request_model(bad)
     assert "bad.safetensors" in blocker.args[1]
     window.image_list.step(1)
     wait_for_image(qtbot, window, "img_1.png")
 
 
 def test_filter_by_state_and_name(qtbot, window, tmp_path, photo_folder):
-    window.open_paths([_project_with_mask(tmp_path, photo_folder)])
+    window.opening.open_paths([_project_with_mask(tmp_path, photo_folder)])
     qtbot.waitUntil(lambda: _rows(window) == 4, timeout=10_000)
     box = window.image_list.state_box
     box.setCurrentIndex(box.findData("corrected"))
@@ -187,7 +187,7 @@ def test_dropping_a_folder_opens_it(qtbot, window, photo_folder):
 def test_settings_persist_between_runs(qtbot, tmp_path, window, monkeypatch):
     from PySide6.QtCore import QSettings
 
-    from fcn_studio.ui.main_window import MainWindow
+    from fcn_studio.ui.window.main_window import MainWindow
 
     window.class_panel.opacity.setValue(30)
     close_window(qtbot, window)
@@ -202,7 +202,7 @@ def test_thumbnails_fill_in_off_the_gui_thread(qtbot, window, photo_folder, monk
     made_on, real = [], image_list.make_thumbnail
     monkeypatch.setattr(image_list, "make_thumbnail",
                         lambda *a, **k: made_on.append(threading.get_ident()) or real(*a, **k))
-    window.open_paths([photo_folder])
+    window.opening.open_paths([photo_folder])
     qtbot.waitUntil(lambda: _rows(window) == 4, timeout=10_000)
     model = window.image_list.model
     for row in range(4):
@@ -217,7 +217,7 @@ def test_label_set_from_a_checkpoint_replaces_an_unlabelled_projects(qtbot, wind
     project.add_images([photo_folder])
     project.set_model_path(tiny_checkpoint)
     project.close()
-    window.open_paths([tmp_path / "voc"])
+    window.opening.open_paths([tmp_path / "voc"])
     qtbot.waitUntil(lambda: window.class_panel.list.count() == 4, timeout=20_000)
     assert Project.open(tmp_path / "voc").labels.names == SAMPLE_LABELS.names
 
@@ -227,15 +227,13 @@ def test_mask_on_disk_of_the_wrong_size_is_reported(qtbot, window, tmp_path, pho
     project = Project.open(project_dir)
     write_mask(project.mask_path(project.images()[0].id), np.zeros((5, 5), np.uint8))
     project.close()
-    window.open_paths([project_dir])
+    window.opening.open_paths([project_dir])
     qtbot.waitUntil(lambda: "Cannot show this image" in window.canvas.message, timeout=10_000)
     assert "5x5" in window.canvas.message
 
 
 def test_help_menu_sample_project_can_be_labelled_right_away(qtbot, window, tmp_path):
-    from fcn_studio.ui.menus import create_sample_project
-
-    create_sample_project(window, tmp_path / "sample")
+    window.opening.create_sample_project(tmp_path / "sample")
     qtbot.waitUntil(lambda: _rows(window) == 16, timeout=20_000)
     assert (tmp_path / "sample" / "ground_truth").is_dir()
     assert window.class_panel.list.count() == 4 and "sample" in window.windowTitle()
@@ -268,7 +266,7 @@ def test_uncaught_exceptions_are_logged_not_fatal(window, tmp_path, monkeypatch)
 
 
 def test_device_choice_is_remembered_and_applied(qtbot, window, tmp_path, photo_folder, tiny_checkpoint):
-    window.open_paths([_project_with_mask(tmp_path, photo_folder, model=tiny_checkpoint)])
+    window.opening.open_paths([_project_with_mask(tmp_path, photo_folder, model=tiny_checkpoint)])
     qtbot.waitUntil(lambda: window.worker.predictor is not None, timeout=20_000)
     with qtbot.waitSignal(window.worker.model_ready, timeout=20_000) as blocker:
         window.actions["device_cpu"].trigger()
