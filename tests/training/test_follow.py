@@ -133,6 +133,21 @@ def test_follow_with_no_length_learns_until_stopped_and_keeps_its_best_model(tmp
     assert (tmp_path / "p" / "models" / "m.resume.safetensors").is_file()
 
 
+def _two_validations(tmp_path, on_event) -> list[dict]:
+    """Two epochs of training, `on_event` hearing each event as it comes; the two validation events."""
+    events = EventWriter()
+    events.listeners.append(on_event)
+    return [e for e in _train(tmp_path, events, epochs=2) if e["event"] == "validation"]
+
+
+def _score_now(tmp_path, checkpoint) -> float:
+    """The checkpoint's mean IU on the project's validation images and masks as they are now."""
+    source = open_source(tmp_path / "p")
+    model, info = load_checkpoint(checkpoint)
+    return scores_from_histogram(validate(model, source.val, source, info.input, torch.device("cpu"),
+                                          D.Dist())[0]).mean_iu
+
+
 def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_them(tmp_path):
     """A score on other images says nothing: before a new model is compared with the kept one, the kept
     one is scored on the validation images as they are now (images labelled meanwhile joined them)."""
@@ -147,16 +162,10 @@ def test_when_the_validation_images_change_the_kept_model_is_scored_again_on_the
         if event["event"] == "validation" and event["epoch"] == 2:
             shutil.copyfile(out, kept_copy)  # the kept model, before this epoch may replace it
 
-    events = EventWriter()
-    events.listeners.append(label_more)
-    seen = _train(tmp_path, events, epochs=2)
-    first, second = [e for e in seen if e["event"] == "validation"]
+    first, second = _two_validations(tmp_path, label_more)
     assert first["val_images"] < second["val_images"]
     assert first["best_mean_iu"] is None  # nothing kept yet
-    source = open_source(tmp_path / "p")
-    model, info = load_checkpoint(kept_copy)
-    expected = scores_from_histogram(validate(model, source.val, source, info.input, torch.device("cpu"),
-                                              D.Dist())[0]).mean_iu
+    expected = _score_now(tmp_path, kept_copy)
     project.close()
     assert second["best_mean_iu"] == pytest.approx(expected, abs=1e-9)
 
@@ -176,15 +185,9 @@ def test_when_a_validation_mask_is_corrected_again_the_kept_model_is_scored_agai
         if event["event"] == "validation" and event["epoch"] == 2:
             shutil.copyfile(out, kept_copy)  # the kept model, before this epoch may replace it
 
-    events = EventWriter()
-    events.listeners.append(correct_again)
-    seen = _train(tmp_path, events, epochs=2)
-    first, second = [e for e in seen if e["event"] == "validation"]
+    first, second = _two_validations(tmp_path, correct_again)
     assert first["val_images"] == second["val_images"] == 2
-    source = open_source(tmp_path / "p")
-    model, info = load_checkpoint(kept_copy)
-    expected = scores_from_histogram(validate(model, source.val, source, info.input, torch.device("cpu"),
-                                              D.Dist())[0]).mean_iu
+    expected = _score_now(tmp_path, kept_copy)
     project.close()
     assert expected != pytest.approx(first["mean_iu"], abs=1e-3)  # the new labels do score differently
     assert second["best_mean_iu"] == pytest.approx(expected, abs=1e-9)

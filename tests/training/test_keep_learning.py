@@ -2,7 +2,7 @@
 numbered versions and offered for use, new corrections join while it runs, small data is said and never
 swapped in, pinning holds the model, stopping keeps the state and starting again resumes."""
 
-import time
+import threading
 
 import numpy as np
 
@@ -18,13 +18,23 @@ TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-
 
 
 
-def _wait(condition, timeout=180.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+def _wait(loop, condition, timeout=180.0):
+    """Waits until `condition` holds, woken by the loop's events (they arrive on its reader thread,
+    after the test's own listeners, connected earlier, have recorded them)."""
+    news = threading.Condition()
+
+    def poke(*_args) -> None:
+        with news:
+            news.notify_all()
+
+    for event in (loop.backend_event, loop.status_changed, loop.published):
+        event.connect(poke)
+    try:
+        with news:
+            return news.wait_for(condition, timeout)
+    finally:
+        for event in (loop.backend_event, loop.status_changed, loop.published):
+            event.disconnect(poke)
 
 
 def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(tmp_path):
@@ -37,7 +47,7 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
     loop.backend_event.connect(events.append)
     loop.start()
     try:
-        assert _wait(lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
+        assert _wait(loop, lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
     finally:
         assert loop.stop()  # it stopped by itself between steps
     first = published[0]
@@ -60,7 +70,7 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
     again.backend_event.connect(lambda e: started.append(e) if e["event"] == "started" else None)
     again.start()
     try:
-        assert _wait(lambda: bool(started))
+        assert _wait(again, lambda: bool(started))
     finally:
         again.stop()
     assert started[0]["start_iteration"] == last_saved > 0  # resumed from the last epoch's checkpoint
@@ -76,7 +86,7 @@ def test_with_too_few_images_for_validation_it_learns_but_swaps_nothing_in_and_s
     loop.status_changed.connect(statuses.append)
     loop.start()
     try:
-        assert _wait(lambda: len(validations) >= 2)
+        assert _wait(loop, lambda: len(validations) >= 2)
     finally:
         loop.stop()
     assert offered == [] and loop.history == []
@@ -93,12 +103,12 @@ def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replac
     loop.published.connect(published.append)
     loop.start()
     try:
-        assert _wait(lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
+        assert _wait(loop, lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
         loop.pin(True)
         offered_before = len(offered)
         for rec in recs[10:]:  # the person goes on correcting
             project.save_mask(rec.id, np.asarray(truth[rec.id]))
-        assert _wait(lambda: any(v["train_images"] + v["val_images"] == 16 for v in validations))
+        assert _wait(loop, lambda: any(v["train_images"] + v["val_images"] == 16 for v in validations))
         chosen = loop.rollback(1)
     finally:
         loop.stop()
