@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.session = self.workspace.editing
         self.session.on_change = self._mask_changed
+        self._generation_shown = self.workspace.generation
         self.worker = InferenceWorker(self)
         self.workspace.inference = self.worker
 
@@ -150,7 +151,6 @@ class MainWindow(QMainWindow):
         self.tools.notice.connect(lambda text: self.status.showMessage(text, 8000))
         self.workspace.labels_changed.connect(self._labels_changed)
         self.workspace.project_changed.connect(self._project_changed)
-        self.workspace.current_changed.connect(self._current_changed)
         self.workspace.busy_changed.connect(self._busy_changed)
         self.workspace.model_making.connect(lambda note: self.status.model.setText(f"making the {note}..."))
         self.workspace.model_made.connect(lambda _p, note: self.status.showMessage(f"New model: {note}", 10000))
@@ -193,13 +193,13 @@ class MainWindow(QMainWindow):
         return dock
 
     def _project_changed(self, _project: Project) -> None:
-        """Another project is open, or the session goes on as a saved project (Save as)."""
+        """Another project is open (the old one's image goes from the canvas at once), or the session
+        goes on as a saved project (Save as: the same image stays)."""
+        if self.workspace.generation != self._generation_shown:
+            self._generation_shown = self.workspace.generation
+            self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()
         self._update_title()
-
-    def _current_changed(self, image_id: int | None) -> None:
-        if image_id is None and self.workspace.current_id is None:  # another project: nothing chosen yet
-            self.canvas.show_message("Choose an image on the left.")
 
     def _refresh_list(self) -> None:
         if self.project is None:

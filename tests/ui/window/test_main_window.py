@@ -275,3 +275,19 @@ def test_device_choice_is_remembered_and_applied(qtbot, window, tmp_path, photo_
         with qtbot.waitSignal(window.worker.model_failed, timeout=20_000) as failed:
             window.actions["device_cuda"].trigger()
         assert "CUDA is not available" in failed.args[1]
+
+
+def test_another_project_takes_the_last_ones_image_off_the_canvas_at_once_but_save_as_does_not(
+        qtbot, window, tmp_path, photo_folder):
+    for name in ("a", "b"):
+        project = Project.create(tmp_path / name, SAMPLE_LABELS)
+        project.add_images([photo_folder])
+        project.close()
+    window.opening.open_paths([tmp_path / "a"])
+    wait_for_image(qtbot, window, "img_0.png")
+    assert window.canvas.message == ""
+    window.opening.open_project(tmp_path / "b")  # b's first image decodes in the background meanwhile
+    assert window.canvas.message == "Choose an image on the left."
+    wait_for_image(qtbot, window, "img_0.png")
+    window.workspace.project_changed.emit(window.project)  # the same project going on (as after Save as)
+    assert window.canvas.message == ""
