@@ -46,3 +46,11 @@ def test_docs_shortcuts_page_lists_the_menus_keys(qtbot, window):
     assert gen.tables_in(page) == shortcuts_markdown(shortcut_rows(window)), \
         "docs/shortcuts.md is stale: run python docs/gen_shortcuts.py"
     assert "| Brush | `B` |" in page and "| Class 3 | `3` |" in page
+
+
+def test_the_status_line_at_start_points_a_newcomer_to_the_sample_and_the_guide(tmp_path):
+    from fcn_studio.ui.app import start_message
+
+    text, ms = start_message([], tmp_path / "fcn-studio.log")
+    assert "Create Sample Project" in text and "user guide" in text and ms >= 10_000
+    assert start_message(["a.png"], tmp_path / "fcn-studio.log")[0] == f"Log: {tmp_path / 'fcn-studio.log'}"
