@@ -31,7 +31,7 @@ def test_cli_reference_is_what_the_parser_says(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")  # render() sets its own width; this restores the test's after
     monkeypatch.setenv("NO_COLOR", "1")
     gen = _load_gen_cli()
-    assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "docs/cli.md is stale: run python docs/gen_cli.py"
+    assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "docs/cli.md is stale: run make docs"
 
 
 def test_cli_reference_has_every_command():

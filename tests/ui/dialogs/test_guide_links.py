@@ -44,7 +44,7 @@ def test_docs_shortcuts_page_lists_the_menus_keys(qtbot, window):
     gen = _gen_shortcuts()
     page = gen.PAGE.read_text(encoding="utf-8")
     assert gen.tables_in(page) == shortcuts_markdown(shortcut_rows(window)), \
-        "docs/shortcuts.md is stale: run python docs/gen_shortcuts.py"
+        "docs/shortcuts.md is stale: run make docs"
     assert "| Brush | `B` |" in page and "| Class 3 | `3` |" in page
 
 
