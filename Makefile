@@ -14,7 +14,7 @@ PY := $(ENV)/bin/python
 ENV_READY := $(ENV)/.ready-$(shell printf '%s\n%s' "$(VENV)" "$(CURDIR)" | sha256sum | cut -c1-16)
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
-.PHONY: setup run test lint bench
+.PHONY: setup run test lint bench docs
 
 .DEFAULT_GOAL := setup
 
@@ -51,3 +51,9 @@ test: lint
 
 bench: setup
 	"$(ENV)/bin/fcn-studio" bench $(ARGS)
+
+# The references made from the program itself (tests/test_docs.py and a UI test fail when they are stale);
+# the screenshots need a window and minutes of training: python docs/make_screenshots.py.
+docs: setup
+	"$(PY)" docs/gen_cli.py
+	QT_QPA_PLATFORM=offscreen "$(PY)" docs/gen_shortcuts.py

@@ -2,7 +2,7 @@
 here, so what can be downloaded, from where and with which checksum is data, not code. Torch-free.
 
 The file ships inside the package (package data) because setuptools only installs files that live in a
-package; the top-level resources/ folder holds the README's images, which no installed app needs.
+package; the documentation's images are in docs/images/, which no installed app needs.
 `FCN_STUDIO_MODEL_CATALOGUE` names another catalogue file (a site's own list, or a test's)."""
 
 from __future__ import annotations

@@ -72,6 +72,15 @@ def warm_up_torchvision() -> threading.Thread:
     return thread
 
 
+def start_message(paths: list[str], log_file: Path) -> tuple[str, int]:
+    """The status line at start: for an empty window, where to begin and where the guide is (the
+    canvas says it too); with something to open, where the log is."""
+    if paths:
+        return f"Log: {log_file}", 5000
+    return ("New here? Help > Create Sample Project to try it; F1 lists every key and links to the user "
+            "guide.", 20000)
+
+
 def run_app(paths: list[str]) -> int:
     log_file = setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -86,7 +95,7 @@ def run_app(paths: list[str]) -> int:
     window.shut_down.connect(app.quit)  # the window hides at once on quitting; the app ends with its threads
     window.show()
     warm_up_torchvision()
-    window.status.showMessage(f"Log: {log_file}", 5000)
+    window.status.showMessage(*start_message(paths, log_file))
     window.session_recovery.offer()  # a session left by a crash
     if paths:
         window.opening.open_paths([Path(p) for p in paths])

@@ -11,8 +11,16 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QSty
 
 from fcn_studio.core.pyramid import TILE, ImageLevels, level_for_zoom, visible_tiles
 from fcn_studio.ui.canvas.qimage import argb_image
+from fcn_studio.ui.guide import guide_hint
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
+
+
+def first_run_message() -> str:
+    """What an empty window says: how to start, and where the guide is (the same one as docs/)."""
+    return ("Open images, a folder or a project (File menu), or drop them here.\n\n"
+            "New here? Help > Create Sample Project makes a project to try; F1 lists every key.\n"
+            f"{guide_hint()}")
 
 
 class LevelItem(QGraphicsItem):
@@ -106,7 +114,7 @@ class CanvasView(QGraphicsView):
         self.setBackgroundBrush(QColor(48, 48, 48))
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.message = "Open images, a folder or a project (File menu), or drop them here."
+        self.message = first_run_message()
         self._pan_from: QPointF | None = None
         self._space = False
         self.left_pans = False  # the Navigate tool: the left button pans, so a focusing click never paints

@@ -4,11 +4,14 @@ gestures of the canvas."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
@@ -17,6 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from fcn_studio.ui.guide import guide_link_html
 
 # The canvas's mouse gestures and held keys are event handling, not actions: they are listed here.
 GESTURES = (
@@ -64,6 +69,19 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
     return rows
 
 
+def shortcuts_markdown(rows: list[tuple[str, str, str]]) -> str:
+    """The rows as the Markdown tables of docs/shortcuts.md (docs/gen_shortcuts.py writes them there,
+    and a test compares): one table per group, in the menus' order; the number keys without the
+    class names of whatever project is open."""
+    groups: dict[str, list[str]] = {}
+    for group, what, keys in rows:
+        what = re.sub(r"^(Class \d+)\b.*$", r"\1", what)
+        shown = keys if group == MOUSE_GROUP else " / ".join(f"`{k}`" for k in keys.split(", "))
+        groups.setdefault(group, []).append(f"| {what.replace('|', '&#124;')} | {shown.replace('|', '&#124;')} |")
+    return "\n\n".join(f"### {g}\n\n| command | keys |\n| --- | --- |\n" + "\n".join(lines)
+                       for g, lines in groups.items()) + "\n"
+
+
 class ShortcutDialog(QDialog):
     def __init__(self, window: QMainWindow, parent: QWidget | None = None) -> None:
         super().__init__(parent or window)
@@ -79,11 +97,16 @@ class ShortcutDialog(QDialog):
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.guide = QLabel(f"How to do each task, with pictures: {guide_link_html()} (docs/shortcuts.md lists "
+                            f"these keys too).")
+        self.guide.setWordWrap(True)
+        self.guide.setOpenExternalLinks(True)  # the file or page opens in the system's viewer
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)
+        layout.addWidget(self.guide)
         layout.addWidget(buttons)
         self.resize(560, 620)
         self.refresh()
