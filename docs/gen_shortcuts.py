@@ -35,7 +35,7 @@ def main() -> int:
         from fcn_studio.ui.app import GuiThreadCollector  # noqa: PLC0415
         from fcn_studio.ui.dialogs.shortcut_help import shortcut_rows, shortcuts_markdown  # noqa: PLC0415
         from fcn_studio.ui.errors import log_only  # noqa: PLC0415
-        from fcn_studio.ui.main_window import MainWindow  # noqa: PLC0415
+        from fcn_studio.ui.window.main_window import MainWindow  # noqa: PLC0415
 
         app = QApplication.instance() or QApplication([])
         collector = GuiThreadCollector()
@@ -43,7 +43,7 @@ def main() -> int:
         window = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat))
         tables = shortcuts_markdown(shortcut_rows(window))
         window.close()
-        while not window._shut_down:
+        while not window.quitting.done:
             app.processEvents()
         collector.close()
     PAGE.write_text(replace_tables(PAGE.read_text(encoding="utf-8"), tables), encoding="utf-8", newline="\n")

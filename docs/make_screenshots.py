@@ -61,7 +61,7 @@ class Driver:
         self.collector = GuiThreadCollector(self.app)
         install_excepthook()
         warm_up_torch()
-        from fcn_studio.ui.main_window import MainWindow
+        from fcn_studio.ui.window.main_window import MainWindow
 
         self.w = MainWindow(settings=QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
         self.w.show()
@@ -144,7 +144,7 @@ class Driver:
             if dialog is not self.w and dialog.isVisible():
                 dialog.close()
         self.w.close()
-        self.wait(lambda: self.w._shut_down, 60, "the window to shut down")
+        self.wait(lambda: self.w.quitting.done, 60, "the window to shut down")
         self.collector.close()
 
 
@@ -222,7 +222,7 @@ def shoot(args, d: Driver, out: Path) -> int:
     print("sample project")
     sample = create_sample_project(work / "fcn-studio-sample")
     correct_some(sample)
-    w.open_paths([sample])
+    w.opening.open_paths([sample])
     d.wait(lambda: w.canvas.image_item.buffer is not None and w.current_id is not None, 60, "the first image")
     d.wait(lambda: w.project.image(w.current_id).state == "predicted" and w.overlay.mask is not None, 180,
            "the first prediction")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from fcn_studio.ui.dialogs.shortcut_help import show_shortcuts
 from fcn_studio.ui.errors import log_dir
+from fcn_studio.ui.guide import guide_hint, open_guide
 from fcn_studio.ui.models.model_commands import DEVICES
 from fcn_studio.ui.panels.tools_panel import TOOLS
 
@@ -143,6 +144,7 @@ def build_menus(window: QMainWindow, r: Rooms) -> dict[str, QAction]:
     _device_menu(window, model.addMenu("&Device"), m, r.shell, actions)
 
     helpm = bar.addMenu("&Help")
+    act(helpm, "guide", "&User Guide", lambda: open_guide() or r.shell.status(guide_hint(), 15000))
     act(helpm, "shortcuts", "&Keyboard Shortcuts", lambda: show_shortcuts(window), ["F1", "?"])
     act(helpm, "sample", "Create &Sample Project...", o.sample_project_dialog)
     act(helpm, "log", "Where Is the &Log?", lambda: r.shell.status(f"Log files: {log_dir()}", 15000))
