@@ -205,6 +205,8 @@ class RunService:
             self.backend.stop()
 
     def _event(self, backend: Backend, event: dict) -> None:
+        if event["event"] == "warning":  # a file skipped for an epoch: the run goes on, the log says why
+            log.warning("training: %s", event["message"])
         if backend is self.backend:
             self.event.emit(event)
 
@@ -232,10 +234,14 @@ class RunService:
         self._keep_retry()
         stopped = message == STOPPED
         if not succeeded and not stopped:
+            tail = "\n".join(backend.stderr_tail.splitlines()[-20:])
+            log.warning("training failed: %s%s", message, f"; its last output:\n{tail}" if tail else "")
             self.status.emit(f"Training failed: {message}")
             self.failed.emit("Training failed", message, None)
-            self._record(run, new, None, f"failed: {message}")
-            return
+            if new is None or not new.is_file() or run is None:
+                self._record(run, new, None, f"failed: {message}")
+                return
+            # its best model so far is still worth comparing and offering, as after a stop
         if stopped and (new is None or not new.is_file()):
             self.status.emit("Stopped before the first validation; nothing to compare.")
             return
@@ -244,7 +250,8 @@ class RunService:
         root = run.project.root
         current = self._in_run_project(run, lambda p: p.model_path)
         device = self.ws.device
-        self.status.emit("Finished. Comparing with the model in use on the same validation images...")
+        ended = "Finished." if succeeded or stopped else f"Training failed ({message}); its best model so far:"
+        self.status.emit(f"{ended} Comparing with the model in use on the same validation images...")
 
         def scores():
             c = compare(new, current if current is not None and current.is_file() else None, root, device)
