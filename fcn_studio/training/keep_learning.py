@@ -13,6 +13,8 @@ benchmark) to swap in. One Qt-free object that all of them drive.
 - Stopping asks the backend to stop between steps (its last checkpoint and optimizer state stay);
   starting again resumes from them, and the version numbers go on.
 - Pinned: versions are still recorded, but none is offered for use; `rollback` offers an old one.
+- Bounded: after each version, project.version_pruning forgets and deletes all but the pinned, the
+  in-use, the best few and the newest few versions.
 - A backend that dies anyway (killed, out of memory, a bug) is logged with its reason and the tail of
   its stderr, and started again, resuming from its last state; the status says so once per restart. A
   backend that dies again before its next checkpoint counts towards MAX_RESTARTS: one that dies at
@@ -31,6 +33,7 @@ from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.events import Event, call_now
 from fcn_studio.project.errors import ProjectError
 from fcn_studio.project.model_versions import ModelVersion, record_version, versions
+from fcn_studio.project.version_pruning import prune_versions
 from fcn_studio.training.backend import STOPPED, Backend
 
 log = logging.getLogger(__name__)
@@ -47,13 +50,16 @@ class KeepLearning:
     through a fresh opening once it is closed); else the project at `project_root` is opened for that."""
 
     def __init__(self, project_root: str | Path, start_model: str | Path | None = None,
-                 train_args: list[str] | tuple[str, ...] = (), dispatch=call_now, project=None) -> None:
+                 train_args: list[str] | tuple[str, ...] = (), dispatch=call_now, project=None,
+                 protected=lambda: ()) -> None:
         self.root = Path(project_root)
         self.folder = self.root / FOLDER
         self.start_model = Path(start_model) if start_model else None
         self.train_args = list(train_args)
         self.dispatch = dispatch
         self.project = project
+        self.protected = protected  # () -> paths that pruning must keep (the window's model, one being loaded)
+        self.in_use: Path | None = self.start_model  # the version last offered for use
         self.history: list[ModelVersion] = self._in_project(versions)
         self.pinned = False
         self.status = "stopped"
@@ -146,10 +152,11 @@ class KeepLearning:
 
     def rollback(self, version: int) -> ModelVersion:
         """Offers an earlier version for use (and pins, so the next improvement does not replace it)."""
-        chosen = next((v for v in self.history if v.version == version), None)
+        chosen = next((v for v in self.history if v.version == version), None)  # never a pruned one
         if chosen is None:
             raise KeyError(f"no version v{version} in the history of {self.root}")
         self.pinned = True
+        self.in_use = Path(chosen.path)
         self.dispatch(lambda: self.use.emit(chosen))
         return chosen
 
@@ -214,9 +221,25 @@ class KeepLearning:
                                    float(val["mean_iu"]), val.get("best_mean_iu"), time.time())
             self._in_project(lambda project: record_version(project, version))
             self.history.append(version)
+            if not self.pinned:
+                self.in_use = target
+            self._prune()
         self.dispatch(lambda: self.published.emit(version))
         if not self.pinned:
             self.dispatch(lambda: self.use.emit(version))
+
+    def _prune(self) -> None:
+        """Keeps the history bounded (project.version_pruning); a prune that fails leaves it for the
+        next version, it never stops learning."""
+        held = [self.in_use, *self.protected()]
+        try:
+            pruned = self._in_project(lambda project: prune_versions(project, held))
+        except Exception:  # noqa: BLE001 - a full history is better than a stopped loop
+            log.exception("keep learning in %s: old versions could not be pruned", self.root)
+            return
+        if pruned:
+            log.info("keep learning in %s: pruned versions %s", self.root, ", ".join(f"v{n}" for n in pruned))
+            self.history = [v for v in self.history if v.version not in pruned]
 
     def _set_status(self, text: str) -> None:
         if text != self.status:

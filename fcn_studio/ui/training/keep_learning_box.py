@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from fcn_studio.project.version_pruning import RETENTION
 from fcn_studio.workspace import ModelVersion
 
 
@@ -38,6 +39,9 @@ class KeepLearningBox(QGroupBox):
         self.pin.toggled.connect(self.pinned)
         self.history = QListWidget()
         self.history.setMaximumHeight(90)
+        self.retention = QLabel(RETENTION)  # models/keep/ stays bounded: say what is kept
+        self.retention.setWordWrap(True)
+        self.retention.setEnabled(False)  # drawn greyed: a note, not a control
         self.roll_back = QPushButton("Use this version")
         self.roll_back.setEnabled(False)
         self.history.currentItemChanged.connect(lambda item, _: self.roll_back.setEnabled(item is not None))
@@ -47,6 +51,7 @@ class KeepLearningBox(QGroupBox):
         layout.addWidget(self.state)
         layout.addWidget(self.in_use)
         layout.addWidget(self.history)
+        layout.addWidget(self.retention)
         layout.addWidget(self.roll_back)
         layout.addWidget(self.pin)
 
