@@ -182,7 +182,7 @@ class SkipNotes:
         self.seen.clear()
 
     def note(self, skipped: list[Skipped], epoch: int) -> None:
-        fresh = [s for s in skipped if s.key not in self.seen]
+        fresh = list({s.key: s for s in skipped if s.key not in self.seen}.values())  # a batch may repeat one
         self.seen.update(s.key for s in fresh)
         if fresh and self.d.main:
             self.events.emit("warning", epoch=epoch, skipped=[s.name for s in fresh],

@@ -71,3 +71,20 @@ def test_a_run_that_does_not_follow_the_project_skips_the_missing_mask_every_epo
     project.close()
     assert seen[-1]["event"] == "finished"
     assert [e["epoch"] for e in seen if e["event"] == "warning"] == [1, 2]
+
+
+def test_a_missing_image_drawn_twice_in_one_batch_is_named_once():
+    """Small projects repeat their images to fill an epoch, so one batch can draw the same one twice."""
+    from fcn_studio.training import distributed as D
+    from fcn_studio.training.data import Skipped
+    from fcn_studio.training.trainer import SkipNotes
+
+    seen: list[dict] = []
+    events = EventWriter()
+    events.listeners.append(seen.append)
+    notes = SkipNotes(events, D.Dist())
+    gone = Skipped("7", "sample_006.png", "sample_006.png is gone (it left the training set)")
+    notes.note([gone, gone], 2)
+    notes.note([gone], 2)
+    assert [e["skipped"] for e in seen] == [["sample_006.png"]]
+    assert seen[0]["message"].count("sample_006.png") == 1
