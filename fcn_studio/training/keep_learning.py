@@ -112,15 +112,19 @@ class KeepLearning:
             args += ["--model", str(self.start_model)]
         return args + self.train_args
 
-    def start(self) -> None:
+    def start(self, again: bool = False) -> None:
+        """Starts the backend (resuming from its last state when there is one); `again`: a restart
+        after it died, whose reason the status keeps showing."""
         self._stop_asked = False
         if self.running:
             return
+        if not again:
+            self._restart_note, self.restarts = "", 0
         self.folder.mkdir(parents=True, exist_ok=True)
         backend = Backend(self.arguments(), cwd=self.root, low_priority=True, on_event=self._handle)
         backend.on_ended = lambda ok, message: self._ended(backend, message)
         self.backend = backend
-        self._set_status("starting")
+        self._set_status(f"starting ({self._restart_note})" if self._restart_note else "starting")
         backend.start()
 
     def request_stop(self) -> Backend | None:
@@ -185,7 +189,7 @@ class KeepLearning:
         if self.backend is dead and not self._stop_asked:
             log.info("keep learning in %s: starting the training process again (restart %d of at most %d)",
                      self.root, self.restarts, MAX_RESTARTS)
-            self.start()
+            self.start(again=True)
 
     def _learning(self) -> str:
         return f"learning ({self._restart_note})" if self._restart_note else "learning"
