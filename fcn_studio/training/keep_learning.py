@@ -177,7 +177,8 @@ class KeepLearning:
                              f"({message}); turn Keep learning off and on to try again")
             return
         self.restarts += 1
-        self._restart_note = f"started again at {time.strftime('%H:%M')} after: {message}"
+        why = message.split(";")[0]  # "the training process was killed before finishing": short enough to stay
+        self._restart_note = f"started again at {time.strftime('%H:%M')} after: {why}"
         self._set_status(f"the training process ended ({message}); starting it again, resuming from its last state")
         timer = threading.Timer(RESTART_DELAY_S * self.restarts,
                                 lambda: self.dispatch(lambda: self._restart(backend)))

@@ -43,7 +43,7 @@ class Plot(pg.PlotWidget):
     plot out of view at 1280 x 720); it still grows into room the panel has to spare."""
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(240, 140)
+        return QSize(240, 130)
 
 
 class TrainingPanel(QWidget):
