@@ -22,8 +22,9 @@ from fcn_studio.project.model_versions import OLD_HISTORY
 KEEP_FOLDER = Path("models") / "keep"
 KEEP_BEST = 3  # the best versions by validation mean IU
 KEEP_RECENT = 3  # the newest versions
-RETENTION = (f"Keeps the model in use, the pinned one, the {KEEP_BEST} best and the {KEEP_RECENT} newest "
-             "versions; older ones are deleted.")
+RETENTION = f"Kept: in use, pinned, {KEEP_BEST} best, {KEEP_RECENT} newest"  # one short line in a narrow panel
+RETENTION_DETAIL = (f"models/keep/ stays bounded: the version in use, the pinned one, the {KEEP_BEST} best by "
+                    f"validation mean IU and the {KEEP_RECENT} newest are kept; the others are deleted.")
 _VERSION_FILE = re.compile(r"^\.?v\d+\.safetensors(\.[0-9a-f]+\.tmp)?$")
 
 

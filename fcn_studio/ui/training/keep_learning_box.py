@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fcn_studio.project.version_pruning import RETENTION
+from fcn_studio.project.version_pruning import RETENTION, RETENTION_DETAIL
 from fcn_studio.workspace import ModelVersion
 
 
@@ -44,6 +44,7 @@ class KeepLearningBox(QGroupBox):
         self.history.setMaximumHeight(90)
         self.retention = QLabel(RETENTION)  # models/keep/ stays bounded: say what is kept
         self.retention.setWordWrap(True)
+        self.retention.setToolTip(RETENTION_DETAIL)
         self.retention.setEnabled(False)  # drawn greyed: a note, not a control
         self.roll_back = QPushButton("Use this version")
         self.roll_back.setEnabled(False)
