@@ -45,7 +45,6 @@ class KeepLearningBox(QGroupBox):
         self.retention = QLabel(RETENTION)  # models/keep/ stays bounded: say what is kept
         self.retention.setWordWrap(True)
         self.retention.setToolTip(RETENTION_DETAIL)
-        self.retention.setEnabled(False)  # drawn greyed: a note, not a control
         self.roll_back = QPushButton("Use this version")
         self.roll_back.setEnabled(False)
         self.history.currentItemChanged.connect(lambda item, _: self.roll_back.setEnabled(item is not None))
