@@ -40,10 +40,16 @@ def scrolling(panel: QWidget) -> QScrollArea:
 
 class Plot(pg.PlotWidget):
     """A plot that asks for a laptop's share of the panel (pyqtgraph asks for 480 px, which pushed the
-    plot out of view at 1280 x 720); it still grows into room the panel has to spare."""
+    plot out of view at 1280 x 720); it still grows into room the panel has to spare. It leaves the
+    wheel to the panel's scrolling."""
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(240, 130)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        """The wheel scrolls the panel: it zoomed the plot under the pointer instead (the loss plot went
+        to -10..10 while a person scrolled down), and the plots follow their data by themselves."""
+        event.ignore()
 
 
 class TrainingPanel(QWidget):

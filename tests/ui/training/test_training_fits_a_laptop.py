@@ -41,3 +41,31 @@ def test_start_progress_and_the_plot_show_without_scrolling_at_1280x720(qtbot, w
     assert _in_view(panel.loss_plot, area), seen
     assert panel.loss_plot.height() >= 100, seen  # a plot one can read, not a sliver
     print(f"\n{seen}")
+
+
+def test_the_wheel_over_a_plot_scrolls_the_panel_and_leaves_the_plot_as_it_was(qtbot, window):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    docks = _docks(window)
+    window.resize(1280, 720)
+    docks["Training"].raise_()
+    panel = window.training_panel
+    panel.show_event({"event": "progress", "iteration": 1, "loss": 1.0, "images_per_s": 1.0, "eta_s": None,
+                      "epoch": 1, "lr": 0.01})
+    panel.show_event({"event": "progress", "iteration": 2, "loss": 0.5, "images_per_s": 1.0, "eta_s": None,
+                      "epoch": 1, "lr": 0.01})
+    plot = panel.loss_plot
+    before = plot.getViewBox().viewRange()
+    at = QPointF(plot.width() / 2, plot.height() / 2)
+    target = plot.viewport()
+    for _ in range(3):  # the person scrolls down with the pointer over the plot
+        wheel = QWheelEvent(at, plot.mapToGlobal(at.toPoint()), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                            False)
+        QApplication.sendEvent(target, wheel)
+        # left to the panel: Qt hands a wheel event nobody accepted to the parents, up to the scroll
+        # area (only a real one: a synthetic event like this one never propagates)
+        assert not wheel.isAccepted()
+    assert plot.getViewBox().viewRange() == before  # the plot did not zoom
