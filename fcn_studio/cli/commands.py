@@ -124,6 +124,8 @@ def cmd_train(args) -> int:
             acc = event["pixel_accuracy"]
             bar.write(f"epoch {event['epoch']}: mean IU {mean_iu}, "
                       + (f"pixel accuracy {acc:.4f}" if acc is not None else event.get("note", "nothing scored")))
+        elif kind == "warning":
+            bar.write(f"warning: {event['message']}")
         elif kind == "finished":
             bar.close()
             best = "n/a (no validation images)" if event["best_mean_iu"] is None else f"{event['best_mean_iu']:.4f}"

@@ -99,6 +99,11 @@ class Backend:
             self.killed = True
             self.process.kill()
 
+    @property
+    def stderr_tail(self) -> str:
+        """The last lines the process wrote to stderr (a traceback, a library's complaint), for the log."""
+        return self._stderr_tail.strip()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Waits (off the GUI thread) until the backend has ended and `on_ended` was called."""
         return self._done.wait(timeout)

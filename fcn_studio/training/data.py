@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
-from fcn_studio.core.image_io import load_image
+from fcn_studio.core.image_io import ImageLoadError, load_image
 from fcn_studio.core.labels import LabelSet
-from fcn_studio.core.mask_io import read_mask
+from fcn_studio.core.mask_io import MaskError, read_mask
 from fcn_studio.core.splits import VAL, assign_sides
 from fcn_studio.model.input_spec import InputSpec
 from fcn_studio.project.formats.common import FormatError
@@ -150,6 +150,35 @@ def colour_jitter(image: np.ndarray, amount: float, rng: np.random.Generator) ->
     return cv2.addWeighted(img, saturation, grey, 1 - saturation, 0)
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """An item that could not be read when its turn came: its mask was undone or cleared after the
+    list was made (a person works while the model trains), or a file is unreadable. The epoch goes on
+    without it; the trainer says so in a `warning` event."""
+
+    key: str
+    name: str
+    reason: str
+
+
+def _reason(item: Item, exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError) or isinstance(exc.__cause__, FileNotFoundError):
+        gone = Path(getattr(exc, "filename", None) or getattr(exc.__cause__, "filename", None) or item.mask)
+        return f"{gone.name} is gone (it left the training set)"
+    return str(exc)
+
+
+def collate_readable(batch: list) -> tuple[torch.Tensor | None, torch.Tensor | None, list[Skipped]]:
+    """(images, masks, skipped): the batch without the items that could not be read (None, None when
+    none could)."""
+    skipped = [b for b in batch if isinstance(b, Skipped)]
+    kept = [b for b in batch if not isinstance(b, Skipped)]
+    if not kept:
+        return None, None, skipped
+    images, masks = default_collate(kept)
+    return images, masks, skipped
+
+
 def _version(path: Path) -> tuple[int, int, int]:
     st = os.stat(path)
     return st.st_mtime_ns, st.st_size, st.st_ino
@@ -174,6 +203,15 @@ class SegmentationDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items) * self.repeat
 
+    def try_load(self, index: int) -> tuple[np.ndarray, np.ndarray] | Skipped:
+        """`load`, or what kept the item from being read: no single file can end a run."""
+        try:
+            return self.load(index)
+        except (OSError, ImageLoadError, MaskError) as exc:
+            item = self.items[index]
+            self._cache.pop((item.image, item.mask), None)
+            return Skipped(item.key, item.image.name, _reason(item, exc))
+
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         item = self.items[index]
         key = (item.image, item.mask)
@@ -190,8 +228,12 @@ class SegmentationDataset(Dataset):
         return image, mask
 
     def __getitem__(self, index: int):
-        """(H x W x 3 uint8 image, H x W int64 mask); `normalise_batch` prepares whole batches."""
-        image, mask = self.load(index % len(self.items))
+        """(H x W x 3 uint8 image, H x W int64 mask), or a Skipped item (`collate_readable` leaves it
+        out of the batch); `normalise_batch` prepares whole batches."""
+        loaded = self.try_load(index % len(self.items))
+        if isinstance(loaded, Skipped):
+            return loaded
+        image, mask = loaded
         if self.aug is not None:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             image, mask = augment(image, mask, self.aug, rng, self.labels.ignore_index)

@@ -1,6 +1,7 @@
-"""The training events: versioned JSON lines (started, progress, validation, checkpoint, finished,
-failed). One stream drives the GUI, the CLI's progress bar and the tests; `event_schema.json`
-describes it for anyone else who reads it."""
+"""The training events: versioned JSON lines (started, progress, validation, checkpoint, warning,
+finished, failed); a warning is something the run went on without (a file that vanished mid-epoch).
+One stream drives the GUI, the CLI's progress bar and the tests; `event_schema.json` describes it for
+anyone else who reads it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 VERSION = 1
-KINDS = ("started", "progress", "validation", "checkpoint", "finished", "failed")
+KINDS = ("started", "progress", "validation", "checkpoint", "warning", "finished", "failed")
 SCHEMA_PATH = Path(__file__).with_name("event_schema.json")
 
 

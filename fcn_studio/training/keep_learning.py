@@ -12,10 +12,17 @@ benchmark) to swap in. One Qt-free object that all of them drive.
   core.splits): with fewer, the backend learns but nothing is swapped in, and `status` says why.
 - Stopping asks the backend to stop between steps (its last checkpoint and optimizer state stay);
   starting again resumes from them, and the version numbers go on.
-- Pinned: versions are still recorded, but none is offered for use; `rollback` offers an old one."""
+- Pinned: versions are still recorded, but none is offered for use; `rollback` offers an old one.
+- Bounded: after each version, project.version_pruning forgets and deletes all but the pinned, the
+  in-use, the best few and the newest few versions.
+- A backend that dies anyway (killed, out of memory, a bug) is logged with its reason and the tail of
+  its stderr, and started again, resuming from its last state; the status says so once per restart. A
+  backend that dies again before its next checkpoint counts towards MAX_RESTARTS: one that dies at
+  once every time is not restarted forever, and the status then says it stopped and why."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 import threading
@@ -26,9 +33,13 @@ from fcn_studio.core.atomic import atomic_path
 from fcn_studio.core.events import Event, call_now
 from fcn_studio.project.errors import ProjectError
 from fcn_studio.project.model_versions import ModelVersion, record_version, versions
+from fcn_studio.project.version_pruning import prune_versions
 from fcn_studio.training.backend import STOPPED, Backend
 
+log = logging.getLogger(__name__)
 FOLDER = Path("models") / "keep"
+MAX_RESTARTS = 3  # restarts in a row without a checkpoint between them
+RESTART_DELAY_S = 2.0  # times the number of the restart: a crash loop does not hog the machine
 NO_VALIDATION_YET = ("learning, but no model is swapped in until there are validation images "
                      "(5 corrected or reviewed images make the first)")
 __all__ = ["NO_VALIDATION_YET", "KeepLearning", "ModelVersion"]
@@ -39,13 +50,16 @@ class KeepLearning:
     through a fresh opening once it is closed); else the project at `project_root` is opened for that."""
 
     def __init__(self, project_root: str | Path, start_model: str | Path | None = None,
-                 train_args: list[str] | tuple[str, ...] = (), dispatch=call_now, project=None) -> None:
+                 train_args: list[str] | tuple[str, ...] = (), dispatch=call_now, project=None,
+                 protected=lambda: ()) -> None:
         self.root = Path(project_root)
         self.folder = self.root / FOLDER
         self.start_model = Path(start_model) if start_model else None
         self.train_args = list(train_args)
         self.dispatch = dispatch
         self.project = project
+        self.protected = protected  # () -> paths that pruning must keep (the window's model, one being loaded)
+        self.in_use: Path | None = self.start_model  # the version last offered for use
         self.history: list[ModelVersion] = self._in_project(versions)
         self.pinned = False
         self.status = "stopped"
@@ -54,6 +68,9 @@ class KeepLearning:
         self.status_changed = Event()  # (str)
         self.backend_event = Event()  # (dict) every event of the backend, for progress and plots
         self.backend: Backend | None = None
+        self.restarts = 0  # in a row, without a checkpoint between them
+        self._restart_note = ""  # "started again at 14:02 after: ...", shown with "learning"
+        self._stop_asked = False
         self._last_validation: dict | None = None
         self._lock = threading.Lock()
 
@@ -95,19 +112,25 @@ class KeepLearning:
             args += ["--model", str(self.start_model)]
         return args + self.train_args
 
-    def start(self) -> None:
+    def start(self, again: bool = False) -> None:
+        """Starts the backend (resuming from its last state when there is one); `again`: a restart
+        after it died, whose reason the status keeps showing."""
+        self._stop_asked = False
         if self.running:
             return
+        if not again:
+            self._restart_note, self.restarts = "", 0
         self.folder.mkdir(parents=True, exist_ok=True)
         backend = Backend(self.arguments(), cwd=self.root, low_priority=True, on_event=self._handle)
         backend.on_ended = lambda ok, message: self._ended(backend, message)
         self.backend = backend
-        self._set_status("starting")
+        self._set_status(f"starting ({self._restart_note})" if self._restart_note else "starting")
         backend.start()
 
     def request_stop(self) -> Backend | None:
         """Asks the backend to stop between steps and returns at once (it is killed if stuck); returns
         the backend, to wait on."""
+        self._stop_asked = True
         backend = self.backend
         if backend is not None:
             backend.stop()
@@ -133,33 +156,62 @@ class KeepLearning:
 
     def rollback(self, version: int) -> ModelVersion:
         """Offers an earlier version for use (and pins, so the next improvement does not replace it)."""
-        chosen = next((v for v in self.history if v.version == version), None)
+        chosen = next((v for v in self.history if v.version == version), None)  # never a pruned one
         if chosen is None:
             raise KeyError(f"no version v{version} in the history of {self.root}")
         self.pinned = True
+        self.in_use = Path(chosen.path)
         self.dispatch(lambda: self.use.emit(chosen))
         return chosen
 
     # -- the backend's events (on its reader thread) --------------------------------------------------
     def _ended(self, backend: Backend, message: str) -> None:
-        if message not in ("", STOPPED) and self.backend is backend:
-            self._set_status(f"learning stopped: {message}; turn Keep learning off and on to start it again")
+        if message in ("", STOPPED) or self.backend is not backend or self._stop_asked:
+            return
+        tail = "\n".join(backend.stderr_tail.splitlines()[-20:])
+        log.warning("keep learning in %s: the training process ended (%s)%s", self.root, message,
+                    f"; its last output:\n{tail}" if tail else "")
+        if self.restarts >= MAX_RESTARTS:
+            log.error("keep learning in %s: not started again after %d restarts in a row", self.root, self.restarts)
+            self._set_status(f"learning stopped: the training process ended {self.restarts + 1} times in a row "
+                             f"({message}); turn Keep learning off and on to try again")
+            return
+        self.restarts += 1
+        why = message.split(";")[0]  # "the training process was killed before finishing": short enough to stay
+        self._restart_note = f"started again at {time.strftime('%H:%M')} after: {why}"
+        self._set_status(f"the training process ended ({message}); starting it again, resuming from its last state")
+        timer = threading.Timer(RESTART_DELAY_S * self.restarts,
+                                lambda: self.dispatch(lambda: self._restart(backend)))
+        timer.daemon = True
+        timer.start()
+
+    def _restart(self, dead: Backend) -> None:
+        """Starts the backend again unless it was stopped, or replaced, meanwhile."""
+        if self.backend is dead and not self._stop_asked:
+            log.info("keep learning in %s: starting the training process again (restart %d of at most %d)",
+                     self.root, self.restarts, MAX_RESTARTS)
+            self.start(again=True)
+
+    def _learning(self) -> str:
+        return f"learning ({self._restart_note})" if self._restart_note else "learning"
 
     def _handle(self, event: dict) -> None:
         kind = event["event"]
         self.dispatch(lambda: self.backend_event.emit(event))
         if kind == "started":
-            self._set_status("learning")
+            self._set_status(self._learning())
         elif kind == "validation":
             self._last_validation = event
             if event.get("mean_iu") is None:
                 self._set_status(NO_VALIDATION_YET)
             else:
-                self._set_status("learning")
-        elif kind == "checkpoint" and event.get("best") and Path(event["path"]) == self.checkpoint:
-            self._publish()
-        elif kind == "failed" and not event.get("stopped"):
-            self._set_status(f"learning stopped: {event['message']}")
+                self._set_status(self._learning())
+        elif kind == "checkpoint":
+            self.restarts = 0  # it got somewhere: a later death starts the count again
+            if event.get("best") and Path(event["path"]) == self.checkpoint:
+                self._publish()
+        elif kind == "warning":
+            log.warning("keep learning in %s: %s", self.root, event["message"])
 
     def _publish(self) -> None:
         val = self._last_validation
@@ -174,9 +226,25 @@ class KeepLearning:
                                    float(val["mean_iu"]), val.get("best_mean_iu"), time.time())
             self._in_project(lambda project: record_version(project, version))
             self.history.append(version)
+            if not self.pinned:
+                self.in_use = target
+            self._prune()
         self.dispatch(lambda: self.published.emit(version))
         if not self.pinned:
             self.dispatch(lambda: self.use.emit(version))
+
+    def _prune(self) -> None:
+        """Keeps the history bounded (project.version_pruning); a prune that fails leaves it for the
+        next version, it never stops learning."""
+        held = [self.in_use, *self.protected()]
+        try:
+            pruned = self._in_project(lambda project: prune_versions(project, held))
+        except Exception:  # noqa: BLE001 - a full history is better than a stopped loop
+            log.exception("keep learning in %s: old versions could not be pruned", self.root)
+            return
+        if pruned:
+            log.info("keep learning in %s: pruned versions %s", self.root, ", ".join(f"v{n}" for n in pruned))
+            self.history = [v for v in self.history if v.version not in pruned]
 
     def _set_status(self, text: str) -> None:
         if text != self.status:

@@ -53,7 +53,10 @@ def median_frequency_weights(dataset) -> torch.Tensor:
     pixels = np.zeros(n, np.float64)
     image_pixels = np.zeros(n, np.float64)
     for i in range(len(dataset.items)):
-        _, mask = dataset.load(i)
+        loaded = dataset.try_load(i)
+        if not isinstance(loaded, tuple):  # gone since the list was made: the run goes on without it
+            continue
+        mask = loaded[1]
         counts = np.bincount(mask[mask < n].ravel(), minlength=n)
         pixels += counts
         image_pixels[counts > 0] += mask.size

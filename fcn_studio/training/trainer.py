@@ -29,7 +29,16 @@ from fcn_studio.model.network import has_aux_head
 from fcn_studio.training import distributed as D
 from fcn_studio.training.batchnorm import batchnorm_batches, recompute_batchnorm
 from fcn_studio.training.config import TrainConfig
-from fcn_studio.training.data import Augment, DataSource, Item, SegmentationDataset, fitted_crop, open_source
+from fcn_studio.training.data import (
+    Augment,
+    DataSource,
+    Item,
+    SegmentationDataset,
+    Skipped,
+    collate_readable,
+    fitted_crop,
+    open_source,
+)
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.losses import median_frequency_weights, network_loss
 from fcn_studio.training.recipes import Recipe, check_recipe_fits, cpu_batch_size, get_recipe
@@ -91,15 +100,19 @@ def set_lr(optimizer: torch.optim.Optimizer, recipe: Recipe, iteration: int, tot
 
 @torch.inference_mode()
 def validate(model: nn.Module, items: list[Item], source: DataSource, spec, device: torch.device,
-             d: D.Dist) -> tuple[np.ndarray, int]:
+             d: D.Dist, skipped: list[tuple[Path, str]] | None = None) -> tuple[np.ndarray, int]:
     """One confusion histogram over the validation images and how many were scored (each rank its
-    share, then summed), through the same scoring as `fcn-studio eval` and the model comparison."""
+    share, then summed), through the same scoring as `fcn-studio eval` and the model comparison.
+    Images that could not be read (a mask undone since the list was made) are left out and added to
+    `skipped` as (image, reason)."""
     was_training = model.training
     try:
-        cm, done, _ = confusion_over_pairs(scoring_predictor(model, spec, device), source.labels,
-                                           [(it.image, it.mask) for it in items[d.rank :: d.world_size]])
+        cm, done, missed = confusion_over_pairs(scoring_predictor(model, spec, device), source.labels,
+                                                [(it.image, it.mask) for it in items[d.rank :: d.world_size]])
     finally:
         model.train(was_training)
+    if skipped is not None:
+        skipped.extend(missed)
     summed = D.all_reduce_sum(torch.from_numpy(np.append(cm.hist.ravel(), done)), d).numpy()
     return summed[:-1].reshape(cm.hist.shape), int(summed[-1])
 
@@ -147,8 +160,33 @@ def epoch_loader(train_set: SegmentationDataset, order: list[int], batch: int, w
                  device: torch.device) -> DataLoader:
     """A new loader every epoch: worker processes start from the dataset as it is now (the items
     `--follow` added, the epoch that seeds augmentation); persistent workers would keep stale copies."""
-    return DataLoader(train_set, batch_size=batch, sampler=order, num_workers=workers,
+    return DataLoader(train_set, batch_size=batch, sampler=order, num_workers=workers, collate_fn=collate_readable,
                       drop_last=lone_last_sample(len(order), batch), pin_memory=device.type == "cuda")
+
+
+def too_small(images: torch.Tensor | None, batch: int) -> bool:
+    """A batch whose unreadable items left nothing, or one sample where the recipe asked for more
+    (the rule of `lone_last_sample`): it is not trained on."""
+    return images is None or (batch > 1 and images.shape[0] == 1)
+
+
+class SkipNotes:
+    """Says once per epoch and item that an item was skipped (a `warning` event), and notices an epoch
+    that could train on nothing at all."""
+
+    def __init__(self, events: EventWriter, d: D.Dist) -> None:
+        self.events, self.d = events, d
+        self.seen: set[str] = set()
+
+    def new_epoch(self) -> None:
+        self.seen.clear()
+
+    def note(self, skipped: list[Skipped], epoch: int) -> None:
+        fresh = list({s.key: s for s in skipped if s.key not in self.seen}.values())  # a batch may repeat one
+        self.seen.update(s.key for s in fresh)
+        if fresh and self.d.main:
+            self.events.emit("warning", epoch=epoch, skipped=[s.name for s in fresh],
+                             message=f"skipped for this epoch: {'; '.join(s.reason for s in fresh)}")
 
 
 def run(cfg: TrainConfig, events: EventWriter, stop: threading.Event | None = None) -> dict:
@@ -189,6 +227,19 @@ def rescore(checkpoint: Path, items: list[Item], source: DataSource, device: tor
     kept, info = load_checkpoint(checkpoint, device)
     score = scores_from_histogram(validate(kept, items, source, info.input, device, d)[0]).mean_iu
     return score if math.isfinite(score) else -1.0
+
+
+def _reread(cfg: TrainConfig, last: DataSource, events: EventWriter, d: D.Dist) -> DataSource:
+    """The project's labelled images as they are now (`--follow`): the images that joined, without
+    those that left (undone, cleared, re-classed). A project that cannot be read this moment (busy)
+    keeps the last list for one more epoch, with a warning: no single read ends a run."""
+    try:
+        return open_source(cfg.source, cfg.val_fraction)
+    except Exception as exc:  # noqa: BLE001 - the next epoch reads it again
+        if d.main:
+            events.emit("warning", message=f"the project could not be read again ({exc}); "
+                                           "this epoch trains on the images it had")
+        return last
 
 
 def _repeat(recipe: Recipe, train_items: int) -> int:
@@ -258,15 +309,21 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                     precision=precision)
     started = time.perf_counter()
     last_emit, seen = 0.0, 0
+    notes, idle_epochs = SkipNotes(events, d), 0
     epoch, skip = divmod(iteration, per_epoch)  # a resumed run goes on inside the epoch where it stopped
     while iteration < total:
         train_set.epoch = epoch
         order = epoch_order(train_set, epoch, cfg.seed, d)[skip * batch :]
-        skip = 0
+        skip, steps = 0, 0
+        notes.new_epoch()
         trained_pixels = torch.zeros(n, dtype=torch.int64)  # what this epoch learned from, per class
-        for images, masks in epoch_loader(train_set, order, batch, cfg.workers, device):
+        for images, masks, skipped in epoch_loader(train_set, order, batch, cfg.workers, device):
             if iteration >= total:
                 break
+            notes.note(skipped, epoch + 1)
+            if _any_rank([too_small(images, batch)], d)[0]:  # every rank skips the step together
+                continue
+            steps += 1
             trained_pixels += torch.bincount(masks[masks < n].flatten(), minlength=n)
             images = normalise_batch(images, info.input, device)
             masks = masks.to(device, non_blocking=True)
@@ -300,12 +357,22 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                             images_per_s=rate, eta_s=eta, **({} if fraction is None else {"fraction": fraction}))
                 last_emit = now
         epoch += 1
+        # an epoch that could read nothing twice in a row (every file gone or broken) would loop forever
+        idle_epochs = 0 if steps or not order else idle_epochs + 1
+        if idle_epochs >= (2 if cfg.follow else 1):
+            raise ValueError(f"none of the {len(train_set.items)} training images could be read; "
+                             "check that their masks are still in the project")
         # eval mode must describe the weights as trained now, not running averages that lag them
         stats_order = epoch_order(train_set, epoch, cfg.seed, d)[: batch * batchnorm_batches(per_epoch)]
-        recompute_batchnorm(model, (normalise_batch(images, info.input, device) for images, _ in
-                                    epoch_loader(train_set, stats_order, batch, 0, device)), d)
+        recompute_batchnorm(model, (normalise_batch(images, info.input, device) for images, _, _ in
+                                    epoch_loader(train_set, stats_order, batch, 0, device)
+                                    if not too_small(images, batch)), d)
         val_print = fingerprint(val_items)  # before validation reads them: a later change shows as another
-        hist, val_scored = validate(model, val_items, source, info.input, device, d)
+        val_skipped: list[tuple[Path, str]] = []
+        hist, val_scored = validate(model, val_items, source, info.input, device, d, val_skipped)
+        if val_skipped and d.main:
+            events.emit("warning", epoch=epoch, skipped=[Path(p).name for p, _ in val_skipped],
+                        message=f"left out of this validation: {'; '.join(r for _, r in val_skipped)}")
         trained_pixels = D.all_reduce_sum(trained_pixels, d)
         scores = scores_from_histogram(hist)
         scored = bool(val_items) and math.isfinite(scores.mean_iu)
@@ -344,7 +411,10 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             best, best_epoch = new_best, epoch
         D.barrier(d)
         if cfg.follow and iteration < total:
-            source_now = open_source(cfg.source, cfg.val_fraction)
+            source_now = _reread(cfg, source, events, d)
+            if not source_now.train:
+                raise ValueError(f"{source_now.description}: no labelled image is left to learn from; "
+                                 "correct or review some, then start again")
             train_set.items, val_items = source_now.train, source_now.val
             if recipe.crop:
                 train_set.aug = replace(aug, crop=crop_for(source_now.train))

@@ -102,7 +102,7 @@ class RunService:
         self.model_improved = Event()  # (path) a better model was swapped in
         self.keep_status = Event()  # (text)
         self.keep_event = Event()  # (event dict) keep learning's backend events
-        self.keep_published = Event()  # (ModelVersion)
+        self.keep_published = Event()  # (ModelVersion, or None: the history changed without a new one)
         self.keep_in_use_changed = Event()  # (ModelVersion or None)
         workspace.project_changed.connect(self._project_changed)
         workspace.images_changed.connect(self._keep_retry)
@@ -205,6 +205,8 @@ class RunService:
             self.backend.stop()
 
     def _event(self, backend: Backend, event: dict) -> None:
+        if event["event"] == "warning":  # a file skipped for an epoch: the run goes on, the log says why
+            log.warning("training: %s", event["message"])
         if backend is self.backend:
             self.event.emit(event)
 
@@ -232,10 +234,14 @@ class RunService:
         self._keep_retry()
         stopped = message == STOPPED
         if not succeeded and not stopped:
+            tail = "\n".join(backend.stderr_tail.splitlines()[-20:])
+            log.warning("training failed: %s%s", message, f"; its last output:\n{tail}" if tail else "")
             self.status.emit(f"Training failed: {message}")
             self.failed.emit("Training failed", message, None)
-            self._record(run, new, None, f"failed: {message}")
-            return
+            if new is None or not new.is_file() or run is None:
+                self._record(run, new, None, f"failed: {message}")
+                return
+            # its best model so far is still worth comparing and offering, as after a stop
         if stopped and (new is None or not new.is_file()):
             self.status.emit("Stopped before the first validation; nothing to compare.")
             return
@@ -244,7 +250,8 @@ class RunService:
         root = run.project.root
         current = self._in_run_project(run, lambda p: p.model_path)
         device = self.ws.device
-        self.status.emit("Finished. Comparing with the model in use on the same validation images...")
+        ended = "Finished." if succeeded or stopped else f"Training failed ({message}); its best model so far:"
+        self.status.emit(f"{ended} Comparing with the model in use on the same validation images...")
 
         def scores():
             c = compare(new, current if current is not None and current.is_file() else None, root, device)
@@ -336,7 +343,10 @@ class RunService:
         """Uses an earlier version (and pins, so the next improvement does not replace it)."""
         self.pin(True)
         if self.loop is not None:
-            self.loop.rollback(number)
+            try:
+                self.loop.rollback(number)
+            except KeyError:  # pruned meanwhile: the lists show the history as it is now
+                self.keep_published.emit(None)
             return
         chosen = next((v for v in self.keep_versions() if v.version == number), None)
         if chosen is not None:
@@ -368,7 +378,7 @@ class RunService:
             return
         loop = KeepLearning(project.root, start_model=project.model_path,
                             train_args=["--device", self.ws.device or "auto", *self.keep_args],
-                            dispatch=self.ws.dispatch, project=project)
+                            dispatch=self.ws.dispatch, project=project, protected=self._held_models)
         loop.pin(self.keep_pinned)
         loop.status_changed.connect(lambda text: loop is self.loop and self._keep_say(text))
         loop.published.connect(lambda v: loop is self.loop and self.keep_published.emit(v))
@@ -377,6 +387,13 @@ class RunService:
         self.loop = loop
         loop.start()
         self.changed.emit()
+
+    def _held_models(self) -> list[Path | None]:
+        """What pruning old versions must never delete: the model the window has, the one it is
+        loading, and the version in use (pinned or rolled back to)."""
+        loading = self.ws.loading
+        return [self.ws.model_path, None if loading is None else loading.path,
+                None if self.keep_in_use is None else Path(self.keep_in_use.path)]
 
     def _use(self, loop: KeepLearning, version: ModelVersion) -> None:
         if loop is not self.loop or self.closing:

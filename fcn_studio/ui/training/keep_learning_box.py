@@ -1,5 +1,7 @@
 """The Keep learning part of the training panel: the switch (remembered per project), what the loop is
-doing, which model is in use and what it replaced, the history of swaps, pin and roll back."""
+doing, which model is in use and what it replaced; and, in `versions` (placed lower in the panel, so at
+1280 x 720 Start, the progress and the plot stay in view above it), the history of swaps, what is kept,
+pin and roll back."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
+from fcn_studio.project.version_pruning import RETENTION, RETENTION_DETAIL
 from fcn_studio.workspace import ModelVersion
 
 
@@ -38,6 +42,9 @@ class KeepLearningBox(QGroupBox):
         self.pin.toggled.connect(self.pinned)
         self.history = QListWidget()
         self.history.setMaximumHeight(90)
+        self.retention = QLabel(RETENTION)  # models/keep/ stays bounded: say what is kept
+        self.retention.setWordWrap(True)
+        self.retention.setToolTip(RETENTION_DETAIL)
         self.roll_back = QPushButton("Use this version")
         self.roll_back.setEnabled(False)
         self.history.currentItemChanged.connect(lambda item, _: self.roll_back.setEnabled(item is not None))
@@ -46,9 +53,16 @@ class KeepLearningBox(QGroupBox):
         layout.addWidget(self.switch)
         layout.addWidget(self.state)
         layout.addWidget(self.in_use)
-        layout.addWidget(self.history)
-        layout.addWidget(self.roll_back)
-        layout.addWidget(self.pin)
+        self.versions: QWidget = QGroupBox("Keep learning: versions")
+        below = QVBoxLayout(self.versions)
+        below.addWidget(self.history)
+        below.addWidget(self.retention)
+        below.addWidget(self.roll_back)
+        below.addWidget(self.pin)
+
+    def setEnabled(self, enabled: bool) -> None:  # noqa: N802 - the versions go with the switch
+        super().setEnabled(enabled)
+        self.versions.setEnabled(enabled)
 
     def show_history(self, versions: list[ModelVersion]) -> None:
         self.history.clear()

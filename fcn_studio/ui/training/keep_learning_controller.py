@@ -27,7 +27,8 @@ class KeepLearningController(QObject):
         box.pinned.connect(self.runs.pin)
         box.rollback_requested.connect(self._roll_back)
         self.runs.keep_status.connect(box.state.setText)
-        self.runs.keep_published.connect(box.add_version)
+        # the whole history again: publishing a version may have pruned old ones, never to be offered
+        self.runs.keep_published.connect(lambda _v: box.show_history(self.runs.keep_versions()))
         self.runs.keep_in_use_changed.connect(self._in_use)
         self.runs.keep_event.connect(self._backend_event)
         workspace.project_changed.connect(self._project_changed)

@@ -5,7 +5,7 @@ after each validation."""
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +36,20 @@ def scrolling(panel: QWidget) -> QScrollArea:
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     area.setWidget(panel)
     return area
+
+
+class Plot(pg.PlotWidget):
+    """A plot that asks for a laptop's share of the panel (pyqtgraph asks for 480 px, which pushed the
+    plot out of view at 1280 x 720); it still grows into room the panel has to spare. It leaves the
+    wheel to the panel's scrolling."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(240, 130)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        """The wheel scrolls the panel: it zoomed the plot under the pointer instead (the loss plot went
+        to -10..10 while a person scrolled down), and the plots follow their data by themselves."""
+        event.ignore()
 
 
 class TrainingPanel(QWidget):
@@ -89,8 +103,8 @@ class TrainingPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         pg.setConfigOptions(antialias=True)
-        self.loss_plot = pg.PlotWidget(title="training loss")
-        self.iu_plot = pg.PlotWidget(title="validation mean IU")
+        self.loss_plot = Plot(title="training loss")
+        self.iu_plot = Plot(title="validation mean IU")
         self.iu_plot.setYRange(0, 1)
         for plot in (self.loss_plot, self.iu_plot):
             plot.setMinimumHeight(110)
@@ -109,6 +123,8 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.stop)
         top = QFormLayout()
         top.addRow("Train for", self.minutes)
+        # At 1280 x 720 Start, the progress and the loss plot are in view without scrolling: what a
+        # person reads while it learns comes first, the settings seldom changed and the history after.
         layout = QVBoxLayout(self)
         layout.addWidget(self.hint)  # first: what the project is ready for
         layout.addWidget(self.keep)
@@ -116,11 +132,12 @@ class TrainingPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.follow)
         layout.addWidget(self.auto_swap)
-        layout.addWidget(advanced)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.loss_plot)
         layout.addWidget(self.iu_plot)
+        layout.addWidget(advanced)
+        layout.addWidget(self.keep.versions)
         layout.addWidget(self.per_class)
         self._loss: tuple[list[float], list[float]] = ([], [])
         self._iu: tuple[list[float], list[float]] = ([], [])
