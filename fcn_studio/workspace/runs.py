@@ -248,19 +248,20 @@ class RunService:
 
         def scores():
             c = compare(new, current if current is not None and current.is_file() else None, root, device)
-            return c.new_mean_iu, c.in_use_mean_iu
+            return c.new_mean_iu, c.in_use_mean_iu, c.measured_on
 
         self.ws.background(scores, lambda result: self._compared(run, new, *result),
                            lambda msg, det: self.failed.emit("Cannot compare the models", msg, det))
 
-    def _compared(self, run, new: Path, new_iu: float | None, old_iu: float | None) -> None:
+    def _compared(self, run, new: Path, new_iu: float | None, old_iu: float | None, measured: str = "") -> None:
         options = self._options
         better = new_iu is not None and (old_iu is None or new_iu > old_iu)
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-        text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (same validation images)."
+        on = measured or "the same validation images"
+        text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (both on {on})."
         if new_iu is None:
-            text = ("The new model could not be scored: the project has no validation images yet (every fifth "
-                    "corrected or reviewed image validates).")
+            text = ("The new model could not be scored: the project has no validation pixels yet (each corrected "
+                    "or reviewed image keeps some regions for them).")
         self._record(run, new, {"mean_iu": new_iu, "previous_mean_iu": old_iu},
                      "better" if better else ("not scored" if new_iu is None else "not better"))
         if not better:
