@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from fcn_studio.ui.errors import show_error
-from fcn_studio.workspace.prediction_order import least_certain_other, uncorrected_order
+from fcn_studio.workspace.next_image import next_to_label as choose_next
+from fcn_studio.workspace.prediction_order import uncorrected_order
 
 
 def predict_all(w, screen_first: bool = False) -> None:
@@ -29,11 +30,14 @@ def batch_finished(w, done: int, total: int, cancelled: bool, failures: int) -> 
 
 
 def next_to_label(w) -> None:
-    """Jumps to the uncorrected image the model is least sure of."""
+    """Jumps to the uncorrected image that teaches the model most (workspace.next_image), says why in
+    the status line and in the image's tooltip in the list."""
     if w.project is None:
         return
-    chosen = least_certain_other(w.project, w.current_id)
+    chosen = choose_next(w.project, w.current_id)
     if chosen is None:
         w.status.showMessage("No uncorrected image left for the model to rank.", 5000)
         return
-    w.image_list.select(chosen)
+    w.image_list.model.set_reason(chosen.image_id, f"Next (N): {chosen.reason}")
+    w.image_list.select(chosen.image_id)
+    w.status.showMessage(f"Next: {chosen.reason}", 10000)
