@@ -130,12 +130,17 @@ def run_mode(mode: str, data: list[tuple[Path, Path]], labels: LabelSet, truths:
     rows, changed_sum, paint_sum = [], 0, 0
     half = len(data) // 2
     predicted_with = None
+
+    def predict_after_swap() -> None:  # as the window does with each model swapped in (app order only)
+        nonlocal predicted_with
+        if order == "app" and in_use.offered[0] != predicted_with:
+            predicted_with = in_use.offered[0]
+            predict_uncorrected(project, in_use, by_id)
+
     try:
         for index in range(len(data)):
             if order == "app":
-                if in_use.offered[0] != predicted_with:  # a model was swapped in: the app predicts again
-                    predicted_with = in_use.offered[0]
-                    predict_uncorrected(project, in_use, by_id)
+                predict_after_swap()
                 chosen = next_to_label(project)
                 image_path = by_id[chosen.image_id]
             else:
@@ -166,7 +171,11 @@ def run_mode(mode: str, data: list[tuple[Path, Path]], labels: LabelSet, truths:
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 today = (proc, out)
             if mode != "static":  # nothing learns in static: waiting would change nothing
-                time.sleep(args.seconds_per_image)
+                # S seconds of the person's time, in which the app also predicts again after each swap
+                deadline = time.perf_counter() + args.seconds_per_image
+                while deadline > time.perf_counter():
+                    predict_after_swap()
+                    time.sleep(min(0.2, max(0.0, deadline - time.perf_counter())))
     finally:
         if loop is not None:
             loop.stop()
