@@ -9,8 +9,9 @@ as the person's mask through the project API the window uses (`Project.save_mask
 seconds of wall-clock time pass while the real backend keeps learning; next image. Three ways to work,
 each from the same starting model (a new project's default):
 
-- `loop`: Keep learning on (training.keep_learning, the object the window drives), started when the
-  first image is corrected; every version it offers is swapped in before the next image is shown;
+- `loop`: Keep learning on (training.keep_learning, the object the window drives), switched on before
+  the first image is shown (its backend gets ready and learns from the first correction on); every
+  version it offers is swapped in before the next image is shown;
 - `static`: a model that never learns (the starting model throughout);
 - `today`: one training run of the default length (`--minutes`, 3) started after the first half, its
   model swapped in when it ends (as the window does when it validates better; here always).
@@ -138,6 +139,10 @@ def run_mode(mode: str, data: list[tuple[Path, Path]], labels: LabelSet, truths:
             predict_uncorrected(project, in_use, by_id)
 
     try:
+        if mode == "loop":  # the switch is on when the person starts: the backend is ready for the first label
+            loop = KeepLearning(project.root, start_model=start, train_args=["--device", "cpu"])
+            loop.use.connect(lambda v: in_use.offer(f"v{v.version}", Path(v.path)))
+            loop.start()
         for index in range(len(data)):
             if order == "app":
                 predict_after_swap()
@@ -159,10 +164,6 @@ def run_mode(mode: str, data: list[tuple[Path, Path]], labels: LabelSet, truths:
             print(f"{name:<10} {index:>3}  {image_path.name:<16} {version:<6} mean IU {mean_iu:.3f}  "
                   f"changed {changed / labelled:6.1%}", flush=True)
             project.save_mask(by_path[image_path.resolve()], truth)  # the person's correction
-            if mode == "loop" and loop is None:
-                loop = KeepLearning(project.root, start_model=start, train_args=["--device", "cpu"])
-                loop.use.connect(lambda v: in_use.offer(f"v{v.version}", Path(v.path)))
-                loop.start()
             if mode == "today" and index + 1 == half:
                 out = work / name / "models" / "run.safetensors"
                 proc = subprocess.Popen([sys.executable, "-m", "fcn_studio.training", str(project.root), "--model",

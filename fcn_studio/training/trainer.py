@@ -39,6 +39,7 @@ from fcn_studio.training.stopping import StopRequested
 
 MIN_EPOCH_SAMPLES = 64  # tiny projects: an "epoch" repeats the images so a checkpoint is worth writing
 NO_VALIDATION = "no validation images yet"
+FOLLOW_POLL_S = 0.5  # --follow with nothing labelled yet: how often the project is read again
 
 
 def sibling(out: Path, kind: str) -> Path:
@@ -208,9 +209,13 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                previous: nn.Module | None, stage: int, stages: int, stop: threading.Event | None):
     _check_stop(stop, d)
     source = open_source(cfg.source, cfg.val_fraction)
-    if not source.train:
+    if not source.train and not (cfg.follow and not d.enabled):
         raise ValueError(f"{source.description}: no labelled image to learn from; correct or review some first")
     model, info, note = build_model(cfg, source, recipe, cfg.arch)
+    while not source.train:  # keep learning started early: ready (imports done, model built) for the first label
+        _check_stop(stop, d)
+        time.sleep(FOLLOW_POLL_S)
+        source = open_source(cfg.source, cfg.val_fraction)
     encoder_loaded = int(info.provenance.get("encoder_tensors_loaded", 0))
     if previous is not None:
         own = model.state_dict()

@@ -24,7 +24,7 @@ from fcn_studio.core.thumbnails import make_thumbnail
 from fcn_studio.project.project import Project
 
 SHORTLIST = 5  # the images the model is least sure of, among which the least familiar is chosen
-REFERENCE = 60  # corrected images compared with (the most recent ones)
+REFERENCE = 30  # corrected images compared with (the most recent ones)
 THUMB = 64  # the image list's thumbnail size: the same cached file serves both
 
 

@@ -345,6 +345,15 @@ class RunService:
             self.keep_in_use_changed.emit(chosen)
             self.ws.request_model(Path(chosen.path))
 
+    def _keep_words(self, status: str) -> str:
+        """The loop's status for the panel: before the first correction, what it is waiting for."""
+        project = self.ws.project
+        if status == "starting" and project is not None and not project.closed:
+            counts = project.counts()
+            if counts["corrected"] + counts["reviewed"] == 0:
+                return "ready: learning starts with the first corrected image"
+        return status
+
     def _keep_say(self, text: str) -> None:
         self.keep_state = text
         self.keep_status.emit(text)
@@ -362,21 +371,16 @@ class RunService:
             self._keep_waiting = True
             self._keep_say("waiting for the training run to end")
             return
-        counts = project.counts()
-        if counts["corrected"] + counts["reviewed"] == 0:
-            self._keep_waiting = True
-            self._keep_say("waiting for the first corrected image")
-            return
         loop = KeepLearning(project.root, start_model=project.model_path,
                             train_args=["--device", self.ws.device or "auto", *self.keep_args],
                             dispatch=self.ws.dispatch, project=project)
         loop.pin(self.keep_pinned)
-        loop.status_changed.connect(lambda text: loop is self.loop and self._keep_say(text))
+        loop.status_changed.connect(lambda text: loop is self.loop and self._keep_say(self._keep_words(text)))
         loop.published.connect(lambda v: loop is self.loop and self.keep_published.emit(v))
         loop.use.connect(lambda v: self._use(loop, v))
         loop.backend_event.connect(lambda e: loop is self.loop and self.keep_event.emit(e))
         self.loop = loop
-        loop.start()
+        loop.start()  # before the first correction too: the backend gets ready and learns from the first one
         self.changed.emit()
 
     def _use(self, loop: KeepLearning, version: ModelVersion) -> None:

@@ -119,3 +119,24 @@ def test_a_version_reads_better_than_the_one_it_replaced_even_when_two_decimals_
     assert "mean IU 0.623, was 0.618 for" in version(0.623, 0.618).describe()  # not "0.62, was 0.62"
     assert "mean IU 0.50 measured on 5 whole" in version(0.5, None).describe()
     assert version(0.623, 0.618).brief() == "v7  0.623 (was 0.618) on 23 images"
+
+
+def test_switched_on_before_any_correction_it_waits_ready_and_learns_from_the_first(tmp_path):
+    """Keep learning switched on in a new project: the backend starts at once (imports, model) and waits;
+    the first saved correction is learned from and scored on its own held-out regions."""
+    project, recs, truth = easy_project(tmp_path, 6, 0)
+    loop = KeepLearning(tmp_path / "p", train_args=TINY)
+    offered, statuses = [], []
+    loop.use.connect(offered.append)
+    loop.status_changed.connect(statuses.append)
+    loop.start()
+    try:
+        assert not _wait(lambda: loop.status != "starting", timeout=3.0)  # waiting for a label, not failed
+        assert loop.running
+        project.save_mask(recs[0].id, np.asarray(truth[recs[0].id]))  # the first correction
+        assert _wait(lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
+    finally:
+        loop.stop()
+        project.close()
+    assert offered[0].trained_images == 1 and offered[0].val_regions == 1
+    assert not any(s.startswith("learning stopped") for s in statuses)

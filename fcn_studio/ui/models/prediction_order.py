@@ -24,9 +24,21 @@ def predict_all(w, screen_first: bool = False) -> None:
 
 def batch_finished(w, done: int, total: int, cancelled: bool, failures: int) -> None:
     w.status.batch.hide()
+    show_next(w)
     word = "cancelled after" if cancelled else "finished:"
     w.status.showMessage(f"Predict all {word} {done} of {total} images"
                          + (f", {failures} failed (see the list's tooltips)" if failures else ""), 15000)
+
+
+def show_next(w):
+    """Marks the image N would open now, with why, in its tooltip in the list (after each batch of
+    predictions, since their uncertainty decides); returns the choice."""
+    if w.project is None:
+        return None
+    chosen = choose_next(w.project, w.current_id)
+    if chosen is not None:
+        w.image_list.model.set_reason(chosen.image_id, f"Next (N): {chosen.reason}")
+    return chosen
 
 
 def next_to_label(w) -> None:
@@ -34,10 +46,9 @@ def next_to_label(w) -> None:
     the status line and in the image's tooltip in the list."""
     if w.project is None:
         return
-    chosen = choose_next(w.project, w.current_id)
+    chosen = show_next(w)
     if chosen is None:
         w.status.showMessage("No uncorrected image left for the model to rank.", 5000)
         return
-    w.image_list.model.set_reason(chosen.image_id, f"Next (N): {chosen.reason}")
     w.image_list.select(chosen.image_id)
     w.status.showMessage(f"Next: {chosen.reason}", 10000)
