@@ -1,10 +1,8 @@
 """Which image a person should correct next (Go > Least Certain Uncorrected, `N`): the one that teaches
-the model most for the person's effort. The model's uncertainty (the share of pixels it expects to have
-wrong) grows with how much there is to paint, so it is taken per pixel the person would paint (the
-prediction's non-background share); and doubt alone asks for the same kind of image again and again
-(five dim tiles in a row, each as uncertain as the last until a new model arrives), so among the few
-most doubtful images, the one least like anything already corrected comes first. Qt-free: the window,
-the image list's "why next" and the loop benchmark (`--order app`) all ask `next_to_label`.
+the model most. Uncertainty alone asks for the same kind of image again and again (five dim tiles in a
+row, each as uncertain as the last until a new model arrives), so among the few images the model is
+least sure of, the one least like anything already corrected comes first. Qt-free: the window, the
+image list's "why next" and the loop benchmark (`--order app`) all ask `next_to_label`.
 
 "Like" is a small signature per image: the share of each class in its mask (the person's for a corrected
 image, the model's prediction otherwise) and the brightness and contrast of its thumbnail. Signatures
@@ -26,8 +24,6 @@ from fcn_studio.core.thumbnails import make_thumbnail
 from fcn_studio.project.project import Project
 
 SHORTLIST = 5  # the images the model is least sure of, among which the least familiar is chosen
-POOL = 20  # the most uncertain images whose predictions are read to rank them
-PAINT_FLOOR = 0.05  # the share of an image counted as painted at least (an image of background only)
 REFERENCE = 30  # corrected images compared with (the most recent ones)
 THUMB = 64  # the image list's thumbnail size: the same cached file serves both
 
@@ -43,37 +39,30 @@ def next_to_label(project: Project, current_id: int | None = None) -> NextImage 
     waiting = [r for r in project.most_uncertain() if r.id != current_id]
     if not waiting:
         return None
-    ranked = [r for r in waiting if r.uncertainty is not None][:POOL]
+    ranked = [r for r in waiting if r.uncertainty is not None]
     if not ranked:
         return NextImage(waiting[0].id, "first in name order: the model has predicted none of the uncorrected images")
-    sigs = {r.id: _signature(project, r.id, labelled=False) for r in ranked}
-    n = len(project.labels)
-
-    def doubt(rec) -> float:  # the model's doubt per pixel to paint (its prediction's non-background share)
-        sig = sigs[rec.id]
-        return rec.uncertainty / max(PAINT_FLOOR, 1.0 if sig is None else float(sig[1:n].sum()))
-
-    ranked.sort(key=doubt, reverse=True)
-    # the few most doubtful (and all that tie with them), none less than half as doubtful as the first
-    cut = max(doubt(ranked[min(SHORTLIST, len(ranked)) - 1]), doubt(ranked[0]) / 2) - 1e-9
-    shortlist = [r for r in ranked if doubt(r) >= cut]
+    # the few least sure (and all that tie with them), none less than half as unsure as the least sure
+    cut = max(ranked[min(SHORTLIST, len(ranked)) - 1].uncertainty, ranked[0].uncertainty / 2) - 1e-6
+    shortlist = [r for r in ranked if r.uncertainty >= cut]
     labelled = _labelled(project)
+    if not labelled:
+        top = shortlist[0]
+        return NextImage(top.id, f"the model is least sure of it (uncertainty {top.uncertainty:.2f}, first of "
+                                 f"{len(ranked)} predicted)")
     known = [s for s in (_signature(project, i, labelled=True) for i in labelled) if s is not None]
     far = []
     for rank, rec in enumerate(shortlist):
-        sig = sigs[rec.id]
-        distance = min((float(np.abs(sig - k).sum()) for k in known), default=0.0) if sig is not None else 0.0
+        sig = _signature(project, rec.id, labelled=False)
+        distance = min((float(np.abs(sig - k).sum()) for k in known), default=1.0) if sig is not None else 0.0
         far.append((distance, -rank, rec))
     _, minus_rank, chosen = max(far, key=lambda t: (t[0], t[1]))
-    sure = f"the model is least sure of it for the pixels you would paint (uncertainty {chosen.uncertainty:.2f})"
-    if not known:
-        return NextImage(chosen.id, sure)
     unlike = f"the least like the {len(known)} image{'s' * (len(known) != 1)} corrected so far"
     if minus_rank == 0:
-        return NextImage(chosen.id, f"{sure} and it is {unlike}")
-    return NextImage(chosen.id, f"of the {len(shortlist)} images the model is least sure of for the pixels you "
-                                f"would paint, it is {unlike} (uncertainty {chosen.uncertainty:.2f}, "
-                                f"number {1 - minus_rank})")
+        return NextImage(chosen.id, f"the model is least sure of it (uncertainty {chosen.uncertainty:.2f}) and it is "
+                                    f"{unlike}")
+    return NextImage(chosen.id, f"of the {len(shortlist)} images the model is least sure of, it is {unlike} "
+                                f"(uncertainty {chosen.uncertainty:.2f}, number {1 - minus_rank})")
 
 
 def _labelled(project: Project) -> list[int]:
