@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fcn_studio.cli.progress import ProgressBar
+from fcn_studio.core.splits import measured_on
 
 
 def cmd_model_new(args) -> int:
@@ -113,7 +114,8 @@ def cmd_train(args) -> int:
         kind = event["event"]
         if kind == "started":
             print(f"training {event['arch']} on {event['backbone']} ({event['recipe']}) on {event['device']}: "
-                  f"{event['train_images']} training / {event['val_images']} validation images; {event['encoder']}")
+                  f"{event['train_images']} training images, validated on "
+                  f"{measured_on(event['val_images'], event.get('val_regions', 0))}; {event['encoder']}")
             bar.close()  # a staged run starts a bar per stage
             total = event["total_iterations"]
             bar(event.get("start_iteration", 0), total)

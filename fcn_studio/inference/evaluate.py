@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import MaskError, read_mask
 from fcn_studio.core.metrics import ConfusionMatrix, Scores
 from fcn_studio.core.progress import Progress
+from fcn_studio.core.splits import mask_part
 from fcn_studio.inference.predictor import Predictor
 from fcn_studio.model.checkpoint import CheckpointInfo
 from fcn_studio.model.input_spec import InputSpec
@@ -35,6 +36,7 @@ class EvalResult:
     scores: Scores
     images: int
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    pixels: int = 0  # labelled pixels scored
 
     @property
     def mean_iu(self) -> float | None:
@@ -64,15 +66,20 @@ def pair_images_and_masks(images: Path, masks: Path) -> tuple[list[tuple[Path, P
 
 
 def confusion_over_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Path, Path]],
-                         progress: Progress | None = None) -> tuple[ConfusionMatrix, int, list[tuple[Path, str]]]:
+                         progress: Progress | None = None, parts: Sequence[tuple[str, str]] | None = None,
+                         ) -> tuple[ConfusionMatrix, int, list[tuple[Path, str]]]:
     """One confusion histogram over (image, mask) pairs; the label set's ignore index (and any unknown
-    id) is left out. Unusable pairs are reported, not fatal. Returns (histogram, images scored, skipped)."""
+    id) is left out. `parts`: each pair's (key, part) where only part of its mask counts (a training
+    image's held-out regions, core.splits). Unusable pairs are reported, not fatal. Returns
+    (histogram, images scored, skipped)."""
     cm = ConfusionMatrix(len(labels))
     done, skipped = 0, []
     for k, (img_path, mask_path) in enumerate(pairs):
         try:
             image = load_image(img_path)
             truth = read_mask(mask_path, shape=image.shape[:2], labels=labels)
+            if parts is not None:
+                truth = mask_part(truth, *parts[k], labels.ignore_index)
             cm.update(truth, predictor.predict(image).labels)
             done += 1
         except (ImageLoadError, MaskError) as exc:
@@ -83,10 +90,10 @@ def confusion_over_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tup
 
 
 def evaluate_pairs(predictor: Predictor, labels: LabelSet, pairs: list[tuple[Path, Path]],
-                   progress: Progress | None = None) -> EvalResult:
+                   progress: Progress | None = None, parts: Sequence[tuple[str, str]] | None = None) -> EvalResult:
     """Scores over (image, mask) pairs from one dataset histogram; unusable pairs are reported."""
-    cm, done, skipped = confusion_over_pairs(predictor, labels, pairs, progress)
-    return EvalResult(cm.scores(), done, skipped)
+    cm, done, skipped = confusion_over_pairs(predictor, labels, pairs, progress, parts)
+    return EvalResult(cm.scores(), done, skipped, int(cm.hist.sum()))
 
 
 def evaluate_folders(predictor: Predictor, labels: LabelSet, images: Path, masks: Path,

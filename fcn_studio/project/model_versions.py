@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from fcn_studio.core.splits import measured_on
+
 KEEP_NOTE = "keep learning"
 OLD_HISTORY = Path("models") / "keep" / "history.json"
 IMPORTED_SUFFIX = ".imported"
@@ -24,6 +26,16 @@ class ModelVersion:
     mean_iu: float
     previous_mean_iu: float | None  # the model it replaces, scored on the same validation images
     time: float
+    val_regions: int = 0  # training images whose held-out regions validated too (core.splits)
+    val_pixels: int | None = None  # labelled pixels scored (None: a version from before they were counted)
+
+    def measured_on(self) -> str:
+        """What both scores were measured on (core.splits.measured_on)."""
+        return measured_on(self.val_images, self.val_regions, self.val_pixels)
+
+    @property
+    def scored_images(self) -> int:
+        return self.val_images + self.val_regions
 
     def scores(self) -> tuple[str, str | None]:
         """(mean IU, the replaced model's) as text, with a third decimal when two would read alike."""
@@ -34,20 +46,24 @@ class ModelVersion:
 
     def describe(self) -> str:
         now, was = self.scores()
+        same = "" if was is None else f", was {was} for the model it replaced, both"
         return (f"v{self.version}, trained on {self.trained_images} images, validation mean IU "
-                f"{now}{'' if was is None else f', was {was}'}")
+                f"{now}{same} measured on {self.measured_on()}")
 
     def brief(self) -> str:
-        """One short line for a narrow list: version, score (and the one it beat), images."""
+        """One short line for a narrow list: version, score (and the one it beat on the same pixels), the
+        images it was measured on (a later version's set is larger: compare a row's two scores, not rows)."""
         now, was = self.scores()
-        return f"v{self.version}  {now}{'' if was is None else f' (was {was})'}  {self.trained_images} images"
+        n = self.scored_images
+        return f"v{self.version}  {now}{'' if was is None else f' (was {was})'} on {n} image{'s' * (n != 1)}"
 
 
 def record_version(project, version: ModelVersion) -> int:
     """Adds `version` to the project's model history."""
     metrics = {"mean_iu": version.mean_iu, "previous_mean_iu": version.previous_mean_iu,
                "keep_version": version.version, "trained_images": version.trained_images,
-               "val_images": version.val_images, "time": version.time}
+               "val_images": version.val_images, "time": version.time, "val_regions": version.val_regions,
+               "val_pixels": version.val_pixels}
     return project.record_model_run(version.path, metrics, f"{KEEP_NOTE} v{version.version}")
 
 
@@ -60,7 +76,8 @@ def versions(project) -> list[ModelVersion]:
             continue
         found.append(ModelVersion(int(m["keep_version"]), str(run["checkpoint"]), int(m.get("trained_images", 0)),
                                   int(m.get("val_images", 0)), float(m.get("mean_iu") or 0.0),
-                                  m.get("previous_mean_iu"), float(m.get("time", 0.0))))
+                                  m.get("previous_mean_iu"), float(m.get("time", 0.0)),
+                                  int(m.get("val_regions") or 0), m.get("val_pixels")))
     return found
 
 

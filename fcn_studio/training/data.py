@@ -6,7 +6,7 @@ set's."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, default_collate
 from fcn_studio.core.image_io import ImageLoadError, load_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import MaskError, read_mask
-from fcn_studio.core.splits import VAL, assign_sides
+from fcn_studio.core.splits import HELD_OUT, TRAINED, VAL, WHOLE, assign_sides, mask_part
 from fcn_studio.model.input_spec import InputSpec
 from fcn_studio.project.formats.common import FormatError
 from fcn_studio.project.formats.voc import scan_voc
@@ -30,6 +30,12 @@ class Item:
     image: Path
     mask: Path
     key: str  # stable identity (project image id or file stem), for splits and reports
+    part: str = WHOLE  # of the mask: WHOLE, TRAINED or HELD_OUT (core.splits: a project's held-out regions)
+
+    @property
+    def name(self) -> str:
+        """What is scored or trained, for fingerprints: the key, and the part unless it is the whole."""
+        return self.key if self.part == WHOLE else f"{self.key} ({self.part})"
 
 
 @dataclass
@@ -41,13 +47,16 @@ class DataSource:
 
 
 def project_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
-    """The project's labelled images on the sides of its stored split (fcn_studio.core.splits)."""
+    """The project's labelled images on the sides of its stored split (fcn_studio.core.splits): the
+    validation images whole, and the training images' held-out regions, which validate from the first
+    corrected image on and are never trained on."""
     project = Project.open(root)
     try:
         split = project.training_split(val_fraction)
         items = {i: Item(project.image_path(i), project.mask_path(i), str(i)) for i in split}
-        train = [items[i] for i, side in split.items() if side != VAL]
-        val = [items[i] for i, side in split.items() if side == VAL]
+        train = [replace(items[i], part=TRAINED) for i, side in split.items() if side != VAL]
+        val = ([items[i] for i, side in split.items() if side == VAL]
+               + [replace(item, part=HELD_OUT) for item in train])
         return DataSource(project.labels, train, val, f"project {project.root} ({len(items)} labelled images)")
     finally:
         project.close()
@@ -197,7 +206,7 @@ class SegmentationDataset(Dataset):
         self.items, self.labels, self.spec, self.aug, self.repeat = items, labels, spec, aug, repeat
         self.seed = seed
         self.epoch = 0
-        self._cache: dict[tuple[Path, Path], tuple[tuple, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[Path, Path, str], tuple[tuple, np.ndarray, np.ndarray]] = {}
         self.cache = cache
 
     def __len__(self) -> int:
@@ -209,12 +218,12 @@ class SegmentationDataset(Dataset):
             return self.load(index)
         except (OSError, ImageLoadError, MaskError) as exc:
             item = self.items[index]
-            self._cache.pop((item.image, item.mask), None)
+            self._cache.pop((item.image, item.mask, item.part), None)
             return Skipped(item.key, item.image.name, _reason(item, exc))
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         item = self.items[index]
-        key = (item.image, item.mask)
+        key = (item.image, item.mask, item.part)
         version = (_version(item.image), _version(item.mask))
         cached = self._cache.get(key)
         if cached is not None and cached[0] == version:
@@ -223,6 +232,7 @@ class SegmentationDataset(Dataset):
         mask = read_mask(item.mask, shape=image.shape[:2], labels=self.labels)
         ignore = self.labels.ignore_index
         mask = np.where(mask < len(self.labels), mask, ignore).astype(np.uint8)  # unknown ids are ignored
+        mask = mask_part(mask, item.key, item.part, ignore)  # a training image's held-out regions: ignore
         if self.cache:
             self._cache[key] = (version, image, mask)
         return image, mask

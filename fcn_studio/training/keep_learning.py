@@ -8,8 +8,9 @@ benchmark) to swap in. One Qt-free object that all of them drive.
   one evaluation, inference.evaluate, as the comparison after a one-shot run).
 - It runs at a lower priority and, on the CPU, with one core fewer than the machine has, so the GUI and
   interactive prediction keep a core.
-- A version is published only when a validation set scored it (5 labelled images make one, see
-  core.splits): with fewer, the backend learns but nothing is swapped in, and `status` says why.
+- A version is published only when it scored better than the model in use (at first the start model)
+  on the same validation pixels: the held-out regions of every corrected image, and every fifth image
+  whole (core.splits), so scoring starts with the first correction.
 - Stopping asks the backend to stop between steps (its last checkpoint and optimizer state stay);
   starting again resumes from them, and the version numbers go on.
 - Pinned: versions are still recorded, but none is offered for use; `rollback` offers an old one.
@@ -40,8 +41,8 @@ log = logging.getLogger(__name__)
 FOLDER = Path("models") / "keep"
 MAX_RESTARTS = 3  # restarts in a row without a checkpoint between them
 RESTART_DELAY_S = 2.0  # times the number of the restart: a crash loop does not hog the machine
-NO_VALIDATION_YET = ("learning, but no model is swapped in until there are validation images "
-                     "(5 corrected or reviewed images make the first)")
+NO_VALIDATION_YET = ("learning, but no model is swapped in until there are validation pixels "
+                     "(each corrected or reviewed image keeps some regions for them)")
 __all__ = ["NO_VALIDATION_YET", "KeepLearning", "ModelVersion"]
 
 
@@ -223,7 +224,8 @@ class KeepLearning:
             with atomic_path(target) as tmp:
                 shutil.copyfile(self.checkpoint, tmp)
             version = ModelVersion(number, str(target), int(val.get("train_images", 0)), int(val.get("val_images", 0)),
-                                   float(val["mean_iu"]), val.get("best_mean_iu"), time.time())
+                                   float(val["mean_iu"]), val.get("best_mean_iu"), time.time(),
+                                   int(val.get("val_regions", 0)), val.get("val_pixels"))
             self._in_project(lambda project: record_version(project, version))
             self.history.append(version)
             if not self.pinned:

@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from fcn_studio.core.metrics import scores_from_histogram
+from fcn_studio.core.splits import HELD_OUT, WHOLE
 from fcn_studio.inference.device import device_name, pick_device
 from fcn_studio.inference.evaluate import confusion_over_pairs, scoring_predictor, validation_fingerprint
 from fcn_studio.inference.precision import autocast, training_precision
@@ -47,6 +48,7 @@ from fcn_studio.training.stopping import StopRequested
 
 MIN_EPOCH_SAMPLES = 64  # tiny projects: an "epoch" repeats the images so a checkpoint is worth writing
 NO_VALIDATION = "no validation images yet"
+FOLLOW_POLL_S = 0.5  # --follow with nothing labelled yet: how often the project is read again
 
 
 def sibling(out: Path, kind: str) -> Path:
@@ -107,8 +109,10 @@ def validate(model: nn.Module, items: list[Item], source: DataSource, spec, devi
     `skipped` as (image, reason)."""
     was_training = model.training
     try:
+        mine = items[d.rank :: d.world_size]
         cm, done, missed = confusion_over_pairs(scoring_predictor(model, spec, device), source.labels,
-                                                [(it.image, it.mask) for it in items[d.rank :: d.world_size]])
+                                                [(it.image, it.mask) for it in mine],
+                                                parts=[(it.key, it.part) for it in mine])
     finally:
         model.train(was_training)
     if skipped is not None:
@@ -119,7 +123,13 @@ def validate(model: nn.Module, items: list[Item], source: DataSource, spec, devi
 
 def fingerprint(items: list[Item]) -> str:
     """What a validation score was computed on (inference.evaluate.validation_fingerprint)."""
-    return validation_fingerprint((it.key, it.image, it.mask) for it in items)
+    return validation_fingerprint((it.name, it.image, it.mask) for it in items)
+
+
+def measure(items: list[Item], hist: np.ndarray) -> dict:
+    """What a validation score was measured on: whole images, images' held-out regions, pixels."""
+    return {"val_images": sum(it.part == WHOLE for it in items),
+            "val_regions": sum(it.part == HELD_OUT for it in items), "val_pixels": int(hist.sum())}
 
 
 def _any_rank(flags: list[bool], d: D.Dist) -> list[bool]:
@@ -250,9 +260,13 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                previous: nn.Module | None, stage: int, stages: int, stop: threading.Event | None):
     _check_stop(stop, d)
     source = open_source(cfg.source, cfg.val_fraction)
-    if not source.train:
+    if not source.train and not (cfg.follow and not d.enabled):
         raise ValueError(f"{source.description}: no labelled image to learn from; correct or review some first")
     model, info, note = build_model(cfg, source, recipe, cfg.arch)
+    while not source.train:  # keep learning started early: ready (imports done, model built) for the first label
+        _check_stop(stop, d)
+        time.sleep(FOLLOW_POLL_S)
+        source = open_source(cfg.source, cfg.val_fraction)
     encoder_loaded = int(info.provenance.get("encoder_tensors_loaded", 0))
     if previous is not None:
         own = model.state_dict()
@@ -295,12 +309,17 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         model.load_state_dict(load_checkpoint(sibling(out, "last"))[0].state_dict())
         iteration, best = int(state["iteration"]), float(state["best_mean_iu"])
     start_iteration = iteration
+    # The model a new best must beat, scored again whenever the validation pixels change: the kept best,
+    # and for keep learning (--follow) from a start model, that model (the one in use) until one beats it.
+    kept = out if iteration and out.is_file() else (Path(cfg.model) if cfg.follow and cfg.model else None)
     ignore = source.labels.ignore_index
     n = len(source.labels)
     if d.main:
         events.emit("started", run=out.stem, arch=info.config.arch, backbone=info.config.backbone, recipe=recipe.name,
                     device=device_name(device), world_size=d.world_size, train_images=len(source.train),
-                    val_images=len(val_items), total_iterations=None if endless else total,
+                    val_images=sum(it.part == WHOLE for it in val_items),
+                    val_regions=sum(it.part == HELD_OUT for it in val_items),
+                    total_iterations=None if endless else total,
                     start_iteration=start_iteration,
                     classes=list(source.labels.names), stage=stage + 1, stages=stages, encoder=note,
                     encoder_tensors_loaded=encoder_loaded, pretrained=pretrained, time_limit_s=cfg.time_limit,
@@ -369,18 +388,19 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                                     if not too_small(images, batch)), d)
         val_print = fingerprint(val_items)  # before validation reads them: a later change shows as another
         val_skipped: list[tuple[Path, str]] = []
-        hist, val_scored = validate(model, val_items, source, info.input, device, d, val_skipped)
+        hist, _ = validate(model, val_items, source, info.input, device, d, val_skipped)
         if val_skipped and d.main:
             events.emit("warning", epoch=epoch, skipped=[Path(p).name for p, _ in val_skipped],
                         message=f"left out of this validation: {'; '.join(r for _, r in val_skipped)}")
+        measured = measure(val_items, hist)
         trained_pixels = D.all_reduce_sum(trained_pixels, d)
         scores = scores_from_histogram(hist)
         scored = bool(val_items) and math.isfinite(scores.mean_iu)
         # every rank decides alike (validation is summed; a mask saved between two ranks' reads counts)
-        if _any_rank([scored and best >= 0 and val_print != best_val], d)[0]:
+        if _any_rank([scored and kept is not None and val_print != best_val], d)[0]:
             # The validation set changed (--follow, a resumed run, a corrected mask): a score on other
             # images says nothing, so the kept model is scored again on these before the two are compared.
-            best = rescore(out, val_items, source, device, d)
+            best = rescore(kept, val_items, source, device, d)
         best_val = val_print if scored else best_val
         # Unscored (no validation images yet): the newest model is the run's result until one is scored.
         is_best = scores.mean_iu > best if scored else best < 0
@@ -389,10 +409,10 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
             extra = {} if val_items else {"note": NO_VALIDATION}
             # best_mean_iu: the kept model's score on these same images, which this epoch's must beat
             events.emit("validation", iteration=iteration, epoch=epoch, train_images=len(train_set.items),
-                        val_images=len(val_items), **scores.to_dict(source.labels.names), **extra,
+                        **measured, **scores.to_dict(source.labels.names), **extra,
                         best_mean_iu=best if best >= 0 else None,
                         trained_pixels=dict(zip(source.labels.names, trained_pixels.tolist(), strict=True)))
-            metrics = ({**scores.to_dict(source.labels.names), "val_images": val_scored, "val_fingerprint": val_print}
+            metrics = ({**scores.to_dict(source.labels.names), **measured, "val_fingerprint": val_print}
                        if scored else {})
             info.provenance = new_provenance(
                 f"trained ({recipe.name}) on {source.description}", trained_images=len(train_set.items),
@@ -408,7 +428,7 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
                 save_checkpoint(out, model, info)
                 events.emit("checkpoint", path=str(out), iteration=iteration, epoch=epoch, best=True)
         if is_best:  # on every rank, so all of them know what the kept model scored
-            best, best_epoch = new_best, epoch
+            best, best_epoch, kept = new_best, epoch, out if scored else kept
         D.barrier(d)
         if cfg.follow and iteration < total:
             source_now = _reread(cfg, source, events, d)

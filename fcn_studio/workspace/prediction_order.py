@@ -25,7 +25,3 @@ def uncorrected_order(project: Project, current_id: int | None = None, screen_fi
         first += [i for i in listed[listed.index(current_id) + 1:] if i in pending and i not in first][:NEXT_FEW]
     return first + [i for i in waiting if i not in first]
 
-
-def least_certain_other(project: Project, current_id: int | None) -> int | None:
-    """The uncorrected image the model is least sure of, other than the one on screen (Go > N)."""
-    return next((r.id for r in project.most_uncertain() if r.id != current_id), None)

@@ -255,19 +255,20 @@ class RunService:
 
         def scores():
             c = compare(new, current if current is not None and current.is_file() else None, root, device)
-            return c.new_mean_iu, c.in_use_mean_iu
+            return c.new_mean_iu, c.in_use_mean_iu, c.measured_on
 
         self.ws.background(scores, lambda result: self._compared(run, new, *result),
                            lambda msg, det: self.failed.emit("Cannot compare the models", msg, det))
 
-    def _compared(self, run, new: Path, new_iu: float | None, old_iu: float | None) -> None:
+    def _compared(self, run, new: Path, new_iu: float | None, old_iu: float | None, measured: str = "") -> None:
         options = self._options
         better = new_iu is not None and (old_iu is None or new_iu > old_iu)
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-        text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (same validation images)."
+        on = measured or "the same validation images"
+        text = f"New model: mean IU {fmt(new_iu)}; model in use: {fmt(old_iu)} (both on {on})."
         if new_iu is None:
-            text = ("The new model could not be scored: the project has no validation images yet (every fifth "
-                    "corrected or reviewed image validates).")
+            text = ("The new model could not be scored: the project has no validation pixels yet (each corrected "
+                    "or reviewed image keeps some regions for them).")
         self._record(run, new, {"mean_iu": new_iu, "previous_mean_iu": old_iu},
                      "better" if better else ("not scored" if new_iu is None else "not better"))
         if not better:
@@ -354,6 +355,15 @@ class RunService:
             self.keep_in_use_changed.emit(chosen)
             self.ws.request_model(Path(chosen.path))
 
+    def _keep_words(self, status: str) -> str:
+        """The loop's status for the panel: before the first correction, what it is waiting for."""
+        project = self.ws.project
+        if status == "starting" and project is not None and not project.closed:
+            counts = project.counts()
+            if counts["corrected"] + counts["reviewed"] == 0:
+                return "ready: learning starts with the first corrected image"
+        return status
+
     def _keep_say(self, text: str) -> None:
         self.keep_state = text
         self.keep_status.emit(text)
@@ -371,21 +381,16 @@ class RunService:
             self._keep_waiting = True
             self._keep_say("waiting for the training run to end")
             return
-        counts = project.counts()
-        if counts["corrected"] + counts["reviewed"] == 0:
-            self._keep_waiting = True
-            self._keep_say("waiting for the first corrected image")
-            return
         loop = KeepLearning(project.root, start_model=project.model_path,
                             train_args=["--device", self.ws.device or "auto", *self.keep_args],
                             dispatch=self.ws.dispatch, project=project, protected=self._held_models)
         loop.pin(self.keep_pinned)
-        loop.status_changed.connect(lambda text: loop is self.loop and self._keep_say(text))
+        loop.status_changed.connect(lambda text: loop is self.loop and self._keep_say(self._keep_words(text)))
         loop.published.connect(lambda v: loop is self.loop and self.keep_published.emit(v))
         loop.use.connect(lambda v: self._use(loop, v))
         loop.backend_event.connect(lambda e: loop is self.loop and self.keep_event.emit(e))
         self.loop = loop
-        loop.start()
+        loop.start()  # before the first correction too: the backend gets ready and learns from the first one
         self.changed.emit()
 
     def _held_models(self) -> list[Path | None]:

@@ -63,23 +63,25 @@ def forward_passes():
 def test_the_run_records_its_score_with_what_it_was_computed_on(trained):
     metrics = read_info(trained["new"]).provenance["metrics"]
     val = project_source(trained["root"]).val
-    assert metrics["mean_iu"] == trained["validation"]["mean_iu"] and metrics["val_images"] == len(val) == 2
-    assert metrics["val_fingerprint"] == validation_fingerprint((it.key, it.image, it.mask) for it in val)
+    assert metrics["mean_iu"] == trained["validation"]["mean_iu"] and len(val) == 10
+    # 2 whole validation images and the held-out regions of the 8 that train, and how many pixels that was
+    assert (metrics["val_images"], metrics["val_regions"]) == (2, 8) and metrics["val_pixels"] > 0
+    assert metrics["val_fingerprint"] == validation_fingerprint((it.name, it.image, it.mask) for it in val)
 
 
 def test_the_comparison_runs_on_the_device_asked_for(trained):
     root, model = trained["root"], trained["stripped"]
     with forward_passes() as seen:
         c = compare_with_in_use(model, None, root, "cpu")
-    assert c.device == "cpu" and seen == ["cpu", "cpu"] and c.images == 2
+    assert c.device == "cpu" and seen == ["cpu"] * 10 and c.images == 10
     automatic = pick_device(None).type  # None: CUDA, then MPS, then the CPU
     with forward_passes() as seen:
         c = compare_with_in_use(model, None, root, None)
-    assert c.device.startswith(automatic) and seen == [automatic] * 2
+    assert c.device.startswith(automatic) and seen == [automatic] * 10
     if torch.cuda.is_available():
         with forward_passes() as seen:
             c = compare_with_in_use(model, None, root, "cuda")
-        assert c.device.startswith("cuda") and seen == ["cuda", "cuda"]
+        assert c.device.startswith("cuda") and seen == ["cuda"] * 10
     else:  # the device asked for is the one used, never quietly the CPU
         with pytest.raises(ValueError, match="CUDA is not available"):
             compare_with_in_use(model, None, root, "cuda")
@@ -100,9 +102,10 @@ def test_the_new_model_is_not_evaluated_again_while_its_record_holds(trained):
     root, new, in_use = trained["root"], trained["new"], trained["stripped"]
     with forward_passes() as seen:
         c = compare_with_in_use(new, in_use, root, "cpu")
-    assert len(seen) == 2 and c.evaluated == (in_use,)  # the model in use alone, once per validation image
+    assert len(seen) == 10 and c.evaluated == (in_use,)  # the model in use alone, once per validation image
     assert c.new_mean_iu == read_info(new).provenance["metrics"]["mean_iu"]
-    assert c.image_ids == tuple(it.key for it in project_source(root).val) and c.images == 2
+    assert c.image_ids == tuple(it.key for it in project_source(root).val) and c.images == 10
+    assert c.measured_on == "2 whole images + held-out regions of 8 images"
     # A validation mask corrected since the run: its score no longer speaks for these labels.
     image_id = int(c.image_ids[0])
     project = Project.open(root)
@@ -112,7 +115,7 @@ def test_the_new_model_is_not_evaluated_again_while_its_record_holds(trained):
         project.save_mask(image_id, np.ones_like(trained["truth"][image_id]))
         with forward_passes() as seen:
             again = compare_with_in_use(new, in_use, root, "cpu")
-        assert len(seen) == 4 and set(again.evaluated) == {new, in_use} and again.fingerprint != c.fingerprint
+        assert len(seen) == 20 and set(again.evaluated) == {new, in_use} and again.fingerprint != c.fingerprint
         assert again.new_mean_iu == again.in_use_mean_iu != c.new_mean_iu
     finally:
         project.save_mask(image_id, trained["truth"][image_id])

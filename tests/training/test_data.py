@@ -67,7 +67,11 @@ def test_project_split_is_kept_and_new_images_never_move_old_ones(tmp_path):
     assert all(second[i] == side for i, side in first.items()) and len(second) == 12
     project.close()
     source = open_source(tmp_path / "p")
-    assert len(source.train) + len(source.val) == 12
+    whole = [it for it in source.val if it.part == "whole"]
+    assert len(source.train) + len(whole) == 12
+    # every training image validates on its held-out regions too, and trains on the rest only
+    assert sorted(it.key for it in source.val if it.part == "held out") == sorted(it.key for it in source.train)
+    assert {it.part for it in source.train} == {"trained"}
 
 
 def test_crops_are_padded_with_ignore_and_augmentation_keeps_pairs_aligned():
@@ -113,7 +117,8 @@ def test_few_labelled_images_have_no_validation_and_a_validated_image_never_trai
     for rec in recs[:4]:
         project.save_mask(rec.id, np.zeros((8, 8), np.uint8))
     few = open_source(tmp_path / "p")
-    assert few.val == [] and len(few.train) == 4  # nothing validates yet; no training image is scored
+    # no whole image validates yet: the training images' held-out regions do, from the first on
+    assert [i.part for i in few.val] == ["held out"] * 4 and len(few.train) == 4
     sides = {}
     for n, rec in enumerate(recs[4:], start=5):
         project.save_mask(rec.id, np.zeros((8, 8), np.uint8))
@@ -122,7 +127,7 @@ def test_few_labelled_images_have_no_validation_and_a_validated_image_never_trai
         assert list(split.values()).count("val") == n // 5  # the share of validation stays at 1 in 5
         sides = split
     source = open_source(tmp_path / "p")
-    val_keys = {i.key for i in source.val}
+    val_keys = {i.key for i in source.val if i.part == "whole"}
     assert not val_keys & {i.key for i in source.train} and len(val_keys) == 2
     project.close()
 
@@ -134,12 +139,17 @@ def test_a_mask_corrected_again_is_read_again(tmp_path):
         project.save_mask(rec.id, np.zeros((8, 8), np.uint8))
     source = open_source(tmp_path / "p")
     ds = SegmentationDataset(source.train, source.labels, IMAGENET, None)
-    assert (ds[0][1] == 0).all() and (ds[1][1] == 0).all()
+
+    def trained(k):  # the pixels that train (the held-out regions read 255)
+        y = ds[k][1]
+        return y[y != 255]
+
+    assert (trained(0) == 0).all() and (trained(1) == 0).all()
     changed = next(r.id for r in recs if str(r.id) == source.train[0].key)
     project.save_mask(changed, np.full((8, 8), 2, np.uint8))  # the person corrects it again mid-run
-    assert (ds[0][1] == 2).all()
+    assert (trained(0) == 2).all()
     ds.items = source.train[::-1]  # --follow hands over a new list: no item gets another one's pixels
-    assert (ds[0][1] == 0).all() and (ds[1][1] == 2).all()
+    assert (trained(0) == 0).all() and (trained(1) == 2).all()
     project.close()
 
 

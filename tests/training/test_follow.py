@@ -18,7 +18,7 @@ from fcn_studio.training.data import open_source
 from fcn_studio.training.events import SCHEMA_PATH, EventWriter
 from fcn_studio.training.stopping import StopRequested
 from fcn_studio.training.trainer import NO_VALIDATION, run, validate
-from tests.training.conftest import easy_project
+from tests.training.conftest import easy_project, write_easy_voc
 
 
 def _train(tmp_path, events: EventWriter, **overrides) -> list[dict]:
@@ -85,10 +85,25 @@ def test_worker_processes_train_on_the_images_that_joined(tmp_path):
     assert share[1] > 0.4  # half the training images are now all blob
 
 
-def test_without_validation_images_nothing_is_scored_and_the_run_says_so(tmp_path):
-    project, _, _ = easy_project(tmp_path, 4, 4)
+def test_before_a_whole_image_validates_the_held_out_regions_score_the_run(tmp_path):
+    project, _, _ = easy_project(tmp_path, 4, 4)  # 4 labelled: no whole validation image before the fifth
     project.close()
     seen = _train(tmp_path, EventWriter(), epochs=1)
+    validation = next(e for e in seen if e["event"] == "validation")
+    assert (validation["val_images"], validation["val_regions"], validation["train_images"]) == (0, 4, 4)
+    assert validation["mean_iu"] is not None and validation["val_pixels"] > 0
+    finished = next(e for e in seen if e["event"] == "finished")
+    assert finished["best_mean_iu"] == validation["mean_iu"]
+
+
+def test_without_validation_images_nothing_is_scored_and_the_run_says_so(tmp_path):
+    """A VOC folder of 4 images has no validation image (and no held-out regions: those are a project's)."""
+    voc = write_easy_voc(tmp_path / "voc", count=4)
+    seen = []
+    events = EventWriter()
+    events.listeners.append(seen.append)
+    run(TrainConfig(source=voc, out=tmp_path / "m.safetensors", backbone="resnet18", weights=None, crop=32,
+                    batch_size=4, lr=0.01, device="cpu", epochs=1), events)
     validation = next(e for e in seen if e["event"] == "validation")
     assert validation["val_images"] == 0 and validation["train_images"] == 4
     assert validation["mean_iu"] is None and validation["note"] == NO_VALIDATION

@@ -27,13 +27,14 @@ def _wait(loop, condition, timeout=180.0):
         with news:
             news.notify_all()
 
-    for event in (loop.backend_event, loop.status_changed, loop.published):
+    events = (loop.backend_event, loop.status_changed, loop.published, loop.use)
+    for event in events:
         event.connect(poke)
     try:
         with news:
             return news.wait_for(condition, timeout)
     finally:
-        for event in (loop.backend_event, loop.status_changed, loop.published):
+        for event in events:
             event.disconnect(poke)
 
 
@@ -76,22 +77,24 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
     assert started[0]["start_iteration"] == last_saved > 0  # resumed from the last epoch's checkpoint
 
 
-def test_with_too_few_images_for_validation_it_learns_but_swaps_nothing_in_and_says_so(tmp_path):
+def test_before_any_whole_image_validates_versions_are_scored_on_held_out_regions(tmp_path):
+    """Three corrected images (no whole validation image before the fifth): a version is scored on the
+    regions each keeps away from training, swapped in, and says what it was measured on."""
     project, _, _ = easy_project(tmp_path, 6, 3)
     project.close()
     loop = KeepLearning(tmp_path / "p", train_args=TINY)
-    validations, offered, statuses = [], [], []
+    validations, offered = [], []
     loop.backend_event.connect(lambda e: validations.append(e) if e["event"] == "validation" else None)
     loop.use.connect(offered.append)
-    loop.status_changed.connect(statuses.append)
     loop.start()
     try:
-        assert _wait(loop, lambda: len(validations) >= 2)
+        assert _wait(loop, lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
     finally:
         loop.stop()
-    assert offered == [] and loop.history == []
-    assert all(v["val_images"] == 0 for v in validations)
-    assert NO_VALIDATION_YET in statuses
+    assert all(v["val_images"] == 0 and v["val_regions"] == 3 and v["val_pixels"] > 0 for v in validations)
+    first = offered[0]
+    assert (first.val_images, first.val_regions) == (0, 3) and loop.status != NO_VALIDATION_YET
+    assert first.describe().endswith(f"measured on held-out regions of 3 images ({first.val_pixels:,} pixels)")
 
 
 def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replaced(tmp_path):
@@ -119,9 +122,32 @@ def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replac
 
 def test_a_version_reads_better_than_the_one_it_replaced_even_when_two_decimals_agree():
     def version(now, was):
-        return ModelVersion(7, "v7.safetensors", 23, 5, now, was, 0.0)
+        return ModelVersion(7, "v7.safetensors", 23, 5, now, was, 0.0, 18, 4321)
 
-    assert version(0.81, 0.77).describe() == "v7, trained on 23 images, validation mean IU 0.81, was 0.77"
-    assert version(0.623, 0.618).describe().endswith("mean IU 0.623, was 0.618")  # not "0.62, was 0.62"
-    assert version(0.5, None).describe().endswith("mean IU 0.50")
-    assert version(0.623, 0.618).brief() == "v7  0.623 (was 0.618)  23 images"
+    assert version(0.81, 0.77).describe() == ("v7, trained on 23 images, validation mean IU 0.81, was 0.77 for the "
+                                              "model it replaced, both measured on 5 whole images + held-out regions "
+                                              "of 18 images (4,321 pixels)")
+    assert "mean IU 0.623, was 0.618 for" in version(0.623, 0.618).describe()  # not "0.62, was 0.62"
+    assert "mean IU 0.50 measured on 5 whole" in version(0.5, None).describe()
+    assert version(0.623, 0.618).brief() == "v7  0.623 (was 0.618) on 23 images"
+
+
+def test_switched_on_before_any_correction_it_waits_ready_and_learns_from_the_first(tmp_path):
+    """Keep learning switched on in a new project: the backend starts at once (imports, model) and waits;
+    the first saved correction is learned from and scored on its own held-out regions."""
+    project, recs, truth = easy_project(tmp_path, 6, 0)
+    loop = KeepLearning(tmp_path / "p", train_args=TINY)
+    offered, statuses = [], []
+    loop.use.connect(offered.append)
+    loop.status_changed.connect(statuses.append)
+    loop.start()
+    try:
+        assert not _wait(loop, lambda: loop.status != "starting", timeout=3.0)  # waiting for a label, not failed
+        assert loop.running
+        project.save_mask(recs[0].id, np.asarray(truth[recs[0].id]))  # the first correction
+        assert _wait(loop, lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
+    finally:
+        loop.stop()
+        project.close()
+    assert offered[0].trained_images == 1 and offered[0].val_regions == 1
+    assert not any(s.startswith("learning stopped") for s in statuses)

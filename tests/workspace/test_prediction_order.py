@@ -5,7 +5,8 @@ from PIL import Image
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project
-from fcn_studio.workspace.prediction_order import NEXT_FEW, least_certain_other, uncorrected_order
+from fcn_studio.workspace.next_image import next_to_label
+from fcn_studio.workspace.prediction_order import NEXT_FEW, uncorrected_order
 
 
 def _project(tmp_path, n=10):
@@ -24,7 +25,7 @@ def test_least_certain_first_and_never_a_persons_mask(tmp_path):
         project.save_prediction(image_id, np.zeros((6, 8), np.uint8), np.ones((6, 8), np.float32), uncertainty)
     project.save_mask(ids[1], np.ones((6, 8), np.uint8))  # a person's: never predicted again
     assert uncorrected_order(project) == [ids[2], ids[3], ids[0]]
-    assert least_certain_other(project, ids[2]) == ids[3]
+    assert next_to_label(project, ids[2]).image_id == ids[3]
     project.close()
 
 

@@ -67,3 +67,25 @@ def test_a_run_is_refused_while_keep_learning_holds_the_project_and_stop_all_end
     assert done.wait(30) and not ws.runs.active
     assert not (tmp_path / "p" / "training.lock").exists()
     ws.close()
+
+
+def test_keep_learning_switched_on_before_any_correction_starts_ready_and_says_so(tmp_path):
+    """The backend starts with the switch (imports and model take the most time on a small CPU) and learns
+    from the first correction, instead of starting only then."""
+    project, recs, truth = easy_project(tmp_path, 6, 0)
+    ws = Workspace()
+    ws.device = "cpu"
+    ws.runs.keep_args = TINY
+    said = []
+    learning = threading.Event()
+    ws.runs.keep_status.connect(lambda text: (said.append(text), text == "learning" and learning.set()))
+    ws.open(project)
+    ws.runs.set_keep_learning(True)
+    assert ws.runs.loop is not None and ws.runs.loop.running  # started with nothing corrected yet
+    assert said[-1] == "ready: learning starts with the first corrected image"
+    project.save_mask(recs[0].id, truth[recs[0].id])  # the first correction
+    assert learning.wait(180), said
+    done = threading.Event()
+    ws.runs.stop_all(done.set)
+    assert done.wait(60)
+    ws.close()

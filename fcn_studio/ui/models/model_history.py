@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fcn_studio.core.splits import measured_on
+
 COLUMNS = ("Model", "Made", "Trained on", "Validation mean IU", "Note")
 
 
@@ -33,6 +35,7 @@ class HistoryRow:
     mean_iu: float | None  # on the project's validation images, where it was scored
     note: str
     exists: bool
+    scored_on: tuple[int, int, int | None] | None = None  # (whole images, images' held-out regions, pixels)
 
 
 def history_rows(runs: list[dict]) -> list[HistoryRow]:
@@ -48,13 +51,16 @@ def history_rows(runs: list[dict]) -> list[HistoryRow]:
                 prov = read_info(path).provenance
             except (OSError, ValueError):
                 prov = {}
-        iu = run["metrics"].get("mean_iu")
+        iu, scored = run["metrics"].get("mean_iu"), run["metrics"]
         if iu is None:
-            iu = (prov.get("metrics") or {}).get("mean_iu")
+            scored = prov.get("metrics") or {}
+            iu = scored.get("mean_iu")
+        scored_on = ((int(scored.get("val_images") or 0), int(scored.get("val_regions") or 0), scored.get("val_pixels"))
+                     if iu is not None and "val_images" in scored else None)
         trained = prov.get("trained_images")
         rows.append(HistoryRow(path, _local_time(str(run["created"])),
                                None if trained is None else int(trained),
-                               None if iu is None else float(iu), run.get("note") or "", path.is_file()))
+                               None if iu is None else float(iu), run.get("note") or "", path.is_file(), scored_on))
     return rows
 
 
@@ -94,8 +100,9 @@ class ModelHistoryDialog(QDialog):
         use.clicked.connect(self._use)
         box.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        explain = QLabel("Newest first. Mean IU is measured on the project's validation images when the model "
-                         "was trained; the model in use is in bold. A model whose file is gone cannot be used.")
+        explain = QLabel("Newest first. Mean IU is measured on the project's validation images and regions as they "
+                         "were when the model was trained (the set grows: compare rows measured on the same "
+                         "images only); the model in use is in bold. A model whose file is gone cannot be used.")
         explain.setWordWrap(True)
         layout.addWidget(explain)
         layout.addWidget(self.table, 1)
@@ -106,11 +113,13 @@ class ModelHistoryDialog(QDialog):
         trained = ("not known" if row.trained_images is None else
                    "not trained on this project" if row.trained_images == 0 else f"{row.trained_images} images")
         cells = (row.checkpoint.name + ("  (in use)" if in_use else ""), row.made, trained,
-                 "not scored" if row.mean_iu is None else f"{row.mean_iu:.3f}",
+                 "not scored" if row.mean_iu is None else f"{row.mean_iu:.3f}" + (
+                     "" if row.scored_on is None else f" on {row.scored_on[0] + row.scored_on[1]} images"),
                  row.note if row.exists else f"{row.note} (file missing)".strip())
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(str(row.checkpoint) if c == 0 else text)
+            item.setToolTip(str(row.checkpoint) if c == 0 else
+                            f"{text}: measured on {measured_on(*row.scored_on)}" if c == 3 and row.scored_on else text)
             if c in (2, 3):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if in_use:

@@ -1,11 +1,13 @@
 """Predict All and its relatives in the window: the order is the workspace's rule
-(workspace.prediction_order); this room hands it to the model's worker and reports the batch."""
+(workspace.prediction_order, workspace.next_image); this room hands it to the model's worker, reports
+the batch and says in the list which image N opens next, and why."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fcn_studio.workspace.prediction_order import least_certain_other, uncorrected_order
+from fcn_studio.workspace.next_image import next_to_label as choose_next
+from fcn_studio.workspace.prediction_order import uncorrected_order
 
 if TYPE_CHECKING:
     from fcn_studio.ui.models.inference_worker import InferenceWorker
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 class PredictionOrder:
     """Built from (workspace, shell), the model's worker, the status bar's batch progress and the image
-    list (where "least certain" goes)."""
+    list (where N goes, and where the reason shows)."""
 
     def __init__(self, workspace: Workspace, shell: Shell, worker: InferenceWorker, batch: BatchProgress,
                  image_list: ImageListPanel) -> None:
@@ -43,17 +45,29 @@ class PredictionOrder:
 
     def _batch_finished(self, done: int, total: int, cancelled: bool, failures: int) -> None:
         self.batch.hide()
+        self.show_next()
         word = "cancelled after" if cancelled else "finished:"
         self.shell.status(f"Predict all {word} {done} of {total} images"
                           + (f", {failures} failed (see the list's tooltips)" if failures else ""), 15000)
 
-    def next_to_label(self) -> None:
-        """Jumps to the uncorrected image the model is least sure of."""
+    def show_next(self):
+        """Marks the image N would open now, with why, in its tooltip in the list (after each batch of
+        predictions, since their uncertainty decides); returns the choice."""
         ws = self.workspace
         if ws.project is None:
-            return
-        chosen = least_certain_other(ws.project, ws.current_id)
+            return None
+        chosen = choose_next(ws.project, ws.current_id)
+        if chosen is not None:
+            self.image_list.model.set_reason(chosen.image_id, f"Next (N): {chosen.reason}")
+        return chosen
+
+    def next_to_label(self) -> None:
+        """Jumps to the uncorrected image that teaches the model most (workspace.next_image), says why in
+        the status line and in the image's tooltip in the list."""
+        chosen = self.show_next()
         if chosen is None:
-            self.shell.status("No uncorrected image left for the model to rank.", 5000)
+            if self.workspace.project is not None:
+                self.shell.status("No uncorrected image left for the model to rank.", 5000)
             return
-        self.image_list.select(chosen)
+        self.image_list.select(chosen.image_id)
+        self.shell.status(f"Next: {chosen.reason}", 10000)

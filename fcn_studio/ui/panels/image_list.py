@@ -81,6 +81,7 @@ class ImageListModel(QAbstractListModel):
         self.paths: dict[int, Path] = {}
         self.errors: dict[int, str] = {}
         self.unsaved: set[int] = set()
+        self.reason: tuple[int, str] | None = None  # the image N chose last, and why (its tooltip says so)
         self.row_of: dict[int, int] = {}
         self._thumbs: OrderedDict[int, QPixmap] = OrderedDict()
         self._asked: set[int] = set()
@@ -101,6 +102,7 @@ class ImageListModel(QAbstractListModel):
         self._thumbs.clear()
         self._asked.clear()
         self.errors.clear()
+        self.reason = None
         self.endResetModel()
 
     def set_unsaved(self, image_id: int, unsaved: bool) -> None:
@@ -109,6 +111,12 @@ class ImageListModel(QAbstractListModel):
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx)
+
+    def set_reason(self, image_id: int, reason: str) -> None:
+        """Why `image_id` comes next (workspace.next_image), in its tooltip until another is chosen."""
+        before, self.reason = self.reason, (image_id, reason)
+        for row in {self.row_of.get(i) for i in (image_id, before[0] if before else None)} - {None}:
+            self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.ToolTipRole])
 
     def update_record(self, record: ImageRecord) -> None:
         row = self.row_of.get(record.id)
@@ -134,7 +142,9 @@ class ImageListModel(QAbstractListModel):
             return self._thumbnail(rec.id)
         if role == Qt.ItemDataRole.ToolTipRole:
             error = self.errors.get(rec.id)
-            return f"{self.paths.get(rec.id, rec.path)}\n{rec.state}" + (f"\n{error}" if error else "")
+            why = self.reason[1] if self.reason and self.reason[0] == rec.id and rec.state in UNCORRECTED else None
+            return (f"{self.paths.get(rec.id, rec.path)}\n{rec.state}" + (f"\n{error}" if error else "")
+                    + (f"\n{why}" if why else ""))
         if role == ID_ROLE:
             return rec.id
         if role == STATE_ROLE:

@@ -8,8 +8,6 @@ from PySide6.QtCore import QObject, QTimer
 
 from fcn_studio.project.schema import HUMAN_STATES
 
-VALIDATES_EVERY = 5  # core/splits: with a share of 0.2 the 5th, 10th, 15th... labelled image validates
-
 
 def training_hint(counts: dict[str, int] | None, temporary: bool = False) -> str:
     """What a person should know before pressing Start, from the project's image counts by state."""
@@ -21,11 +19,9 @@ def training_hint(counts: dict[str, int] | None, temporary: bool = False) -> str
     if labelled == 0:
         return "Correct a few images, then train (each saved edit marks its image corrected)."
     images = f"{labelled} labelled image{'s' if labelled != 1 else ''}"
-    if labelled < VALIDATES_EVERY:
-        more = VALIDATES_EVERY - labelled
-        return (f"{images}: you can train now; label {more} more so that one validates and the new model "
-                f"can be scored.")
-    return f"{images}: ready to train (every fifth labelled image validates the new model)."
+    # core/splits: each labelled image keeps some regions away from training to score the new model on
+    return (f"{images}: ready to train (the new model is scored on regions of each labelled image that it "
+            f"never trains on, and on every fifth image whole).")
 
 
 class TrainingHint(QObject):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fcn_studio.core.splits import measured_on
 from fcn_studio.model_choices import BACKBONES
 from fcn_studio.ui.panels.status import format_eta
 from fcn_studio.ui.training.keep_learning_box import KeepLearningBox
@@ -159,7 +160,8 @@ class TrainingPanel(QWidget):
             # per mille of the run (iterations or the clock, whichever ends it); busy for a run with no end
             self.progress.setRange(0, 0 if event.get("total_iterations") is None else 1000)
             self.status.setText(f"{event['arch']} on {event['backbone']} ({event['recipe']}), {event['device']}: "
-                                f"{event['train_images']} training and {event['val_images']} validation images")
+                                f"{event['train_images']} training images, validated on "
+                                + measured_on(event["val_images"], event.get("val_regions", 0)))
         elif kind == "progress":
             if "fraction" in event:
                 self.progress.setValue(int(1000 * event["fraction"]))

@@ -117,7 +117,7 @@ def build_menus(window: QMainWindow, r: Rooms) -> dict[str, QAction]:
     act(go, "next", "&Next Image", lambda: r.image_list.step(1), ["D", "PgDown"])
     act(go, "previous", "&Previous Image", lambda: r.image_list.step(-1), ["A", "PgUp"])
     act(go, "next_uncorrected", "Next &Uncorrected (new or predicted)", e.next_uncorrected, "U")
-    act(go, "next_to_label", "Least Certain U&ncorrected", r.predictions.next_to_label, "N")
+    act(go, "next_to_label", "Next to &Label (teaches the model most)", r.predictions.next_to_label, "N")
 
     view = bar.addMenu("&View")
     act(view, "fit", "&Fit to Window", r.canvas.fit, ["Ctrl+0", "F"])

@@ -63,3 +63,17 @@ def test_a_score_only_in_the_checkpoint_is_shown_and_a_missing_file_cannot_be_ch
     assert dialog.chosen is None
     dialog.choose(1)
     assert dialog.chosen == path
+
+
+def test_each_score_says_what_it_was_measured_on(qtbot, tmp_path):
+    """Issue 19: "v9 0.76" above "v10 0.64" read as a regression; they were measured on different images."""
+    def run(version, iu, whole, regions, pixels):
+        return {"checkpoint": str(tmp_path / f"v{version}.safetensors"), "created": "2026-12-05T14:03:59Z",
+                "metrics": {"mean_iu": iu, "keep_version": version, "val_images": whole, "val_regions": regions,
+                            "val_pixels": pixels}, "note": f"keep learning v{version}"}
+
+    dialog = ModelHistoryDialog(history_rows([run(10, 0.64, 2, 7, 61000), run(9, 0.76, 1, 4, 30500)]), None)
+    qtbot.addWidget(dialog)
+    assert [dialog.table.item(r, 3).text() for r in range(2)] == ["0.640 on 9 images", "0.760 on 5 images"]
+    assert dialog.table.item(1, 3).toolTip() == ("0.760 on 5 images: measured on 1 whole image + held-out regions "
+                                                 "of 4 images (30,500 pixels)")

@@ -197,6 +197,8 @@ def test_keep_learning_swaps_better_models_in_and_is_remembered_per_project(qtbo
     qtbot.waitUntil(lambda: keep.in_use is not None, timeout=180_000)
     version = keep.in_use
     assert version.version == 1 and "v1, trained on" in box.in_use.text() and box.history.count() >= 1
+    # every score says what it was measured on (a later version's set is larger: rows are not compared)
+    assert "measured on" in box.in_use.text() and f"on {version.scored_images} image" in box.history.item(0).text()
     qtbot.waitUntil(lambda: window.status.model.text() == os.path.basename(version.path), timeout=30_000)
     # the images no person touched are predicted again with the new model
     qtbot.waitUntil(lambda: Project.open(labelled_project).counts()["predicted"] == 2, timeout=60_000)

@@ -13,7 +13,8 @@ def test_hint_words_for_each_state():
     assert "Open or make a project" in training_hint(None)
     assert "make a project first" in training_hint({"new": 3}, temporary=True)
     assert training_hint({"new": 3, "predicted": 2}).startswith("Correct a few images")
-    assert "1 labelled image:" in training_hint({"corrected": 1}) and "4 more" in training_hint({"corrected": 1})
+    # scored from the first labelled image on (its held-out regions), not after the fifth
+    assert training_hint({"corrected": 1}).startswith("1 labelled image: ready to train")
     assert training_hint({"corrected": 10, "reviewed": 3}).startswith("13 labelled images: ready to train")
 
 
