@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -64,3 +65,28 @@ def run_backend(args, timeout=300, env=None, module="fcn_studio.training", launc
 def small_args(voc: Path, out: Path, *extra) -> list:
     return [voc, "--out", out, "--backbone", "resnet18", "--weights", "none", "--crop", "48", "--batch-size", "4",
             "--lr", "0.01", "--device", "cpu", *extra]
+
+
+# a tiny keep-learning backend: seconds per epoch on a CPU
+KEEP_ARGS = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--lr", "0.01",
+             "--device", "cpu"]
+
+
+def wait_for(loop, condition, timeout: float = 180.0) -> bool:
+    """Waits until `condition` holds, woken by the keep-learning loop's events (they arrive on its reader
+    thread, after the test's own listeners, connected earlier, have recorded them). No polling."""
+    news = threading.Condition()
+
+    def poke(*_args) -> None:
+        with news:
+            news.notify_all()
+
+    events = (loop.backend_event, loop.status_changed, loop.published, loop.use)
+    for event in events:
+        event.connect(poke)
+    try:
+        with news:
+            return news.wait_for(condition, timeout)
+    finally:
+        for event in events:
+            event.disconnect(poke)

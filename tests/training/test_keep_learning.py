@@ -2,40 +2,14 @@
 numbered versions and offered for use, new corrections join while it runs, small data is said and never
 swapped in, pinning holds the model, stopping keeps the state and starting again resumes."""
 
-import threading
-
 import numpy as np
 
 from fcn_studio.model.checkpoint import load_checkpoint
 from fcn_studio.project.model_versions import versions
 from fcn_studio.project.project import Project
 from fcn_studio.training.keep_learning import NO_VALIDATION_YET, KeepLearning, ModelVersion
-from tests.training.conftest import easy_project
-
-TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--lr", "0.01",
-        "--device", "cpu"]
-
-
-
-
-def _wait(loop, condition, timeout=180.0):
-    """Waits until `condition` holds, woken by the loop's events (they arrive on its reader thread,
-    after the test's own listeners, connected earlier, have recorded them)."""
-    news = threading.Condition()
-
-    def poke(*_args) -> None:
-        with news:
-            news.notify_all()
-
-    events = (loop.backend_event, loop.status_changed, loop.published, loop.use)
-    for event in events:
-        event.connect(poke)
-    try:
-        with news:
-            return news.wait_for(condition, timeout)
-    finally:
-        for event in events:
-            event.disconnect(poke)
+from tests.training.conftest import KEEP_ARGS as TINY
+from tests.training.conftest import easy_project, wait_for
 
 
 def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(tmp_path):
@@ -48,7 +22,7 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
     loop.backend_event.connect(events.append)
     loop.start()
     try:
-        assert _wait(loop, lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
+        assert wait_for(loop, lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
     finally:
         assert loop.stop()  # it stopped by itself between steps
     first = published[0]
@@ -71,7 +45,7 @@ def test_better_models_are_published_offered_and_the_loop_resumes_after_a_stop(t
     again.backend_event.connect(lambda e: started.append(e) if e["event"] == "started" else None)
     again.start()
     try:
-        assert _wait(again, lambda: bool(started))
+        assert wait_for(again, lambda: bool(started))
     finally:
         again.stop()
     assert started[0]["start_iteration"] == last_saved > 0  # resumed from the last epoch's checkpoint
@@ -88,7 +62,7 @@ def test_before_any_whole_image_validates_versions_are_scored_on_held_out_region
     loop.use.connect(offered.append)
     loop.start()
     try:
-        assert _wait(loop, lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
+        assert wait_for(loop, lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
     finally:
         loop.stop()
     assert all(v["val_images"] == 0 and v["val_regions"] == 3 and v["val_pixels"] > 0 for v in validations)
@@ -106,12 +80,12 @@ def test_new_corrections_join_while_it_learns_and_a_pinned_model_is_never_replac
     loop.published.connect(published.append)
     loop.start()
     try:
-        assert _wait(loop, lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
+        assert wait_for(loop, lambda: len(published) >= 1), f"nothing published; status: {loop.status}"
         loop.pin(True)
         offered_before = len(offered)
         for rec in recs[10:]:  # the person goes on correcting
             project.save_mask(rec.id, np.asarray(truth[rec.id]))
-        assert _wait(loop, lambda: any(v["train_images"] + v["val_images"] == 16 for v in validations))
+        assert wait_for(loop, lambda: any(v["train_images"] + v["val_images"] == 16 for v in validations))
         chosen = loop.rollback(1)
     finally:
         loop.stop()
@@ -142,10 +116,10 @@ def test_switched_on_before_any_correction_it_waits_ready_and_learns_from_the_fi
     loop.status_changed.connect(statuses.append)
     loop.start()
     try:
-        assert not _wait(loop, lambda: loop.status != "starting", timeout=3.0)  # waiting for a label, not failed
+        assert not wait_for(loop, lambda: loop.status != "starting", timeout=3.0)  # waiting for a label, not failed
         assert loop.running
         project.save_mask(recs[0].id, np.asarray(truth[recs[0].id]))  # the first correction
-        assert _wait(loop, lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
+        assert wait_for(loop, lambda: len(offered) >= 1), f"nothing offered; status: {loop.status}"
     finally:
         loop.stop()
         project.close()

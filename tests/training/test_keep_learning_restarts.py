@@ -3,25 +3,13 @@ output go to the app's log, the loop starts it again resuming from its last stat
 one that dies at once every time is not restarted forever."""
 
 import logging
-import time
 
 import pytest
 
 from fcn_studio.training import keep_learning
 from fcn_studio.training.keep_learning import MAX_RESTARTS, KeepLearning
-from tests.training.conftest import easy_project
-
-TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--lr", "0.01",
-        "--device", "cpu"]
-
-
-def _wait(condition, timeout=240.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.training.conftest import KEEP_ARGS as TINY
+from tests.training.conftest import easy_project, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -39,12 +27,12 @@ def test_a_backend_killed_mid_run_is_logged_and_started_again_resuming(tmp_path,
     caplog.set_level(logging.INFO, logger="fcn_studio.training.keep_learning")
     loop.start()
     try:
-        assert _wait(lambda: any(e["event"] == "checkpoint" for e in events)), loop.status
+        assert wait_for(loop, lambda: any(e["event"] == "checkpoint" for e in events)), loop.status
         first = loop.backend
         first.process.kill()  # as the out-of-memory killer would
-        assert _wait(lambda: loop.backend is not first and sum(e["event"] == "started" for e in events) == 2), \
-            statuses
-        assert _wait(lambda: loop.status.startswith("learning (started again"))
+        restarted = lambda: loop.backend is not first and sum(e["event"] == "started" for e in events) == 2  # noqa: E731
+        assert wait_for(loop, restarted), statuses
+        assert wait_for(loop, lambda: loop.status.startswith("learning (started again"))
     finally:
         assert loop.stop()
     started = [e for e in events if e["event"] == "started"]
@@ -66,7 +54,7 @@ def test_a_backend_that_dies_at_once_every_time_is_restarted_a_bounded_number_of
     caplog.set_level(logging.INFO, logger="fcn_studio.training.keep_learning")
     loop.start()
     try:
-        assert _wait(lambda: "in a row" in loop.status), statuses
+        assert wait_for(loop, lambda: "in a row" in loop.status), statuses
     finally:
         loop.stop()
     assert len(backends) == MAX_RESTARTS + 1  # the first start and the bounded restarts

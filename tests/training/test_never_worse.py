@@ -3,24 +3,13 @@ that scored better than the model in use on the same held-out pixels. Here the m
 one and every version the backend trains is deliberately bad (a learning rate that wrecks the weights):
 none is offered, although several were validated. Real training, the real backend process."""
 
-import time
 
 from fcn_studio.training.config import TrainConfig
 from fcn_studio.training.events import EventWriter
 from fcn_studio.training.keep_learning import KeepLearning
 from fcn_studio.training.trainer import run
-from tests.training.conftest import easy_project
-
-TINY = ["--backbone", "resnet18", "--weights", "none", "--crop", "32", "--batch-size", "4", "--device", "cpu"]
-
-
-def _wait(condition, timeout=240.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.training.conftest import KEEP_ARGS as TINY
+from tests.training.conftest import easy_project, wait_for
 
 
 def test_a_version_that_validates_worse_than_the_model_in_use_is_never_swapped_in(tmp_path):
@@ -41,7 +30,7 @@ def test_a_version_that_validates_worse_than_the_model_in_use_is_never_swapped_i
     loop.use.connect(offered.append)
     loop.start()
     try:
-        assert _wait(lambda: len(validations) >= 3), f"no validation; status: {loop.status}"
+        assert wait_for(loop, lambda: len(validations) >= 3), f"no validation; status: {loop.status}"
     finally:
         loop.stop()
     assert all(v["val_regions"] == 5 and v["val_images"] == 1 for v in validations)

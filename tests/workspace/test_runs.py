@@ -45,16 +45,23 @@ def test_an_old_keep_history_comes_into_the_model_history_once(tmp_path):
     ws.close()
 
 
-def test_a_run_is_refused_while_keep_learning_holds_the_project_and_stop_all_ends_it(tmp_path):
-    project, _, _ = easy_project(tmp_path, 10, 10)
-    project.set_keep_learning(True)
-    project.close()
+def _keep_learning_workspace():
+    """A workspace on the CPU with a tiny keep-learning backend; what keep learning says, and an event set
+    once it says "learning"."""
     ws = Workspace()
     ws.device = "cpu"
     ws.runs.keep_args = TINY
     said = []
     learning = threading.Event()
     ws.runs.keep_status.connect(lambda text: (said.append(text), text == "learning" and learning.set()))
+    return ws, said, learning
+
+
+def test_a_run_is_refused_while_keep_learning_holds_the_project_and_stop_all_ends_it(tmp_path):
+    project, _, _ = easy_project(tmp_path, 10, 10)
+    project.set_keep_learning(True)
+    project.close()
+    ws, said, learning = _keep_learning_workspace()
     ws.open(Project.open(tmp_path / "p"))  # switched on in the project: the loop starts
     assert ws.runs.loop is not None
     assert learning.wait(180), said
@@ -73,12 +80,7 @@ def test_keep_learning_switched_on_before_any_correction_starts_ready_and_says_s
     """The backend starts with the switch (imports and model take the most time on a small CPU) and learns
     from the first correction, instead of starting only then."""
     project, recs, truth = easy_project(tmp_path, 6, 0)
-    ws = Workspace()
-    ws.device = "cpu"
-    ws.runs.keep_args = TINY
-    said = []
-    learning = threading.Event()
-    ws.runs.keep_status.connect(lambda text: (said.append(text), text == "learning" and learning.set()))
+    ws, said, learning = _keep_learning_workspace()
     ws.open(project)
     ws.runs.set_keep_learning(True)
     assert ws.runs.loop is not None and ws.runs.loop.running  # started with nothing corrected yet
