@@ -432,6 +432,11 @@ def _run_stage(cfg: TrainConfig, recipe: Recipe, events: EventWriter, device: to
         D.barrier(d)
         if cfg.follow and iteration < total:
             source_now = _reread(cfg, source, events, d)
+            while not source_now.train and endless and not d.enabled:
+                # keep learning, and the person undid or cleared every label: ready again for the next
+                _check_stop(stop, d)
+                time.sleep(FOLLOW_POLL_S)
+                source_now = _reread(cfg, source, events, d)
             if not source_now.train:
                 raise ValueError(f"{source_now.description}: no labelled image is left to learn from; "
                                  "correct or review some, then start again")

@@ -90,3 +90,39 @@ def test_a_missing_image_drawn_twice_in_one_batch_is_named_once():
     notes.note([gone], 2)
     assert [e["skipped"] for e in seen] == [["sample_006.png"]]
     assert seen[0]["message"].count("sample_006.png") == 1
+
+
+def test_keep_learning_waits_when_the_person_undoes_every_label_and_learns_again_from_the_next(tmp_path):
+    """The one corrected image undone while keep learning trains on it: the backend does not end (it was
+    counted as a crash and restarted, three undos in a row stopped keep learning); it waits, ready, and
+    learns from the next saved label."""
+    import threading  # noqa: PLC0415
+
+    from fcn_studio.training.trainer import StopRequested  # noqa: PLC0415
+
+    project, recs, truth = easy_project(tmp_path, 6, 1)
+    labelled = next(r for r in recs if project.image(r.id).state == "corrected")
+    stop = threading.Event()
+    seen: list[dict] = []
+    validations = []
+
+    def person(event: dict) -> None:
+        seen.append(event)
+        if event["event"] != "validation":
+            return
+        validations.append(event)
+        if len(validations) == 1:
+            project.revert_mask(labelled.id)  # Ctrl+Z: nothing labelled is left
+            threading.Timer(1.5, lambda: project.save_mask(labelled.id, truth[labelled.id])).start()  # painted again
+        elif event["train_images"] == 1:
+            stop.set()  # learned from the label saved again
+
+    events = EventWriter()
+    events.listeners.append(person)
+    cfg = TrainConfig(source=tmp_path / "p", out=tmp_path / "p" / "models" / "m.safetensors", backbone="resnet18",
+                      weights=None, crop=32, batch_size=4, lr=0.01, device="cpu", follow=True)
+    with pytest.raises(StopRequested):
+        run(cfg, events, stop)
+    project.close()
+    assert not [e for e in seen if e["event"] == "failed"]
+    assert len(validations) >= 2 and validations[-1]["train_images"] == 1
