@@ -38,8 +38,27 @@ def test_scrolling_the_training_panel_over_train_for_changes_nothing_and_scrolls
 def test_a_focused_spin_box_takes_the_wheel(qtbot, window):
     size = window.tools_panel.size
     window.activateWindow()
-    size.setFocus()
+    size.setFocus(Qt.FocusReason.MouseFocusReason)  # as a click gives it
     qtbot.waitUntil(size.hasFocus, timeout=5000)
     before = size.value()
     wheel(size, 1)
     assert size.value() == before + size.singleStep()
+
+
+def test_focus_that_only_landed_on_a_spin_box_does_not_give_it_the_wheel(qtbot, window):
+    """Focus handed on by Qt (a focused button disabled, the window's first focus) is not the person's
+    choice: the real window started with "Train for" focused that way and the wheel changed it."""
+    panel = window.training_panel
+    training = next(d for d in window.findChildren(QDockWidget) if d.windowTitle() == "Training")
+    training.raise_()
+    window.activateWindow()
+    qtbot.waitUntil(panel.minutes.isVisible, timeout=5000)
+    panel.minutes.setValue(3.0)
+    # the wheel itself would focus it "by mouse" before any event filter sees the wheel
+    assert panel.minutes.focusPolicy() & Qt.FocusPolicy.WheelFocus != Qt.FocusPolicy.WheelFocus
+    for reason in (Qt.FocusReason.OtherFocusReason, Qt.FocusReason.TabFocusReason):  # no Tab was pressed
+        window.canvas.setFocus()
+        panel.minutes.setFocus(reason)
+        qtbot.waitUntil(panel.minutes.hasFocus, timeout=5000)
+        wheel(panel.minutes)
+        assert panel.minutes.value() == 3.0, reason
