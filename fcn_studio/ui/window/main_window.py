@@ -23,6 +23,7 @@ from fcn_studio.ui.datasets.opening import Opening
 from fcn_studio.ui.datasets.session_recovery import SessionRecovery
 from fcn_studio.ui.datasets.session_save import SessionSaver
 from fcn_studio.ui.datasets.transfer import Datasets
+from fcn_studio.ui.dialogs.shortcut_help import show_shortcuts
 from fcn_studio.ui.dispatch import GuiDispatcher
 from fcn_studio.ui.errors import show_error
 from fcn_studio.ui.models.inference_worker import InferenceWorker
@@ -120,11 +121,11 @@ class MainWindow(QMainWindow):
         self.quitting = Quitting(self.workspace, self.shell, self.session_saver, self.pretrained.pool,
                                  self.pretrained.cancel_all, self.worker, self, self._remember_layout)
         self.quitting.ended.connect(self.shut_down)
-        self.actions = build_menus(self, Rooms(
+        self.actions = build_menus(self.menuBar(), self, [images, classes, tools, training], Rooms(
             self.shell, self.opening, self.session_saver, self.datasets, self.commands, self.tools,
             self.tools_panel, self.image_list, self.canvas, self.predictions, ModelCommands(self.workspace, self.shell),
             self.pretrained, self.training, lambda: self.set_overlay_shown(not self.overlay_shown),
-            self.overlay.labels))
+            lambda: show_shortcuts(self), self.close, self.overlay.labels))
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
         WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes
         # a project reopens at the image, filter and zoom it was left at
@@ -163,8 +164,9 @@ class MainWindow(QMainWindow):
         self.tools_panel.set_labels(self.overlay.labels)
         self.commands.class_picked(1)
         self._restore_settings()
-        DockSizer(self, {images: 260, classes: 330}, self.settings)  # fits a laptop; the canvas gets space first
-        RoomForTraining(self, classes, training)  # the Classes list gives up rows while Training is raised
+        # fits a laptop: the canvas gets space first; the Classes list gives up rows while Training is raised
+        DockSizer(self, self.canvas, self.resizeDocks, {images: 260, classes: 330}, self.settings)
+        RoomForTraining(classes, training, self.resizeDocks, self.tabifiedDockWidgets)
         self._update_title()
 
     @property

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMenuBar
 
-from fcn_studio.ui.dialogs.shortcut_help import show_shortcuts
 from fcn_studio.ui.errors import log_dir
 from fcn_studio.ui.guide import guide_hint, open_guide
 from fcn_studio.ui.models.model_commands import DEVICES
@@ -50,16 +50,19 @@ class Rooms:
     pretrained: PretrainedJobs
     training: TrainingController
     toggle_overlay: Callable[[], None]
+    show_shortcuts: Callable[[], None]
+    quit: Callable[[], None]
     labels: LabelSet
 
 
-def build_menus(window: QMainWindow, r: Rooms) -> dict[str, QAction]:
-    """Fills `window`'s menu bar; returns every action by key (the busy state and the tests use them).
-    View > Panels lists the window's docks, so a closed panel comes back from there."""
-    bar, actions = window.menuBar(), {}
+def build_menus(bar: QMenuBar, owner: QObject, docks: list[QDockWidget], r: Rooms) -> dict[str, QAction]:
+    """Fills the menu `bar` (its actions belong to `owner`, so their shortcuts work wherever the focus
+    is); returns every action by key (the busy state and the tests use them). View > Panels lists
+    `docks`, so a closed panel comes back from there."""
+    actions = {}
 
     def act(menu, key: str, text: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, window)
+        action = QAction(text, owner)
         if shortcut:
             action.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, list) else [shortcut])])
         action.triggered.connect(lambda _checked=False: slot())
@@ -82,7 +85,7 @@ def build_menus(window: QMainWindow, r: Rooms) -> dict[str, QAction]:
     recent = file.addMenu("&Recent Projects")
     recent.aboutToShow.connect(lambda: _fill_recent(o, recent))
     file.addSeparator()
-    act(file, "quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    act(file, "quit", "&Quit", r.quit, QKeySequence.StandardKey.Quit)
 
     edit = bar.addMenu("&Edit")
     act(edit, "undo", "&Undo", e.undo, QKeySequence.StandardKey.Undo)
@@ -128,7 +131,7 @@ def build_menus(window: QMainWindow, r: Rooms) -> dict[str, QAction]:
     act(view, "edit_labels", "Edit &Classes...", e.edit_labels)
     view.addSeparator()
     panels = view.addMenu("&Panels")  # a closed panel comes back from here
-    for dock in window.findChildren(QDockWidget):
+    for dock in docks:
         panels.addAction(dock.toggleViewAction())
         actions[f"panel_{dock.windowTitle().lower()}"] = dock.toggleViewAction()
 
@@ -141,11 +144,11 @@ def build_menus(window: QMainWindow, r: Rooms) -> dict[str, QAction]:
     act(model, "cancel_batch", "&Cancel Predict All", r.predictions.worker.cancel_batch)
     act(model, "train", "&Train on Corrections", r.training.start, "Ctrl+T")
     act(model, "history", "Model &History...", m.history_dialog)
-    _device_menu(window, model.addMenu("&Device"), m, r.shell, actions)
+    _device_menu(owner, model.addMenu("&Device"), m, r.shell, actions)
 
     helpm = bar.addMenu("&Help")
     act(helpm, "guide", "&User Guide", lambda: open_guide() or r.shell.status(guide_hint(), 15000))
-    act(helpm, "shortcuts", "&Keyboard Shortcuts", lambda: show_shortcuts(window), ["F1", "?"])
+    act(helpm, "shortcuts", "&Keyboard Shortcuts", r.show_shortcuts, ["F1", "?"])
     act(helpm, "sample", "Create &Sample Project...", o.sample_project_dialog)
     act(helpm, "log", "Where Is the &Log?", lambda: r.shell.status(f"Log files: {log_dir()}", 15000))
     return actions
@@ -159,12 +162,12 @@ def name_class_actions(actions: dict[str, QAction], labels: LabelSet) -> None:
         action.setEnabled(n < len(labels))
 
 
-def _device_menu(window: QMainWindow, menu, models: ModelCommands, shell: Shell, actions: dict) -> None:
+def _device_menu(owner: QObject, menu, models: ModelCommands, shell: Shell, actions: dict) -> None:
     """Auto (CUDA, then MPS, then CPU) or a fixed device; remembered, and the model moves at once."""
-    group = QActionGroup(window)
+    group = QActionGroup(owner)
     current = str(shell.settings.value("device", "auto"))
     for key, text in DEVICES:
-        action = QAction(text, window, checkable=True)
+        action = QAction(text, owner, checkable=True)
         action.setChecked(key == current)
         action.triggered.connect(lambda _c=False, k=key: models.set_device(k))
         group.addAction(action)
