@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loop_bench import pairs  # noqa: E402 (beside this script)
+from loop_bench import data_from_args, pairs  # noqa: E402 (beside this script)
 
 from fcn_studio.core.clicks import ClickRun, iou, objects, summary  # noqa: E402
 from fcn_studio.core.editing.grabcut import grabcut_region  # noqa: E402
@@ -74,18 +74,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="click-bench-") as tmp:
-        work = Path(tmp)
-        if args.sample:
-            from fcn_studio.core.sample_data import write_sample_images  # noqa: PLC0415
-
-            write_sample_images(work / "images", args.sample, with_masks_in=work / "masks")
-            args.images, args.masks = work / "images", work / "masks"
-        elif args.microscopy:
-            from microscopy_tiles import write_tiles  # noqa: PLC0415 (beside this script)
-
-            args.images, args.masks = write_tiles(work / "microscopy")
-        elif args.images is None or args.masks is None:
-            ap.error("give --images and --masks, --sample N or --microscopy")
+        data_from_args(args, Path(tmp), ap)
         results = run(pairs(args.images, args.masks), ["grabcut"])
     print(f"{results['images']} images, {results['objects']} objects (regions of >= 16 pixels, not background)")
     print(f"{'method':<9} {'NoC@85':>7} {'NoC@90':>7} {'failed@85':>10} {'ms/answer':>10}")

@@ -63,6 +63,26 @@ def pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
     return found
 
 
+def data_from_args(args, work: Path, ap) -> LabelSet | None:
+    """`--sample N` (generated images), `--microscopy` (the nuclei tiles) or `--images`/`--masks`: sets
+    args.images and args.masks (and args.classes for the tiles); returns the label set when it is known
+    (the sample's), else None. Shared with click_bench.py."""
+    if args.sample:
+        from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_images  # noqa: PLC0415
+
+        write_sample_images(work / "images", args.sample, with_masks_in=work / "masks")
+        args.images, args.masks = work / "images", work / "masks"
+        return SAMPLE_LABELS
+    if args.microscopy:
+        from microscopy_tiles import write_tiles  # noqa: PLC0415 (beside this script)
+
+        args.images, args.masks = write_tiles(work / "microscopy")
+        args.classes = work / "microscopy" / "classes.txt"
+    elif args.images is None or args.masks is None:
+        ap.error("give --images and --masks, --sample N or --microscopy")
+    return None
+
+
 def infer_labels(masks: list[np.ndarray]) -> LabelSet:
     top = max(int(m[m != 255].max(initial=0)) for m in masks)
     return LabelSet(tuple(["background", *(f"class {i}" for i in range(1, top + 1))]))
@@ -207,21 +227,10 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="loop-bench-") as tmp:
         work = Path(tmp)
-        if args.sample:
-            from fcn_studio.core.sample_data import SAMPLE_LABELS, write_sample_images  # noqa: PLC0415
-
-            write_sample_images(work / "images", args.sample, with_masks_in=work / "masks")
-            args.images, args.masks, labels = work / "images", work / "masks", SAMPLE_LABELS
-        elif args.microscopy:
-            from microscopy_tiles import write_tiles  # noqa: PLC0415 (beside this script)
-
-            args.images, args.masks = write_tiles(work / "microscopy")
-            args.classes = work / "microscopy" / "classes.txt"
-        elif args.images is None or args.masks is None:
-            ap.error("give --images and --masks, or --sample N")
+        labels = data_from_args(args, work, ap)
         data = pairs(args.images, args.masks)
         truths = [read_mask(m) for _, m in data]
-        if not args.sample:
+        if labels is None:
             labels = LabelSet.from_file(args.classes) if args.classes else infer_labels(truths)
         truths = [np.where(t < len(labels), t, labels.ignore_index).astype(np.uint8) for t in truths]
         results = {}
