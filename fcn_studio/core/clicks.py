@@ -119,3 +119,69 @@ def summary(runs: Sequence[ClickRun], max_clicks: int = MAX_CLICKS) -> dict:
             "noc90": float(np.mean([r.noc(0.90, max_clicks) for r in runs])),
             "failed85": float(np.mean([not r.reached(0.85) for r in runs])),
             "ms_per_click": 1000 * float(np.mean(seconds)) if seconds else None}
+
+
+CLICK_RADIUS = 5  # in the zoomed crop's pixels: clicks are disks (RITM), not single points
+ZOOM_SIDE = 192  # the crop the click model sees, whatever the object's size
+FIRST_WINDOW = 512  # the first click sees at most this much of the image around it
+ZOOM_EXPAND = 1.4  # later clicks see the selection and the clicks' box grown by this (RITM's zoom-in)
+MIN_ZOOM = 40  # ... but never less than this many image pixels across
+
+Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive)
+
+
+def square_box(cy: float, cx: float, side: float, shape: tuple[int, int]) -> Box:
+    """A square of `side` centred on (cy, cx), moved inside the image where it fits, cut where not."""
+    h, w = shape
+    side = int(round(side))
+    y0 = int(round(min(max(0, cy - side / 2), max(0, h - side))))
+    x0 = int(round(min(max(0, cx - side / 2), max(0, w - side))))
+    return y0, x0, min(h, y0 + side), min(w, x0 + side)
+
+
+def zoom_box(clicks: Sequence[Click], selection: np.ndarray | None, shape: tuple[int, int]) -> Box:
+    """Where the click model looks (RITM's zoom-in): after the first click, the box around the current
+    selection and all the clicks, grown by ZOOM_EXPAND; for the first click (nothing selected yet), a
+    window of the image around it. One rule for the app, the benchmark and training."""
+    ys = [c.y for c in clicks]
+    xs = [c.x for c in clicks]
+    if selection is not None and selection.any():
+        rows, cols = np.flatnonzero(selection.any(1)), np.flatnonzero(selection.any(0))
+        ys += [int(rows[0]), int(rows[-1])]
+        xs += [int(cols[0]), int(cols[-1])]
+    if len(ys) <= 1:
+        return square_box(ys[0], xs[0], min(max(shape), FIRST_WINDOW), shape)
+    side = max(max(ys) - min(ys), max(xs) - min(xs)) + 1
+    return square_box((min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2, max(MIN_ZOOM, side * ZOOM_EXPAND), shape)
+
+
+def click_maps(clicks: Sequence[Click], shape: tuple[int, int], radius: int = CLICK_RADIUS) -> np.ndarray:
+    """(2, H, W) float32: disks of the positive clicks, then of the negative ones, in the crop's pixels."""
+    maps = np.zeros((2, *shape), np.float32)
+    for c in clicks:
+        cv2.circle(maps[0 if c.positive else 1], (int(round(c.x)), int(round(c.y))), radius, 1.0, -1)
+    return maps
+
+
+def to_crop(clicks: Sequence[Click], box: Box, scale: float) -> list[Click]:
+    """Clicks in the zoomed crop's pixels (the crop starts at the box's corner, scaled by `scale`)."""
+    y0, x0 = box[:2]
+    return [Click(round((c.y - y0 + 0.5) * scale - 0.5), round((c.x - x0 + 0.5) * scale - 0.5), c.positive)
+            for c in clicks]
+
+
+def zoomed_inputs(image: np.ndarray, clicks: Sequence[Click], previous: np.ndarray | None, box: Box,
+                  side: int = ZOOM_SIDE) -> tuple[np.ndarray, np.ndarray, float]:
+    """What the click model sees of `box`: the image crop scaled so its longer side is `side` (RGB
+    uint8), the maps (positive, negative, previous selection; 3 x h x w float32) and the scale."""
+    y0, x0, y1, x1 = box
+    scale = side / max(y1 - y0, x1 - x0)
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    crop = cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    maps = np.empty((3, size[1], size[0]), np.float32)
+    maps[:2] = click_maps(to_crop(clicks, box, scale), (size[1], size[0]))
+    if previous is None:
+        maps[2] = 0
+    else:
+        maps[2] = cv2.resize(previous[y0:y1, x0:x1].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    return crop, maps, scale

@@ -17,7 +17,7 @@ SAMPLE_LABELS = LabelSet(("background", "disc", "box", "triangle"),
                          ((0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200)))
 
 
-def _texture(rng: np.random.Generator, h: int, w: int, base: np.ndarray) -> np.ndarray:
+def texture(rng: np.random.Generator, h: int, w: int, base: np.ndarray) -> np.ndarray:
     noise = rng.normal(0, 1, (h // 8 + 2, w // 8 + 2, 3)).astype(np.float32)
     noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
     stripes = np.sin(np.arange(w, dtype=np.float32)[None, :] / rng.uniform(3, 12) + rng.uniform(0, 6))
@@ -28,7 +28,7 @@ def _texture(rng: np.random.Generator, h: int, w: int, base: np.ndarray) -> np.n
 def sample_image(seed: int, h: int = 240, w: int = 320) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 image, uint8 mask with SAMPLE_LABELS indices)."""
     rng = np.random.default_rng(seed)
-    img = _texture(rng, h, w, rng.uniform(60, 190, 3))
+    img = texture(rng, h, w, rng.uniform(60, 190, 3))
     mask = np.zeros((h, w), np.uint8)
     for _ in range(rng.integers(2, 6)):
         cls = int(rng.integers(1, 4))
@@ -45,7 +45,7 @@ def sample_image(seed: int, h: int = 240, w: int = 320) -> tuple[np.ndarray, np.
             pts = np.array([[cx, cy - r], [cx - r, cy + r], [cx + r, cy + r]], np.int32)
             cv2.fillPoly(shape, [pts], 1)
         inside = shape.astype(bool)
-        img[inside] = _texture(rng, h, w, rng.uniform(40, 220, 3))[inside]
+        img[inside] = texture(rng, h, w, rng.uniform(40, 220, 3))[inside]
         mask[inside] = cls
     img = cv2.GaussianBlur(img.astype(np.float32), (3, 3), 0)
     return np.clip(img + 0.5, 0, 255).astype(np.uint8), mask

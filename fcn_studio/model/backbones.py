@@ -61,9 +61,9 @@ def _torchvision_model(name: str, norm: str = "batch") -> nn.Module:
     return getattr(torchvision.models, name)(weights=None, **extra)
 
 
-def _find_cuts(features: nn.Sequential) -> tuple[int, int, tuple[int, int, int]]:
-    """Runs a small input through once to find where each stride ends, instead of hard-coding
-    indices that differ between MobileNet versions."""
+def stride_ends(features: nn.Sequential) -> dict[int, tuple[int, int]]:
+    """{stride: (index of the last layer at that stride, its channels)}, found by running a small
+    input through once instead of hard-coding indices that differ between MobileNet versions."""
     size = 64
     last: dict[int, tuple[int, int]] = {}
     x = torch.zeros(1, 3, size, size)
@@ -74,6 +74,11 @@ def _find_cuts(features: nn.Sequential) -> tuple[int, int, tuple[int, int, int]]
             x = layer(x)
             last[size // x.shape[-1]] = (i, x.shape[1])
     features.train(was_training)
+    return last
+
+
+def _find_cuts(features: nn.Sequential) -> tuple[int, int, tuple[int, int, int]]:
+    last = stride_ends(features)
     return last[8][0], last[16][0], (last[8][1], last[16][1], last[32][1])
 
 

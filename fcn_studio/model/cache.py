@@ -53,3 +53,9 @@ def record_path(file: str) -> Path:
 def catalogue_checkpoint_path(name: str) -> Path:
     """Where catalogue model `name` lives once converted to our checkpoint format."""
     return models_cache_dir() / "checkpoints" / f"{name}.safetensors"
+
+
+def click_start_path() -> Path:
+    """The machine's start click model (made once from the ImageNet encoder and generated images, by
+    training.click_lane), whether or not it is there yet; the name carries the click model's format."""
+    return models_cache_dir() / "click" / "click-start-v2.safetensors"

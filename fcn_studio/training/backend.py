@@ -28,8 +28,9 @@ class Backend:
 
     def __init__(self, args: list[str], cwd: Path | None = None, low_priority: bool = False,
                  on_event: Callable[[dict], None] | None = None,
-                 on_ended: Callable[[bool, str], None] | None = None) -> None:
+                 on_ended: Callable[[bool, str], None] | None = None, module: str = "fcn_studio.training") -> None:
         self.args = [str(a) for a in args]
+        self.module = module  # the semantic trainer, or the click model's lane (training.click_lane)
         self.cwd = cwd
         self.low_priority = low_priority
         self.on_event = on_event or (lambda event: None)
@@ -44,7 +45,7 @@ class Backend:
         self._threads: list[threading.Thread] = []
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "fcn_studio.training", "--stop-on-stdin", *self.args]
+        return [sys.executable, "-m", self.module, "--stop-on-stdin", *self.args]
 
     def start(self) -> None:
         if self.process is not None:

@@ -1,0 +1,37 @@
+"""One object's click segmentation on one image: each click runs the click model on a zoomed crop
+around the object (core.clicks.zoom_box: RITM's zoom-in, FocalClick's "recompute only around the
+click"), so a click costs the same on a 128-pixel tile and on a gigapixel mosaic, and small objects are
+seen large. What the Click tool, the click benchmark and the click model's scoring call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from fcn_studio.core.clicks import Click, zoom_box, zoomed_inputs
+from fcn_studio.model.click_net import ClickNet
+from fcn_studio.model.input_spec import IMAGENET, normalise_batch
+
+
+class ClickSession:
+    def __init__(self, net: ClickNet, image: np.ndarray, device: str | torch.device = "cpu") -> None:
+        self.net, self.image, self.device = net, image, torch.device(device)
+
+    def answer(self, clicks: Sequence[Click], previous: np.ndarray | None = None) -> np.ndarray:
+        """The object the clicks mean, as a boolean image-sized mask; outside the crop the previous
+        selection is kept."""
+        h, w = self.image.shape[:2]
+        out = np.zeros((h, w), bool) if previous is None else previous.copy()
+        if not clicks:
+            return np.zeros((h, w), bool)
+        box = zoom_box(clicks, previous, (h, w))
+        crop, maps, _scale = zoomed_inputs(self.image, clicks, previous, box)
+        with torch.inference_mode():
+            x = normalise_batch(torch.from_numpy(np.ascontiguousarray(crop))[None], IMAGENET, self.device)
+            logits = self.net(x, torch.from_numpy(maps)[None].to(self.device))[0, 0].float().cpu().numpy()
+        y0, x0, y1, x1 = box
+        out[y0:y1, x0:x1] = cv2.resize(logits, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
+        return out

@@ -1,0 +1,55 @@
+"""The click model's training process as the app starts it (a real child process, its JSON events):
+the machine's start model is made from generated images and reads back as a click model; a round on a
+project's own masks scores the candidate and the model it would replace on the same validation objects
+and saves a version only when it needs fewer clicks; with nothing to learn from, it says so."""
+
+import torch
+
+from fcn_studio.model.click_net import ClickNet, load_click_model, save_click_model
+from tests.training.conftest import easy_project, run_backend
+
+LANE = "fcn_studio.training.click_lane"
+
+
+def test_the_start_model_is_made_from_generated_images_and_is_a_click_model(tmp_path):
+    out = tmp_path / "click-start.safetensors"
+    proc, events = run_backend(["--make-start", out, "--steps", "2", "--images", "3"], module=LANE)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [e["event"] for e in events if e["event"] != "progress"] == ["checkpoint", "finished"]
+    assert [e["iteration"] for e in events if e["event"] == "progress"] == [1, 2]
+    _net, meta = load_click_model(out)
+    assert meta["provenance"]["made"] == "start" and meta["provenance"]["steps"] == 2
+
+
+def test_a_round_scores_both_models_on_the_same_objects_and_keeps_only_a_better_one(tmp_path):
+    project, _recs, _truth = easy_project(tmp_path, count=6, labelled=6)  # 5 train (with held-out regions), 1 val
+    root = project.root
+    project.close()
+    torch.manual_seed(0)
+    start = tmp_path / "start.safetensors"
+    save_click_model(start, ClickNet().eval(), {"made": "test"})
+    proc, events = run_backend([root, "--start", start, "--out", root / "models" / "click", "--first-version", "4",
+                                "--round-steps", "2"], module=LANE)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scored = [e for e in events if e["event"] in ("checkpoint", "validation")]
+    assert len(scored) == 1 and scored[0]["model"] == "click" and scored[0]["val_objects"] > 0
+    result = scored[0]
+    assert 1 <= result["noc85"] <= 20 and 1 <= result["previous_noc85"] <= 20
+    saved = sorted((root / "models" / "click").glob("*.safetensors"))
+    if result["event"] == "checkpoint":
+        assert result["noc85"] < result["previous_noc85"] and result["version"] == 4
+        assert saved == [root / "models" / "click" / "click-v4.safetensors"]
+        load_click_model(saved[0])
+    else:
+        assert result["noc85"] >= result["previous_noc85"] and saved == []
+
+
+def test_with_nothing_labelled_a_single_round_says_what_it_needs(tmp_path):
+    project, _recs, _truth = easy_project(tmp_path, count=3, labelled=0)
+    root = project.root
+    project.close()
+    start = tmp_path / "start.safetensors"
+    save_click_model(start, ClickNet().eval(), {"made": "test"})
+    proc, events = run_backend([root, "--start", start, "--out", tmp_path / "out"], module=LANE)
+    assert proc.returncode == 1
+    assert events[-1]["event"] == "failed" and "nothing to learn from yet" in events[-1]["message"]
