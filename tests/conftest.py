@@ -1,6 +1,10 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The click model's start model is made in 1 step on 4 images, and its learning lane stays off unless a
+# test turns it on: otherwise every keep-learning test would train a second model beside the first.
+os.environ.setdefault("FCN_STUDIO_CLICK_START_STEPS", "1")
+os.environ.setdefault("FCN_STUDIO_CLICK_LANE", "off")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -196,6 +196,24 @@ class Project(MaskFiles):
         stored = None if path is None else self._stored(Path(path))
         self._set_meta("model", stored, "set model", stored)
 
+    @property
+    def click_model_path(self) -> Path | None:
+        """The click model in use (project.click_models); None: the machine's start model."""
+        raw = self._meta("click_model")
+        return None if raw is None else self._absolute(raw)
+
+    def set_click_model_path(self, path: str | Path | None) -> None:
+        stored = None if path is None else self._stored(Path(path))
+        self._set_meta("click_model", stored, "set click model", stored)
+
+    @property
+    def click_pinned(self) -> bool:
+        """Pinned: keep learning still records click-model versions but swaps none in."""
+        return self._meta("click_pinned") == "on"
+
+    def set_click_pinned(self, on: bool) -> None:
+        self._set_meta("click_pinned", "on" if on else "off", "pin click model", "on" if on else "off")
+
     # -- images -------------------------------------------------------------------------------
     def _stored(self, path: str | Path, resolved: bool = False) -> str:
         path = str(path) if resolved else str(Path(path).resolve())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project
+from fcn_studio.workspace.click_models import ClickModels
 from fcn_studio.workspace.editing import Editing
 from fcn_studio.workspace.events import Event, call_now
 from fcn_studio.workspace.models import DEFAULT_NOTE, ModelRequest, make_model_file, new_model_path
@@ -82,6 +83,7 @@ class Workspace:
         self.run_changed = Event()  # (run or None)
         self.imported = Event()  # (import report) a dataset import into the open project finished
         self.runs = RunService(self)  # one-shot runs and keep learning, one launcher, one history
+        self.clicks = ClickModels(self)  # the click model in use, made once, learning beside keep learning
 
     # -- the project ---------------------------------------------------------------------------------
     def open(self, project: Project) -> None:

@@ -1,6 +1,6 @@
 """Turns canvas mouse events into editing operations for the current tool, and draws the brush
 footprint (sized in image pixels, so it is true at every zoom) and the polygon, lasso and box
-previews. Right-button strokes and fills erase."""
+previews. Right-button strokes and fills erase. The Click tool's own state lives in click_tool.py."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
 from fcn_studio.core.editing.grabcut import grabcut_region
 from fcn_studio.core.editing.tools import Stroke, class_at, fill_polygon, flood_fill
+from fcn_studio.ui.canvas.click_tool import ClickTool
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
 
@@ -62,6 +63,10 @@ class ToolController(QObject):
         canvas.set_left_pans(panel.tool() == "navigate")
         panel.size_changed.connect(lambda _s: self._update_cursor(self._last_pos))
         self._last_pos = QPointF(-1e6, -1e6)
+        self.click_tool = ClickTool(workspace, shell, canvas, lambda: (self._value(False), self.panel.preserve_rule()))
+        self.click_tool.finished.connect(self.operation_finished)
+        self.click_tool.notice.connect(self.notice)
+        self.click_tool.busy.connect(self.busy)
 
     # -- values -------------------------------------------------------------------------------------
     def _value(self, erase: bool) -> int:
@@ -107,6 +112,8 @@ class ToolController(QObject):
             self._erasing = erase
         elif tool == "smart":
             self._box_start = pos
+        elif tool == "click":
+            self.click_tool.press(pos, button, modifiers)
 
     def _moved(self, pos: QPointF, modifiers) -> None:
         self._last_pos = pos
@@ -146,7 +153,11 @@ class ToolController(QObject):
 
     # -- polygon ------------------------------------------------------------------------------------
     def close_polygon(self, erase: bool = False) -> None:
-        """Fills the polygon with the current class, or erases its inside (Shift+Enter)."""
+        """Fills the polygon with the current class, or erases its inside (Shift+Enter); with the Click
+        tool, paints the object the clicks found."""
+        if self.panel.tool() == "click":
+            self.click_tool.commit()
+            return
         editor = self.workspace.editor
         points, self._points = self._points, []
         self.preview.setPath(QPainterPath())
@@ -154,6 +165,14 @@ class ToolController(QObject):
                 editor, points, self._value(erase), self.panel.preserve_rule(),
                 "erase polygon" if erase else "polygon"):
             self.operation_finished.emit()
+
+    def remove_last(self) -> None:
+        """Backspace: the polygon's last corner, or the Click tool's last click."""
+        if self._points and not self._dragging_lasso:
+            self._points.pop()
+            self._draw_preview(self._last_pos if self._points else None)
+        elif self.panel.tool() == "click":
+            self.click_tool.remove_last()
 
     def take_polygon(self) -> list[tuple[float, float]]:
         """The polygon being drawn (for relabel-inside-a-selection), which ends the drawing."""
@@ -167,6 +186,7 @@ class ToolController(QObject):
         self._dragging_lasso = False
         self._box_start = None
         self.preview.setPath(QPainterPath())
+        self.click_tool.cancel()
         self._update_cursor(self._last_pos)
 
     def _draw_preview(self, cursor: QPointF | None) -> None:

@@ -23,7 +23,8 @@ from fcn_studio.core.labels import IGNORE_INDEX, LabelSet
 
 # (key, name, shortcut): the one list the buttons, the Tools menu and Help > Keyboard Shortcuts read.
 TOOLS = (("navigate", "Navigate", "H"), ("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
-         ("polygon", "Polygon", "P"), ("lasso", "Lasso", "L"), ("smart", "Smart box", "S"))
+         ("polygon", "Polygon", "P"), ("lasso", "Lasso", "L"), ("smart", "Smart box", "S"),
+         ("click", "Click object", "C"))
 COLUMNS = 3
 MAX_SIZE = 1000
 
@@ -81,8 +82,8 @@ class ToolsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(form)
-        hint = QLabel("Number keys pick a class, Alt+click the one under the cursor; Enter closes a polygon. "
-                      "Every key: F1.")
+        hint = QLabel("Number keys pick a class, Alt+click the one under the cursor; Enter closes a polygon or "
+                      "paints the clicked object (Click: left = this, right = not this). Every key: F1.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addStretch(1)

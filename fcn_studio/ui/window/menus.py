@@ -96,10 +96,11 @@ def build_menus(bar: QMenuBar, owner: QObject, docks: list[QDockWidget], r: Room
         act(tools, f"tool_{key}", name, lambda k=key: r.tools_panel.set_tool(k), shortcut)
     act(edit, "bigger", "Bigger Brush", lambda: r.tools_panel.grow(1.25), "]")
     act(edit, "smaller", "Smaller Brush", lambda: r.tools_panel.grow(0.8), "[")
-    act(edit, "close_polygon", "Close Polygon", r.tools.close_polygon, ["Return", "Enter"])
+    act(edit, "close_polygon", "Close Polygon / Paint Clicked Object", r.tools.close_polygon, ["Return", "Enter"])
     act(edit, "erase_polygon", "Close Polygon as Eraser", lambda: r.tools.close_polygon(erase=True),
         ["Shift+Return", "Shift+Enter"])
     act(edit, "cancel_shape", "Cancel Shape", r.tools.cancel, "Esc")
+    act(edit, "remove_last", "Remove Last Click or Corner", r.tools.remove_last, "Backspace")
     classes = edit.addMenu("&Class")
     for n in range(10):
         act(classes, f"class_{n}", f"Class {n}", lambda n=n: e.pick_class(n), str(n))

@@ -73,6 +73,7 @@ class Quitting(QObject):
         removes its training.lock; a backend destroyed with the window would be killed and leave both
         behind)."""
         ws, session = self.workspace, self.workspace.editing
+        ws.clicks.stop_all()  # the click model's backends stop by themselves at their next step
         if ws.runs.active:  # a run or keep learning: every backend is asked to stop, then we close
             ws.runs.stop_all(lambda: self.shell.closed or self.window.close())
             self.shell.status("Stopping the training run before quitting (its last checkpoint is kept)...", 0)

@@ -1,0 +1,202 @@
+"""The Click tool: an object from a few clicks. A left click says "this object" (positive), a right
+click or Shift+click "not this" (negative); after each, the click model (ws.clicks) answers off the GUI
+thread and the proposed object is outlined. Backspace takes the last click back, Esc drops them all,
+Enter paints the object into the current class, through the tools panel's "Paint over" rule, as one
+undo step like a stroke. Clicks made while the model answers are answered together when it is done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem
+
+from fcn_studio.core.clicks import Click
+from fcn_studio.core.editing.mask_editor import Preserve
+
+if TYPE_CHECKING:
+    from fcn_studio.ui.canvas.view import CanvasView
+    from fcn_studio.ui.shell import Shell
+    from fcn_studio.workspace import Workspace
+
+MARK = 9  # screen pixels across a click's mark
+
+
+def outline_path(selection: np.ndarray) -> QPainterPath:
+    """The selection's borders (outer and holes) as a path in scene (image pixel) coordinates."""
+    path = QPainterPath()
+    contours, _ = cv2.findContours(selection.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    for contour in contours:
+        pts = contour[:, 0, :].astype(float) + 0.5
+        path.moveTo(*pts[0])
+        for x, y in pts[1:]:
+            path.lineTo(x, y)
+        path.closeSubpath()
+    return path
+
+
+class ClickTool(QObject):
+    finished = Signal()  # an object was painted (an undo step)
+    notice = Signal(str)  # why a click did nothing, or the tool is off
+    busy = Signal(str)
+
+    def __init__(self, workspace: Workspace, shell: Shell, canvas: CanvasView,
+                 paint: Callable[[], tuple[int, Preserve]]) -> None:
+        super().__init__(canvas)
+        self.ws, self.shell, self.canvas, self.paint = workspace, shell, canvas, paint
+        self.clicks: list[Click] = []
+        # the model's answers: (how many of the clicks it answered, the object); Backspace goes back one
+        self.answers: list[tuple[int, np.ndarray]] = []
+        self._image_id: int | None = None
+        self._working = False
+        self._commit_when_answered = False
+        self._nets: dict[str, object] = {}  # model file -> loaded network (read in the smart lane)
+        self.outline = QGraphicsPathItem()
+        pen = QPen(QColor("#00e5ff"))
+        pen.setCosmetic(True)
+        pen.setWidth(2)
+        self.outline.setPen(pen)
+        self.outline.setZValue(11)
+        canvas.scene().addItem(self.outline)
+        self.marks: list[QGraphicsEllipseItem] = []
+        workspace.current_changed.connect(lambda _i: self.cancel())
+        workspace.clicks.changed.connect(lambda _p: self._nets.clear())
+
+    # -- clicks ---------------------------------------------------------------------------------------
+    def press(self, pos: QPointF, button, modifiers) -> None:
+        image, image_id = self.ws.current_image, self.ws.editing.current_id
+        if image is None or self.ws.editor is None:
+            return
+        h, w = image.shape[:2]
+        x, y = int(pos.x()), int(pos.y())
+        if not (0 <= x < w and 0 <= y < h):
+            return
+        if not self.ws.clicks.ensure():
+            self.notice.emit(f"Click tool: {self.ws.clicks.state or 'the click model is not ready yet'}. "
+                             "Clicks work once it is ready.")
+            return
+        if image_id != self._image_id:
+            self.cancel()
+            self._image_id = image_id
+        negative = button == Qt.MouseButton.RightButton or bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        self.clicks.append(Click(y, x, not negative))
+        self._draw_marks()
+        self._ask()
+
+    def remove_last(self) -> bool:
+        """Backspace: the last click goes, and the object goes back to what it was before it."""
+        if not self.clicks:
+            return False
+        self.clicks.pop()
+        self.answers = [a for a in self.answers if a[0] <= len(self.clicks)]
+        self._draw_marks()
+        self._show(self.answers[-1][1] if self.answers and self.clicks else None)
+        self._ask()
+        return True
+
+    @property
+    def selection(self) -> np.ndarray | None:
+        """The object the model proposes for all the clicks so far (None while it is being answered)."""
+        return self.answers[-1][1] if self.answers and self.answers[-1][0] == len(self.clicks) else None
+
+    def cancel(self) -> None:
+        self.clicks, self.answers = [], []
+        self._commit_when_answered = False
+        self._image_id = None
+        self._draw_marks()
+        self._show(None)
+
+    def commit(self) -> bool:
+        """Enter: paints the proposed object (once the answer to the last click is in)."""
+        if not self.clicks:
+            return False
+        selection = self.selection
+        if self._working or selection is None:
+            self._commit_when_answered = True
+            self._ask()
+            return True
+        editor = self.ws.editor
+        if editor is None or self.ws.editing.current_id != self._image_id or not selection.any():
+            self.notice.emit("Click tool: nothing to paint (no object is selected).")
+            return False
+        rows, cols = np.flatnonzero(selection.any(1)), np.flatnonzero(selection.any(0))
+        rect = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+        value, preserve = self.paint()
+        editor.begin("click object")
+        editor.apply(rect, selection[rect[0]:rect[2], rect[1]:rect[3]], value, preserve)
+        changed = editor.end() is not None
+        self.cancel()
+        if changed:
+            self.finished.emit()
+        else:
+            self.notice.emit("Click tool changed nothing: the object is that class already, or \"Paint over\" "
+                             "protects it.")
+        return True
+
+    # -- the model ------------------------------------------------------------------------------------
+    def _ask(self) -> None:
+        if self._working or not self.clicks or self.selection is not None:
+            return  # clicks made while the model answers are answered together once it is done
+        path = self.ws.clicks.path()
+        image, image_id = self.ws.current_image, self._image_id
+        if path is None or image is None:
+            return
+        clicks = tuple(self.clicks)
+        previous = self.answers[-1][1] if self.answers else None
+        self._working = True
+        self.busy.emit("Click: finding the object...")
+        key, nets = str(path), self._nets
+
+        def answer():
+            from fcn_studio.inference.click_session import ClickSession  # noqa: PLC0415 (torch, off the GUI thread)
+            from fcn_studio.model.click_net import load_click_model  # noqa: PLC0415
+
+            if key not in nets:
+                nets.clear()
+                nets[key] = load_click_model(key)[0]
+            return ClickSession(nets[key], image).answer(clicks, previous)
+
+        def done(selection) -> None:
+            self._working = False
+            self.busy.emit("")
+            if image_id != self._image_id or tuple(self.clicks[: len(clicks)]) != clicks:
+                self._ask()  # Backspace or Esc meanwhile: answer what is there now
+                return
+            self.answers = [*(a for a in self.answers if a[0] < len(clicks)), (len(clicks), selection)]
+            self._show(selection)
+            if len(self.clicks) > len(clicks):  # clicks made meanwhile
+                self._ask()
+            elif self._commit_when_answered:
+                self._commit_when_answered = False
+                self.commit()
+
+        def failed(message: str, _details: str) -> None:
+            self._working = False
+            self.busy.emit("")
+            self.cancel()
+            self.notice.emit(f"Click tool is off: {message.splitlines()[0] if message else 'the click model failed'}")
+
+        self.shell.background(answer, done, failed, self.shell.lanes.smart)
+
+    # -- drawing --------------------------------------------------------------------------------------
+    def _show(self, selection: np.ndarray | None) -> None:
+        self.outline.setPath(QPainterPath() if selection is None else outline_path(selection))
+
+    def _draw_marks(self) -> None:
+        scene = self.canvas.scene()
+        for item in self.marks:
+            scene.removeItem(item)
+        self.marks = []
+        for c in self.clicks:
+            mark = QGraphicsEllipseItem(QRectF(-MARK / 2, -MARK / 2, MARK, MARK))
+            mark.setPos(c.x + 0.5, c.y + 0.5)
+            mark.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            mark.setBrush(QBrush(QColor("#3cdc50" if c.positive else "#ff3c3c")))
+            mark.setPen(QPen(QColor("white")))
+            mark.setZValue(12)
+            scene.addItem(mark)
+            self.marks.append(mark)
