@@ -23,11 +23,20 @@ class ClickSession:
     def answer(self, clicks: Sequence[Click], previous: np.ndarray | None = None) -> np.ndarray:
         """The object the clicks mean, as a boolean image-sized mask; outside the crop the previous
         selection is kept."""
+        if not clicks:
+            return np.zeros(self.image.shape[:2], bool)
+        box = zoom_box(clicks, previous, self.image.shape[:2])
+        out = self._pass(clicks, previous, box)
+        tighter = zoom_box(clicks, out, self.image.shape[:2])
+        if REFINE and _area(tighter) * 2 <= _area(box):
+            # the object is small in what the model saw (a first click on a whole image): look again,
+            # zoomed in on what it found, as the next click would
+            out = self._pass(clicks, out, tighter)
+        return out
+
+    def _pass(self, clicks: Sequence[Click], previous: np.ndarray | None, box) -> np.ndarray:
         h, w = self.image.shape[:2]
         out = np.zeros((h, w), bool) if previous is None else previous.copy()
-        if not clicks:
-            return np.zeros((h, w), bool)
-        box = zoom_box(clicks, previous, (h, w))
         crop, maps, _scale = zoomed_inputs(self.image, clicks, previous, box)
         with torch.inference_mode():
             x = normalise_batch(torch.from_numpy(np.ascontiguousarray(crop))[None], IMAGENET, self.device)
@@ -35,3 +44,10 @@ class ClickSession:
         y0, x0, y1, x1 = box
         out[y0:y1, x0:x1] = cv2.resize(logits, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
         return out
+
+
+REFINE = True
+
+
+def _area(box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])

@@ -1,9 +1,11 @@
 """The click model: an object from a few clicks. Xu et al. 2016 (an FCN whose input adds positive and
-negative click maps) as RITM builds it (Sofiiuk et al. 2022): clicks as disks and the previous selection
-as an input, fused early (a convolution of the maps added to the encoder's first layer, so the ImageNet
-encoder keeps its weights), FCN skips from strides 32, 16, 8 and 4 so small objects get sharp edges.
-It runs on a zoomed crop around the object (inference/click_session.py), so each click costs one pass
-of a light encoder over a couple of hundred pixels square, whatever the image's size."""
+negative click maps), with RITM's inputs (Sofiiuk et al. 2022: clicks as disks, the previous selection)
+fused late: the ImageNet encoder sees only the image, and the click maps join its features in an FCN
+decoder with skips from strides 32, 16, 8 and 4 (small objects get sharp edges). So learning on a CPU
+trains only the decoder (the encoder's pass needs no gradients, and a crop's features serve every click
+simulated on it), which is what lets the model learn from a project's masks within minutes. It runs on a
+zoomed crop around the object (inference/click_session.py), so each click costs one pass over a couple
+of hundred pixels square, whatever the image's size."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ WIDTH = 64  # channels of the fused decoder features
 CLICK_BACKBONES = ("mobilenet_v2", "mobilenet_v3_large")
 
 
-def _conv(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -30,7 +32,9 @@ def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 class ClickNet(nn.Module):
     """`forward(image, maps)`: image N x 3 x H x W (normalised), maps N x 3 x H x W (positive disks,
-    negative disks, previous selection 0/1) -> logits N x 1 x H x W of the object the clicks mean."""
+    negative disks, previous selection 0/1) -> logits N x 1 x H x W of the object the clicks mean.
+    `features(image)` then `decode(features, maps)` is the same in two parts: training reuses one crop's
+    features for the clicks it simulates, and learns only the decoder while the encoder is frozen."""
 
     def __init__(self, backbone: str = "mobilenet_v2") -> None:
         super().__init__()
@@ -38,30 +42,36 @@ class ClickNet(nn.Module):
             raise ValueError(f"the click model is built on {' or '.join(CLICK_BACKBONES)}, not {backbone}")
         self.backbone = backbone
         self.encoder = MobileNetEncoder(backbone)
-        features = self.encoder.features
-        ends = stride_ends(features)
-        self._cuts = [ends[s][0] + 1 for s in (2, 4, 8, 16)]
-        c2, c4, c8, c16, c32 = (ends[s][1] for s in (2, 4, 8, 16, 32))
-        # the maps join after the encoder's stride-2 stem; starting at zero, the ImageNet features are
-        # untouched until training gives the clicks a say
-        self.maps_in = nn.Conv2d(3, c2, 3, 2, 1)
-        nn.init.zeros_(self.maps_in.weight)
-        nn.init.zeros_(self.maps_in.bias)
+        ends = stride_ends(self.encoder.features)
+        self._cuts = [ends[s][0] + 1 for s in (4, 8, 16)]
+        c4, c8, c16, c32 = (ends[s][1] for s in (4, 8, 16, 32))
+        self.maps4 = nn.Sequential(_conv(3, 16, 2), _conv(16, WIDTH, 2))  # the clicks at stride 4
+        self.maps8 = _conv(WIDTH, WIDTH, 2)  # ... and at stride 8
         self.proj4, self.proj8, self.proj16, self.proj32 = (nn.Conv2d(c, WIDTH, 1) for c in (c4, c8, c16, c32))
-        self.head8 = _conv(WIDTH, WIDTH)
-        self.head4 = nn.Sequential(_conv(WIDTH, WIDTH), nn.Conv2d(WIDTH, 1, 1))
+        self.head8 = nn.Sequential(_conv(2 * WIDTH, WIDTH), _conv(WIDTH, WIDTH))
+        self.head4 = nn.Sequential(_conv(2 * WIDTH, WIDTH), _conv(WIDTH, WIDTH), nn.Conv2d(WIDTH, 1, 1))
+
+    def features(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        f = self.encoder.features
+        a, b, c = self._cuts
+        c4 = f[:a](image)
+        c8 = f[a:b](c4)
+        c16 = f[b:c](c8)
+        return c4, c8, c16, f[c:](c16)
+
+    def decode(self, features: tuple[torch.Tensor, ...], maps: torch.Tensor) -> torch.Tensor:
+        c4, c8, c16, c32 = features
+        m4 = self.maps4(maps)
+        m4 = _up(m4, c4) if m4.shape[-2:] != c4.shape[-2:] else m4
+        m8 = self.maps8(m4)
+        m8 = _up(m8, c8) if m8.shape[-2:] != c8.shape[-2:] else m8
+        image8 = self.proj8(c8) + _up(self.proj16(c16), c8) + _up(self.proj32(c32), c8)
+        x = self.head8(torch.cat([image8, m8], 1))
+        x = self.head4(torch.cat([_up(x, c4) + self.proj4(c4), m4], 1))
+        return _up(x, maps)
 
     def forward(self, image: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
-        f = self.encoder.features
-        a, b, c, d = self._cuts
-        x = f[:a](image) + self.maps_in(maps)
-        c4 = f[a:b](x)
-        c8 = f[b:c](c4)
-        c16 = f[c:d](c8)
-        c32 = f[d:](c16)
-        fused = self.proj8(c8) + _up(self.proj16(c16), c8) + _up(self.proj32(c32), c8)
-        fused = _up(self.head8(fused), c4) + self.proj4(c4)
-        return _up(self.head4(fused), image)
+        return self.decode(self.features(image), maps)
 
 
 CLICK_META_KEY = "fcn_studio_click_model"

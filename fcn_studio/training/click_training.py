@@ -118,15 +118,17 @@ def train_step(net: ClickNet, optimizer: torch.optim.Optimizer, batch: Sequence[
     previous = torch.zeros(len(batch), 1, ZOOM_SIDE, ZOOM_SIDE)
     net.eval()
     with torch.no_grad():
+        features = net.features(x)  # the encoder is frozen: one pass serves every click below
         for _ in range(rng.randint(0, MAX_ITERATIONS)):
-            selection = net(x, _maps(clicks, previous).to(device)).cpu() > 0
+            selection = net.decode(features, _maps(clicks, previous).to(device)).cpu() > 0
             for i, s in enumerate(batch):
                 click = next_click(s.truth, selection[i, 0].numpy(), s.ignore)
                 if click is not None:
                     clicks[i].append(click)
             previous = selection.float()
     net.train()
-    logits = net(x, _maps(clicks, previous).to(device)).cpu()
+    net.encoder.eval()  # frozen, batch statistics included
+    logits = net.decode(features, _maps(clicks, previous).to(device)).cpu()
     loss = _loss(logits, truth, valid)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -150,16 +152,15 @@ def train(net: ClickNet, samples: Sequence[Sequence[ObjectSample]], steps: int |
           on_step: Callable[[int, float], None] | None = None) -> int:
     """Trains for `steps` (or until `seconds` have passed); returns the steps done. `samples` are
     grouped by image and each pick takes an image, then one of its objects, so a crowd of small objects
-    does not outnumber an image's few large ones. The encoder learns ten times slower than the new
-    layers (it starts from ImageNet)."""
+    does not outnumber an image's few large ones. The encoder stays as ImageNet left it: the decoder
+    learns (model/click_net.py says why)."""
     if not samples:
         raise ValueError("no objects to learn from (no labelled region of at least 16 pixels)")
     device = torch.device(device)
     net.to(device)
     rng = random.Random(seed)
-    encoder = list(net.encoder.parameters())
-    rest = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
-    optimizer = torch.optim.Adam([{"params": encoder, "lr": lr / 10}, {"params": rest, "lr": lr}])
+    net.encoder.requires_grad_(False)
+    optimizer = torch.optim.Adam([p for n, p in net.named_parameters() if not n.startswith("encoder.")], lr=lr)
     end = time.monotonic() + seconds if seconds is not None else None
     done = 0
     while (steps is None or done < steps) and (end is None or time.monotonic() < end):

@@ -41,8 +41,10 @@ class ClickModels:
         self.status = Event()  # (text) what the click model is doing, for the status bar and the tool
         self.state = ""
         self.start_args = _start_args()
+        self.module = LANE  # the process both the start model and the lane run in
         self.lane_args: list[str] = []  # tests: ["--round-steps", "2"]
         self.maker: Backend | None = None
+        self._made = 0.0  # the share of the start model's training done
         self.lane: Backend | None = None
         self._lane_root: Path | None = None
         self._restarts = 0
@@ -90,16 +92,18 @@ class ClickModels:
         target = click_start_path()
         target.parent.mkdir(parents=True, exist_ok=True)
         dispatch = self.ws.dispatch
-        maker = Backend(["--make-start", target, *self.start_args], low_priority=True, module=LANE)
+        maker = Backend(["--make-start", target, *self.start_args], low_priority=True, module=self.module)
         maker.on_event = lambda event: dispatch(lambda: self._maker_event(event))
         maker.on_ended = lambda ok, message: dispatch(lambda: self._maker_ended(maker, ok, message))
-        self.maker = maker
+        self.maker, self._made = maker, 0.0
         self._say("making the click model (once on this computer, a few minutes)...")
         maker.start()
 
     def _maker_event(self, event: dict) -> None:
-        if event["event"] == "progress" and event.get("fraction") is not None:
-            self._say(f"making the click model (once on this computer): {event['fraction']:.0%}")
+        fraction = event.get("fraction") if event["event"] == "progress" else None
+        if fraction is not None and int(fraction * 20) != int(self._made * 20):  # every 5%, not every step
+            self._made = fraction
+            self._say(f"making the click model (once on this computer): {fraction:.0%}")
 
     def _maker_ended(self, maker: Backend, ok: bool, message: str) -> None:
         if maker is not self.maker:
@@ -135,7 +139,7 @@ class ClickModels:
         args = [project.root, "--start", start, "--out", project.root / FOLDER, "--first-version", first,
                 "--follow", *self.lane_args]
         dispatch = self.ws.dispatch
-        lane = Backend(args, low_priority=True, module=LANE)
+        lane = Backend(args, low_priority=True, module=self.module)
         lane.on_event = lambda event: dispatch(lambda: self._lane_event(lane, event))
         lane.on_ended = lambda ok, message: dispatch(lambda: self._lane_ended(lane, ok, message))
         self.lane, self._lane_root = lane, project.root

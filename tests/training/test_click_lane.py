@@ -53,3 +53,20 @@ def test_with_nothing_labelled_a_single_round_says_what_it_needs(tmp_path):
     proc, events = run_backend([root, "--start", start, "--out", tmp_path / "out"], module=LANE)
     assert proc.returncode == 1
     assert events[-1]["event"] == "failed" and "nothing to learn from yet" in events[-1]["message"]
+
+
+def test_training_steps_learn_the_decoder_and_leave_the_imagenet_encoder_as_it_was():
+    from fcn_studio.core.sample_data import sample_image
+    from fcn_studio.training.click_training import samples_from, train
+
+    torch.manual_seed(0)
+    net = ClickNet()
+    encoder = {k: v.clone() for k, v in net.encoder.state_dict().items()}
+    decoder = net.head4[-1].weight.clone()
+    image, mask = sample_image(0, 96, 128)
+    losses = []
+    groups = [samples_from([image], [mask])]
+    assert train(net, groups, steps=3, batch_size=2, on_step=lambda i, loss: losses.append(loss)) == 3
+    assert len(losses) == 3 and all(loss > 0 for loss in losses)
+    assert all(torch.equal(v, encoder[k]) for k, v in net.encoder.state_dict().items())  # BN statistics too
+    assert not torch.equal(net.head4[-1].weight, decoder)

@@ -67,6 +67,11 @@ class ClickTool(QObject):
         workspace.clicks.changed.connect(lambda _p: self._nets.clear())
 
     # -- clicks ---------------------------------------------------------------------------------------
+    def chosen(self) -> None:
+        """The tool was picked: the start model is made now if the machine has none (minutes, once)."""
+        if not self.ws.clicks.ensure():
+            self.notice.emit(f"Click tool: {self.ws.clicks.state}. Clicks work once it is ready.")
+
     def press(self, pos: QPointF, button, modifiers) -> None:
         image, image_id = self.ws.current_image, self.ws.editing.current_id
         if image is None or self.ws.editor is None:

@@ -79,6 +79,8 @@ class ToolController(QObject):
     def _tool_changed(self, tool: str) -> None:
         self.cancel()
         self.canvas.set_left_pans(tool == "navigate")
+        if tool == "click":
+            self.click_tool.chosen()
 
     # -- events -------------------------------------------------------------------------------------
     def _pressed(self, pos: QPointF, button, modifiers) -> None:

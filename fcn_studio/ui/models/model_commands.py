@@ -58,7 +58,7 @@ class ModelCommands:
         project = self.workspace.project
         if project is None:
             return
-        runs = project.model_runs()
+        runs = [r for r in project.model_runs() if "click_version" not in r["metrics"]]  # those: click history
 
         def show(rows) -> None:
             if project is not self.workspace.project:
@@ -68,3 +68,16 @@ class ModelCommands:
                 self.workspace.request_model(dialog.chosen)
 
         self.shell.background(lambda: history_rows(runs), show)  # the checkpoints' headers, off the GUI thread
+
+    def click_history_dialog(self) -> None:
+        """Model > Click Model History: pin, or go back to an earlier click model (which pins)."""
+        from fcn_studio.ui.models.click_history import ClickHistoryDialog  # noqa: PLC0415
+
+        project, clicks = self.workspace.project, self.workspace.clicks
+        if project is None or project.temporary:
+            self.shell.info("Click model history", "Save the session as a project first: versions live in it.")
+            return
+        dialog = ClickHistoryDialog(clicks.versions(), clicks.in_use(), project.click_pinned, self.shell.parent)
+        dialog.pin.toggled.connect(clicks.pin)
+        if dialog.exec() == ClickHistoryDialog.DialogCode.Accepted and dialog.chosen is not None:
+            clicks.roll_back(dialog.chosen)

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.workspace.model_made.connect(lambda _p, note: self.status.showMessage(f"New model: {note}", 10000))
         self.workspace.model_requested.connect(lambda r: self.status.model.setText(f"loading {r.path.name}..."))
         self.workspace.images_changed.connect(self._refresh_list)
+        self.workspace.clicks.status.connect(lambda text: self.status.showMessage(f"Click model: {text}", 10000))
         self.worker.start()
 
         self.setAcceptDrops(True)

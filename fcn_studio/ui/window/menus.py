@@ -145,6 +145,7 @@ def build_menus(bar: QMenuBar, owner: QObject, docks: list[QDockWidget], r: Room
     act(model, "cancel_batch", "&Cancel Predict All", r.predictions.worker.cancel_batch)
     act(model, "train", "&Train on Corrections", r.training.start, "Ctrl+T")
     act(model, "history", "Model &History...", m.history_dialog)
+    act(model, "click_history", "Cl&ick Model History...", m.click_history_dialog)
     _device_menu(owner, model.addMenu("&Device"), m, r.shell, actions)
 
     helpm = bar.addMenu("&Help")

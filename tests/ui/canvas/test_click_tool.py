@@ -19,7 +19,7 @@ def click_model(tmp_path):
     does not matter here, only that the tool paints exactly that)."""
     torch.manual_seed(1)
     net = ClickNet()
-    torch.nn.init.normal_(net.maps_in.weight, std=1.0)
+    torch.nn.init.normal_(net.head4[-1].weight, std=1.0)  # logits of both signs: a part of the crop is proposed
     path = tmp_path / "click.safetensors"
     save_click_model(path, net.eval(), {"made": "test"})
     return path
@@ -33,8 +33,10 @@ def _answered(tool):
     return tool.selection is not None and not tool._working
 
 
-def _open_with(qtbot, window, tmp_path, photo_folder, click_model):
-    root = open_photo_project(qtbot, window, tmp_path, photo_folder)
+def _open_with(qtbot, window, tmp_path, photo_folder, click_model, model):
+    # the model's first prediction gives the image a new editor: the clicks start after it
+    with qtbot.waitSignal(window.worker.predicted, timeout=30_000):
+        root = open_photo_project(qtbot, window, tmp_path, photo_folder, model)
     window.workspace.project.set_click_model_path(click_model)
     window.workspace.clicks.changed.emit(click_model)
     qtbot.waitUntil(lambda: window.session.editor is not None, timeout=5000)
@@ -43,8 +45,8 @@ def _open_with(qtbot, window, tmp_path, photo_folder, click_model):
 
 
 def test_clicks_propose_an_object_backspace_takes_one_back_enter_paints_it_as_one_step(
-        qtbot, window, tmp_path, photo_folder, click_model):
-    _open_with(qtbot, window, tmp_path, photo_folder, click_model)
+        qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint):
+    _open_with(qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint)
     tool = window.tools.click_tool
     editor = window.session.editor
     before = editor.mask.copy()
@@ -76,11 +78,12 @@ def test_clicks_propose_an_object_backspace_takes_one_back_enter_paints_it_as_on
 
 
 def test_enter_right_after_a_click_paints_once_the_answer_is_in_and_paint_over_protects(
-        qtbot, window, tmp_path, photo_folder, click_model):
-    _open_with(qtbot, window, tmp_path, photo_folder, click_model)
+        qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint):
+    _open_with(qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint)
     tool, editor = window.tools.click_tool, window.session.editor
     editor.begin("seed")
-    editor.apply((0, 0, 40, 40), None, 3)  # a labelled corner of class 3
+    editor.apply((0, 0, *editor.shape), None, IGNORE_INDEX)  # nothing labelled...
+    editor.apply((0, 0, 60, 80), None, 3)  # ... but a corner of class 3, under the click
     editor.end()
     protected = editor.mask.copy()
     window.tools_panel.preserve.setCurrentIndex(1)  # "unlabelled pixels only"
@@ -91,10 +94,12 @@ def test_enter_right_after_a_click_paints_once_the_answer_is_in_and_paint_over_p
     painted = editor.mask != protected
     assert painted.any()
     assert (protected[painted] == IGNORE_INDEX).all()  # only what nobody labelled was painted
+    assert (editor.mask[:60, :80] == 3).all()
 
 
-def test_esc_drops_the_clicks_and_another_image_starts_afresh(qtbot, window, tmp_path, photo_folder, click_model):
-    _open_with(qtbot, window, tmp_path, photo_folder, click_model)
+def test_esc_drops_the_clicks_and_another_image_starts_afresh(
+        qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint):
+    _open_with(qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint)
     tool = window.tools.click_tool
     _click(qtbot, window, 60, 40)
     qtbot.waitUntil(lambda: _answered(tool), timeout=20000)
@@ -107,10 +112,10 @@ def test_esc_drops_the_clicks_and_another_image_starts_afresh(qtbot, window, tmp
 
 
 def test_a_click_model_that_cannot_be_read_turns_the_tool_off_in_one_line(
-        qtbot, window, tmp_path, photo_folder):
+        qtbot, window, tmp_path, photo_folder, tiny_checkpoint):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 100)
-    _open_with(qtbot, window, tmp_path, photo_folder, bad)
+    _open_with(qtbot, window, tmp_path, photo_folder, bad, tiny_checkpoint)
     said = []
     window.tools.notice.connect(said.append)
     _click(qtbot, window, 60, 40)
