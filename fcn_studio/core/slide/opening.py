@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from fcn_studio.core.image_io import ImageLoadError
-from fcn_studio.core.slide.source import SlideSource, _LevelArray
+from fcn_studio.core.slide.source import SlideSource, _LevelArray, _TiffTiles
 from fcn_studio.core.slide.tile_cache import TileCache
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".svs", ".ndpi", ".scn", ".bif", ".btf", ".tf8", ".qptiff")
@@ -50,6 +50,12 @@ def _open_tiff(path: Path, cache: TileCache | None) -> SlideSource:
         axes = slide.properties["tiffslide.series-axes"]
         group = slide.zarr_group
         arrays = [_LevelArray(group[str(k)], axes) for k in range(slide.level_count)]
+        series = slide.ts_tifffile.series[0]
+        if len(series.levels) == len(arrays):
+            pages = [lv.keyframe for lv in series.levels]
+            handle = slide.ts_tifffile.filehandle
+            arrays = [_TiffTiles(a.array, axes, page, handle) if a.channels in (1, 3) and _TiffTiles.fits(page, a)
+                      else a for a, page in zip(arrays, pages, strict=True)]
         return SlideSource(path, arrays, cache, closer=slide.close)
     except BaseException:
         slide.close()
