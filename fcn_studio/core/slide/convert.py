@@ -1,10 +1,8 @@
 """A flat image too large to open (a 30,000 x 30,000 PNG, JPEG or TIFF) made once into a tiled pyramidal
 OME-TIFF that the slide reader opens tile by tile, instead of being refused.
 
-Each level is written tile row by tile row: a band of rows is read, cut into tiles for the file, and its
-2 x 2 area mean is put into a temporary zarr array (compressed, beside the output) from which the next
-level is written the same way. So apart from the source, memory holds a band (tile rows x width), never
-a level. What the source costs depends on its format:
+The pyramid is written by core.slide.pyramid_writer, a band of tile rows at a time, so apart from the
+source, memory holds a band, never a level. What the source costs depends on its format:
 - TIFF (strips or tiles): read band by band through tifffile's zarr view: peak memory is a few bands;
 - PNG and JPEG: neither Pillow nor OpenCV decodes them in bands, so they are decoded whole, once, by the
   app's one loader (EXIF orientation, every mode to RGB): peak memory is about the decoded image
@@ -15,25 +13,18 @@ atomic rename): a cancel or a failure leaves nothing behind."""
 
 from __future__ import annotations
 
-import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from fcn_studio.core.atomic import atomic_path, create_temp_dir
 from fcn_studio.core.image_io import ImageLoadError, load_image
 from fcn_studio.core.progress import Progress
-from fcn_studio.core.pyramid import level_count
+from fcn_studio.core.slide.pyramid_writer import TILE, Cancelled, area_halve, write_pyramid_tiff
 
-TILE = 512
 CONVERT_MAX_PIXELS = 4_000_000_000  # a decompression-bomb guard still, just far above the viewer's
-
-
-class Cancelled(Exception):
-    """The conversion was cancelled; nothing was written."""
+__all__ = ["Cancelled", "convert_to_pyramid"]
 
 
 class _Source:
@@ -84,63 +75,15 @@ def _load_large(path: Path) -> np.ndarray:
             Image.MAX_IMAGE_PIXELS = old
 
 
-def _halve(band: np.ndarray) -> np.ndarray:
-    """The 2 x 2 area mean, as the display levels make theirs (core.pyramid.halve), channels kept."""
-    h, w = band.shape[:2]
-    out = cv2.resize(band, (-(-w // 2), -(-h // 2)), interpolation=cv2.INTER_AREA)
-    return out[..., None] if out.ndim == 2 else out
-
-
 def convert_to_pyramid(source_path: str | Path, output: str | Path, progress: Progress | None = None,
                        cancel: threading.Event | None = None, tile: int = TILE) -> Path:
     """Writes `output` (an .ome.tif) from the flat image at `source_path`; returns `output`.
     `progress(done, total)` counts bands; `cancel.set()` (from any thread) stops it with Cancelled."""
-    import tifffile
-    import zarr
-
     source_path, output = Path(source_path), Path(output)
     source = _open_source(source_path)
-    scratch = create_temp_dir(output)
     try:
-        h, w, channels = source.shape
-        if channels not in (1, 3):
-            raise ImageLoadError(source_path, f"{channels} channels cannot be converted (grey or RGB only)")
-        count = level_count(h, w)
-        shapes = [(-(-h // 2**k), -(-w // 2**k)) for k in range(count)]
-        total = sum(-(-lh // tile) for lh, _ in shapes)
-        done = [0]
-        levels = [zarr.create_array(str(scratch / f"{k}.zarr"), shape=(*shapes[k], channels),
-                                    chunks=(tile // 2, shapes[k][1], channels), dtype=source.dtype)
-                  for k in range(1, count)]
-
-        def tiles(k: int) -> Iterator[np.ndarray]:
-            lh, lw = shapes[k]
-            for y0 in range(0, lh, tile):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(f"conversion of {source_path} cancelled")
-                band = source.band(y0, min(lh, y0 + tile)) if k == 0 else np.asarray(levels[k - 1][y0:y0 + tile])
-                if k + 1 < count:
-                    levels[k][y0 // 2:y0 // 2 + -(-band.shape[0] // 2)] = _halve(band)
-                done[0] += 1  # told before its tiles go: the writer takes a level's last tile and never asks again
-                if progress is not None:
-                    progress(done[0], total)
-                for x0 in range(0, lw, tile):
-                    out = np.zeros((tile, tile, channels), source.dtype)  # edge tiles padded, as TIFF wants
-                    part = band[:, x0:x0 + tile]
-                    out[:part.shape[0], :part.shape[1]] = part
-                    yield out if channels > 1 else out[..., 0]
-
-        photometric = "rgb" if channels == 3 else "minisblack"
-        kw = {"tile": (tile, tile), "dtype": source.dtype, "photometric": photometric, "compression": "zlib"}
-
-        def level_shape(k: int) -> tuple[int, ...]:
-            return (*shapes[k], channels) if channels > 1 else shapes[k]
-
-        with atomic_path(output) as tmp, tifffile.TiffWriter(tmp, ome=True, bigtiff=True) as writer:
-            writer.write(tiles(0), shape=level_shape(0), subifds=count - 1, **kw)
-            for k in range(1, count):
-                writer.write(tiles(k), shape=level_shape(k), subfiletype=1, **kw)
-        return output
+        if source.shape[2] not in (1, 3):
+            raise ImageLoadError(source_path, f"{source.shape[2]} channels cannot be converted (grey or RGB only)")
+        return write_pyramid_tiff(output, source, area_halve, progress=progress, cancel=cancel, tile=tile)
     finally:
         source.close()
-        shutil.rmtree(scratch, ignore_errors=True)
