@@ -20,6 +20,32 @@ def is_zarr(path: Path) -> bool:
         (path / name).is_file() for name in ("zarr.json", ".zattrs", ".zgroup")))
 
 
+SCANNER_SUFFIXES = (".svs", ".ndpi", ".scn", ".bif", ".qptiff")
+
+
+def is_slide(path: str | Path) -> bool:
+    """Whether `path` is for the slide reader rather than the flat loader: an OME-Zarr folder, a
+    scanner's format, or a TIFF with reduced levels or more pixels than FCN_STUDIO_MAX_PIXELS. A small
+    flat TIFF stays an ordinary image. Reads only the TIFF's header; False for what it cannot read."""
+    path = Path(path)
+    if is_zarr(path) or path.suffix.lower() in SCANNER_SUFFIXES:
+        return True
+    if path.suffix.lower() not in TIFF_SUFFIXES or not path.is_file():
+        return False
+    import tifffile
+
+    from fcn_studio.core.image_io import max_pixels
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            page = series.levels[0].keyframe
+            h, w = page.imagelength, page.imagewidth
+            return len(series.levels) > 1 or h * w > max_pixels()
+    except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: the flat loader says why
+        return False
+
+
 def open_slide(path: str | Path, cache: TileCache | None = None) -> SlideSource:
     """The slide at `path` (a TIFF-like file or an OME-Zarr folder), its tiles read through `cache`
     (default: the process's shared one). Raises ImageLoadError."""
