@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             side = side_for(mp)
             t0 = time.perf_counter()
             slides.append(make_slide(made / f"slide-{mp:g}mp.tif", side, side, tile=args.tile))
-            print(f"made {slides[-1].name} ({side} x {side}) in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            print(f"made {slides[-1].name} ({side} x {side}, {slides[-1].stat().st_size / 2**20:.0f} MiB) "
+                  f"in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     try:
         results = []
         for path in slides:
