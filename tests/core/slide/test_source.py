@@ -122,3 +122,17 @@ def test_a_damaged_tile_is_named_when_read(tmp_path, pyramid):
         slide.read_region(0, (0, 0, 64, 64))  # tile 0 is whole
         with pytest.raises(ImageLoadError, match=r"tile \(0, 5\) of level 0"):
             slide.read_region(0, (0, 0, 64, 400))
+
+
+def test_a_16_bit_slide_without_smaller_levels_takes_its_range_from_spread_tiles(tmp_path, monkeypatch):
+    import fcn_studio.core.slide.source as source
+
+    monkeypatch.setattr(source, "RANGE_PIXELS", 1000)  # as if 256 x 256 were too large to read whole
+    monkeypatch.setattr(source, "RANGE_TILES", 4)
+    grey = np.full((256, 256), 2000, np.uint16)
+    grey[0, 0], grey[130, 140] = 1000, 3000  # in tiles (0, 0) and (2, 2): sampled
+    grey[70, 70], grey[100, 80] = 0, 65535  # in tile (1, 1): not sampled
+    with open_slide(write_tiff(tmp_path / "g.tif", [grey]), cache=TileCache()) as slide:
+        assert len(slide.levels) == 1 and slide._range == (1000.0, 3000.0)
+        assert (slide.read_region(0, (0, 0, 1, 1)) == 0).all()
+        assert (slide.read_region(0, (130, 140, 131, 141)) == 255).all()
