@@ -4,14 +4,18 @@ row of prediction tiles and a band of the output."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import tifffile
 import torch
+import zarr
 
 from fcn_studio.core.slide import TileCache, open_slide
 from fcn_studio.inference.predictor import Predictor
 from fcn_studio.inference.slide_predict import PredictedRows, predict_slide
+from fcn_studio.inference.tiling import plan_tiles
 from fcn_studio.model.fcn import build_fcn
 from fcn_studio.model.input_spec import IMAGENET
 from tests.core.slide.conftest import halvings, photo, write_tiff
@@ -56,3 +60,39 @@ def test_memory_holds_a_row_of_prediction_tiles_not_the_slide(tmp_path):
             rows.band(y0, min(1100, y0 + 512))
     assert rows._next == len(rows._rows)
     assert rows.most_rows_held <= 512 + predictor.tile  # a band and one row of tiles, of 1100 rows
+
+
+@pytest.mark.slow
+def test_prediction_into_a_label_pyramid_goes_outward_from_the_view_and_resumes(tmp_path):
+    from fcn_studio.core.slide.pyramid_writer import Cancelled
+    from fcn_studio.inference.slide_predict import predict_into_pyramid
+    from fcn_studio.project.label_pyramid import LabelPyramid
+
+    image = photo(600, 200)
+    predictor = _predictor()
+    pyramid = LabelPyramid.create(tmp_path / "predictions" / "s.zarr", (600, 200), chunk=256)
+    cancel = threading.Event()
+    order = []
+    with open_slide(write_tiff(tmp_path / "s.tif", halvings(image, 2)), cache=TileCache()) as slide:
+        real_write = pyramid.write
+
+        def write(rect, patch):  # the rectangles in the order they are written
+            order.append(rect)
+            real_write(rect, patch)
+            if len(order) == 3:
+                cancel.set()
+
+        pyramid.write = write
+        with pytest.raises(Cancelled):
+            predict_into_pyramid(predictor, slide, pyramid, around=(560.0, 20.0), cancel=cancel)
+        assert len(order) == 3 and order[0][0] <= 560 < order[0][2] and order[0][1] <= 20 < order[0][3]
+        corner = [np.hypot(max(0, r[0] - 560, 560 - r[2]), max(0, r[1] - 20, 20 - r[3])) for r in order]
+        assert corner == sorted(corner)  # outward from the view
+        again = LabelPyramid.open(tmp_path / "predictions" / "s.zarr")  # as after a restart
+        total = len(plan_tiles(600, 200, predictor.tile, predictor.overlap))
+        assert predict_into_pyramid(predictor, slide, again) == total - 3  # the 3 done are not redone
+        assert predict_into_pyramid(predictor, slide, again) == 0
+        truth = predictor._predict_tiled(slide.read_region(0, (0, 0, 600, 200))).labels
+    group = zarr.open_group(str(tmp_path / "predictions" / "s.zarr"), mode="r")
+    np.testing.assert_array_equal(group["0"][:], truth)
+    np.testing.assert_array_equal(group["1"][:], truth[::2, ::2])
