@@ -180,3 +180,23 @@ def replay_orphans(project_root: Path, pyramid_for: Callable[[int], LabelPyramid
             shutil.rmtree(folder, ignore_errors=True)
     return restored
 
+
+
+class _PyramidRows:
+    """Level 0 of a label pyramid by bands of rows, for the pyramid writer."""
+
+    def __init__(self, pyramid: LabelPyramid) -> None:
+        self.pyramid = pyramid
+        self.shape = (*pyramid.shape, 1)
+        self.dtype = np.dtype(np.uint8)
+
+    def band(self, y0: int, y1: int) -> np.ndarray:
+        return self.pyramid.read(0, (y0, 0, y1, self.pyramid.shape[1]))
+
+
+def export_label_tiff(pyramid: LabelPyramid, output: str | Path, progress=None) -> Path:
+    """The label pyramid as a tiled pyramidal OME-TIFF of class indices (255: not labelled), read and
+    written a band at a time: what QuPath, tifffile and other tools open."""
+    from fcn_studio.core.slide.pyramid_writer import nearest_halve, write_pyramid_tiff
+
+    return write_pyramid_tiff(output, _PyramidRows(pyramid), nearest_halve, progress=progress)

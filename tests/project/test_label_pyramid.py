@@ -150,3 +150,20 @@ def test_opening_sweeps_a_killed_chunk_writes_leftover(tmp_path):
     leftover.write_bytes(b"half a chunk")
     again = LabelPyramid.open(tmp_path / "m.zarr")
     assert not leftover.exists() and (again.read(0, (0, 0, 10, 10)) == 0).all()
+
+
+def test_export_as_a_pyramidal_ome_tiff_read_back_by_tifffile(tmp_path):
+    import tifffile
+
+    rng = np.random.default_rng(2)
+    truth = np.full((1300, 700), IGNORE, np.uint8)
+    truth[100:900, 50:600] = rng.integers(0, 3, (800, 550), dtype=np.uint8)
+    pyramid = LabelPyramid.create(tmp_path / "m.zarr", truth.shape, chunk=256)
+    pyramid.write((0, 0, 1300, 700), truth)
+    from fcn_studio.project.label_pyramid import export_label_tiff
+
+    out = export_label_tiff(pyramid, tmp_path / "labels.ome.tif")
+    with tifffile.TiffFile(out) as tif:
+        assert tif.is_ome and [lv.shape for lv in tif.series[0].levels] == [(1300, 700), (650, 350), (325, 175)]
+        np.testing.assert_array_equal(tif.series[0].levels[0].asarray(), truth)
+        np.testing.assert_array_equal(tif.series[0].levels[1].asarray(), truth[::2, ::2])
