@@ -66,7 +66,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             for _ in range(len(shard(pairs_flat, 0, d.world_size)) - len(mine)):
                 progress.pad()
             for path, rel in shard(slides, d.rank, d.world_size):  # each slide by one rank, tile by tile
-                _predict_one_slide(predictor, path, args.out / f"{rel}.ome.tif", result)
+                _predict_one_slide(predictor, info.labels, path, args.out / f"{rel}.ome.tif", result)
             written, failed = progress.totals(len(result.written), len(result.failed))
         finally:
             progress.close()
@@ -79,7 +79,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed or not written else 0
 
 
-def _predict_one_slide(predictor, path: Path, out: Path, result) -> None:
+def _predict_one_slide(predictor, labels, path: Path, out: Path, result) -> None:
     """A slide's labels as a pyramidal OME-TIFF, never holding the slide; a failure is reported, not fatal."""
     from fcn_studio.cli.progress import ProgressBar  # noqa: PLC0415
     from fcn_studio.core.image_io import ImageLoadError  # noqa: PLC0415
@@ -91,7 +91,7 @@ def _predict_one_slide(predictor, path: Path, out: Path, result) -> None:
         # One pass in rows: the cache need only keep the overlap between rows of tiles (384 rows of a
         # 46,000-pixel-wide slide are 53 MB), not the 256 MB a person panning back and forth uses.
         with open_slide(path, cache=TileCache(64 * 2**20)) as slide, ProgressBar(f"predict {path.name}") as bar:
-            predict_slide(predictor, slide, out, progress=bar)
+            predict_slide(predictor, slide, out, progress=bar, labels=labels)
         result.written.append(out)
     except (ImageLoadError, OSError, ValueError) as exc:
         result.failed.append((path, str(exc)))

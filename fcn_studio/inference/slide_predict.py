@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.slide import SlideSource
-from fcn_studio.core.slide.pyramid_writer import Cancelled, nearest_halve, write_pyramid_tiff
+from fcn_studio.core.slide.pyramid_writer import Cancelled, label_metadata, nearest_halve, write_pyramid_tiff
 from fcn_studio.inference.predictor import Predictor
 from fcn_studio.inference.tiling import Tile, plan_tiles
 from fcn_studio.project.label_pyramid import IGNORE, LabelPyramid
@@ -79,10 +80,13 @@ class PredictedRows:
 
 
 def predict_slide(predictor: Predictor, slide: SlideSource, output: str | Path, batch: int = 1,
-                  progress: TileProgress | None = None, cancel: threading.Event | None = None) -> Path:
-    """Writes the slide's class indices as a pyramidal OME-TIFF at `output` (whole or not at all)."""
+                  progress: TileProgress | None = None, cancel: threading.Event | None = None,
+                  labels: LabelSet | None = None) -> Path:
+    """Writes the slide's class indices as a pyramidal OME-TIFF at `output` (whole or not at all),
+    with the class table of `labels` in its metadata."""
     rows = PredictedRows(predictor, slide, batch, progress)
-    return write_pyramid_tiff(output, rows, nearest_halve, cancel=cancel)
+    return write_pyramid_tiff(output, rows, nearest_halve, cancel=cancel,
+                              metadata=label_metadata(labels) if labels is not None else None)
 
 
 def _is_done(pyramid: LabelPyramid, t: Tile) -> bool:

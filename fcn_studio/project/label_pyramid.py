@@ -194,9 +194,11 @@ class _PyramidRows:
         return self.pyramid.read(0, (y0, 0, y1, self.pyramid.shape[1]))
 
 
-def export_label_tiff(pyramid: LabelPyramid, output: str | Path, progress=None) -> Path:
-    """The label pyramid as a tiled pyramidal OME-TIFF of class indices (255: not labelled), read and
-    written a band at a time: what QuPath, tifffile and other tools open."""
-    from fcn_studio.core.slide.pyramid_writer import nearest_halve, write_pyramid_tiff
+def export_label_tiff(pyramid: LabelPyramid, output: str | Path, labels=None, progress=None) -> Path:
+    """The label pyramid as a tiled pyramidal OME-TIFF of class indices (255: not labelled), with the
+    class table of `labels` (a LabelSet) in its metadata, read and written a band at a time: what
+    QuPath, tifffile and other tools open."""
+    from fcn_studio.core.slide.pyramid_writer import label_metadata, nearest_halve, write_pyramid_tiff
 
-    return write_pyramid_tiff(output, _PyramidRows(pyramid), nearest_halve, progress=progress)
+    metadata = label_metadata(labels) if labels is not None else None
+    return write_pyramid_tiff(output, _PyramidRows(pyramid), nearest_halve, progress=progress, metadata=metadata)

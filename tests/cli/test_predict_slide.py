@@ -12,6 +12,7 @@ from fcn_studio.model.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import smooth_image
 from tests.core.slide.conftest import halvings, photo, write_tiff
 from tests.model.caffe_port_reference import randomise_scores_
+from tests.project.test_label_pyramid import class_table
 
 
 def test_a_flat_tiff_over_the_pixel_limit_is_a_slide(tmp_path, monkeypatch):
@@ -41,6 +42,7 @@ def test_a_slide_becomes_a_label_pyramid_and_a_flat_image_a_png(tmp_path, capsys
     with open_slide(slide_path, cache=TileCache()) as slide:
         truth = predictor._predict_tiled(slide.read_region(0, (0, 0, 700, 380))).labels
     with tifffile.TiffFile(out / "slide.ome.tif") as tif:
+        assert class_table(tif.ome_metadata)["names"] == list(info.labels.names)
         levels = tif.series[0].levels
         assert [lv.shape for lv in levels] == [(700, 380), (350, 190)] and levels[0].keyframe.is_tiled
         np.testing.assert_array_equal(levels[0].asarray(), truth)

@@ -19,6 +19,16 @@ from tests.project.pyramid_child import SHAPE, strokes
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def class_table(ome_xml: str) -> dict:
+    """The class table an OME-TIFF's image Description holds, read as any OME reader would."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(ome_xml)
+    text = next(e.text for e in root.iter() if e.tag.endswith("}Description"))
+    return json.loads(text)["fcn_studio_labels"]
+
+
 def chunk_files(path: Path) -> dict[str, tuple[int, int]]:
     """Every chunk file (level/row/column) with its inode and modification time."""
     out = {}
@@ -160,10 +170,13 @@ def test_export_as_a_pyramidal_ome_tiff_read_back_by_tifffile(tmp_path):
     truth[100:900, 50:600] = rng.integers(0, 3, (800, 550), dtype=np.uint8)
     pyramid = LabelPyramid.create(tmp_path / "m.zarr", truth.shape, chunk=256)
     pyramid.write((0, 0, 1300, 700), truth)
+    from fcn_studio.core.labels import LabelSet
     from fcn_studio.project.label_pyramid import export_label_tiff
 
-    out = export_label_tiff(pyramid, tmp_path / "labels.ome.tif")
+    labels = LabelSet(("glass", "tumour", "stroma"), ((255, 255, 255), (200, 0, 0), (0, 150, 0)))
+    out = export_label_tiff(pyramid, tmp_path / "labels.ome.tif", labels=labels)
     with tifffile.TiffFile(out) as tif:
+        assert class_table(tif.ome_metadata) == labels.to_dict()
         assert tif.is_ome and [lv.shape for lv in tif.series[0].levels] == [(1300, 700), (650, 350), (325, 175)]
         np.testing.assert_array_equal(tif.series[0].levels[0].asarray(), truth)
         np.testing.assert_array_equal(tif.series[0].levels[1].asarray(), truth[::2, ::2])

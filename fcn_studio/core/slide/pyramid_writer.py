@@ -8,6 +8,7 @@ appears only when whole (an atomic rename): a cancel or a failure leaves nothing
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from fcn_studio.core.atomic import atomic_path, create_temp_dir
+from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.progress import Progress
 from fcn_studio.core.pyramid import level_count
 
@@ -49,11 +51,18 @@ def nearest_halve(band: np.ndarray) -> np.ndarray:
     return band[::2, ::2]
 
 
+def label_metadata(labels: LabelSet) -> dict:
+    """OME metadata for a label image: the class table (names, colours, ignore index) as JSON in the
+    image's Description, so the values keep their meaning outside FCN Studio."""
+    return {"Name": "labels", "Description": json.dumps({"fcn_studio_labels": labels.to_dict()})}
+
+
 def write_pyramid_tiff(output: str | Path, rows: Rows, halve: Callable[[np.ndarray], np.ndarray],
                        progress: Progress | None = None, cancel: threading.Event | None = None,
-                       tile: int = TILE) -> Path:
-    """Writes `output` from `rows`, levels down to core.pyramid's smallest. `progress(done, total)`
-    counts bands of all levels; `cancel.set()` (from any thread) stops it with Cancelled."""
+                       tile: int = TILE, metadata: dict | None = None) -> Path:
+    """Writes `output` from `rows`, levels down to core.pyramid's smallest, with OME `metadata`.
+    `progress(done, total)` counts bands of all levels; `cancel.set()` (from any thread) stops it
+    with Cancelled."""
     import tifffile
     import zarr
 
@@ -99,7 +108,7 @@ def write_pyramid_tiff(output: str | Path, rows: Rows, halve: Callable[[np.ndarr
             return (*shapes[k], channels) if channels > 1 else shapes[k]
 
         with atomic_path(output) as tmp, tifffile.TiffWriter(tmp, ome=True, bigtiff=True) as writer:
-            writer.write(tiles(0), shape=level_shape(0), subifds=count - 1, **kw)
+            writer.write(tiles(0), shape=level_shape(0), subifds=count - 1, metadata=metadata or {}, **kw)
             for k in range(1, count):
                 writer.write(tiles(k), shape=level_shape(k), subfiletype=1, **kw)
         return output
