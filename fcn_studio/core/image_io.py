@@ -102,16 +102,23 @@ def to_rgb(img: Image.Image) -> np.ndarray:
         out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
         return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
     if is_stretched(mode):
-        arr = np.asarray(img).astype(np.float64)
+        arr = np.asarray(img)
         if arr.ndim == 3:
             arr = arr[..., 0]
-        lo, hi = float(arr.min()), float(arr.max())
-        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
-        grey = np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+        return stretch_to_rgb(arr, float(arr.min()), float(arr.max()))
     if mode != "RGB":
         img = img.convert("RGB")
     return np.array(img, dtype=np.uint8)  # a writable copy (Pillow's own buffer is read-only)
+
+
+def stretch_to_rgb(grey: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """The stretch rule: `lo`..`hi` linearly onto 0..255 (all 0 when hi <= lo), grey repeated to RGB.
+    Whole images pass their own minimum and maximum; a slide, read tile by tile, passes one range for
+    all its tiles, so neighbouring tiles match."""
+    arr = grey.astype(np.float64)
+    scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+    out = np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(out[..., None], 3, axis=2))
 
 
 def is_stretched(mode: str) -> bool:

@@ -40,7 +40,8 @@ LOCK_NAME = "owner.lock"
 @dataclass
 class Record:
     version: int
-    kind: str  # "full" (whole mask), "tiles", "state" (a mark only), "revert" (back to the prediction)
+    kind: str  # "full" (whole mask), "tiles", "state" (a mark only), "revert" (back to the prediction),
+    # "region" (a label pyramid's rectangle: tiles holds one (y0, x0, y1, x1))
     shape: tuple[int, int]
     state: str | None
     tiles: list[tuple[int, int]]
@@ -51,8 +52,10 @@ class EditJournal:
     """The journal of one editing owner. Not thread-safe by itself: the autosaver calls it under its
     own lock."""
 
-    def __init__(self, project_root: Path) -> None:
-        self.base = Path(project_root) / "masks" / JOURNALS
+    def __init__(self, project_root: Path, folder: str = JOURNALS) -> None:
+        """`folder`: the journals' folder under masks/ (label pyramids keep theirs apart, as their
+        records are regions of a pyramid, not tiles of a PNG mask)."""
+        self.base = Path(project_root) / "masks" / folder
         self.base.mkdir(parents=True, exist_ok=True)
         self.folder = self.base / f"{os.getpid()}-{secrets.token_hex(3)}"
         self.folder.mkdir()
@@ -78,7 +81,16 @@ class EditJournal:
             kind = "tiles" if keys else "state"
             data = b"".join(np.ascontiguousarray(mask[ty * TILE:(ty + 1) * TILE, tx * TILE:(tx + 1) * TILE]).tobytes()
                             for ty, tx in keys)
-        header = json.dumps({"v": version, "kind": kind, "shape": list(mask.shape), "state": state,
+        self._append(image_id, version, kind, mask.shape, state, keys, data)
+
+    def append_region(self, image_id: int, version: int, shape: tuple[int, int], rect: tuple[int, int, int, int],
+                      patch: np.ndarray, state: str | None = None) -> None:
+        """A "region" record: `patch` as it is after the edit at `rect` (y0, x0, y1, x1) of an image of
+        `shape` (a label pyramid's level 0). Durable when it returns."""
+        self._append(image_id, version, "region", shape, state, [list(rect)], np.ascontiguousarray(patch).tobytes())
+
+    def _append(self, image_id: int, version: int, kind: str, shape, state: str | None, keys, data: bytes) -> None:
+        header = json.dumps({"v": version, "kind": kind, "shape": list(shape), "state": state,
                              "tiles": keys}).encode()
         payload = zlib.compress(data, 1)
         crc = zlib.crc32(payload, zlib.crc32(header))
@@ -155,9 +167,9 @@ def rebuild(records: Iterable[Record], on_disk: np.ndarray | None) -> tuple[np.n
     return mask, state, reverted
 
 
-def orphaned_folders(project_root: Path) -> list[Path]:
+def orphaned_folders(project_root: Path, folder: str = JOURNALS) -> list[Path]:
     """Journal folders whose owner is gone (its lock can be taken)."""
-    base = Path(project_root) / "masks" / JOURNALS
+    base = Path(project_root) / "masks" / folder
     if not base.is_dir():
         return []
     found = []
