@@ -83,11 +83,11 @@ def shipped_model(make_seconds: float):
 
 
 def learned_model(net, data: list[tuple[np.ndarray, np.ndarray]], seconds: float):
-    from fcn_studio.training.click_training import samples_from, train  # noqa: PLC0415
+    from fcn_studio.training.click_training import LEARN_LR, samples_from, train  # noqa: PLC0415
 
     learned = copy.deepcopy(net)
     groups = [g for g in (samples_from([image], [mask]) for image, mask in data) if g]
-    steps = train(learned, groups, seconds=seconds, lr=3e-4)
+    steps = train(learned, groups, seconds=seconds, lr=LEARN_LR)
     return learned, steps
 
 
@@ -109,7 +109,7 @@ def one_megapixel(path: Path) -> dict:
 
 
 def run(data_paths: list[tuple[Path, Path]], methods: list[str], make_seconds: float = 240.0,
-        learn_seconds: float = 150.0) -> dict:
+        learn_seconds: float = 300.0) -> dict:
     results: dict[str, dict | None] = {m: None for m in METHODS}
     data = []
     for image_path, mask_path in data_paths:
@@ -139,7 +139,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, help="use N generated images (the sample project's) instead")
     ap.add_argument("--microscopy", action="store_true", help="the 16 nuclei tiles of loop_bench.py")
     ap.add_argument("--methods", default=",".join(METHODS), help="which of grabcut,shipped,learned")
-    ap.add_argument("--learn-seconds", type=float, default=150.0, help="how long the learned model learns")
+    ap.add_argument("--learn-seconds", type=float, default=300.0, help="how long the learned model learns")
     ap.add_argument("--make-seconds", type=float, default=240.0,
                     help="how long the start model trains when it has to be made first")
     ap.add_argument("--json", type=Path)

@@ -109,7 +109,7 @@ def noc85(net, val) -> float:
 
 def follow(args, events: EventWriter, stop: threading.Event) -> None:
     from fcn_studio.model.click_net import load_click_model, save_click_model  # noqa: PLC0415
-    from fcn_studio.training.click_training import train  # noqa: PLC0415
+    from fcn_studio.training.click_training import LEARN_LR, train  # noqa: PLC0415
 
     best, _meta = load_click_model(args.start)
     out = Path(args.out)
@@ -130,11 +130,11 @@ def follow(args, events: EventWriter, stop: threading.Event) -> None:
         def on_step(i: int, loss: float, start=start, rounds=rounds) -> None:
             if stop.is_set():
                 raise KeyboardInterrupt
-            events.emit("progress", iteration=i, epoch=rounds, loss=loss, lr=3e-4,
+            events.emit("progress", iteration=i, epoch=rounds, loss=loss, lr=LEARN_LR,
                         images_per_s=8 * i / max(time.monotonic() - start, 1e-6), eta_s=None)
 
         steps = train(candidate, train_groups, steps=args.round_steps, seconds=None if args.round_steps
-                      else args.round_seconds, lr=3e-4, seed=rounds, on_step=on_step)
+                      else args.round_seconds, lr=LEARN_LR, seed=rounds, on_step=on_step)
         now, was = noc85(candidate, val), noc85(best, val)
         rounds += 1
         if now < was:

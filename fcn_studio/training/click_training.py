@@ -31,6 +31,7 @@ from fcn_studio.core.clicks import (
 from fcn_studio.model.click_net import ClickNet
 from fcn_studio.model.input_spec import IMAGENET, normalise_batch
 
+LEARN_LR = 3e-4  # learning from a project's masks: a trained decoder is adjusted, not started again
 MAX_ITERATIONS = 3  # clicks simulated from the model's own errors before the one trained on
 
 
