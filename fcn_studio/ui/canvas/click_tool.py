@@ -26,12 +26,36 @@ if TYPE_CHECKING:
 MARK = 9  # screen pixels across a click's mark
 
 
-def outline_path(selection: np.ndarray) -> QPainterPath:
+class Answer:
+    """The model's answer to some clicks, with what the GUI thread needs of it worked out beforehand in
+    the worker (on a 100-megapixel image, its bounding box and borders take longer than a frame)."""
+
+    def __init__(self, count: int, selection: np.ndarray) -> None:
+        self.count, self.shape = count, selection.shape
+        rows, cols = np.flatnonzero(selection.any(1)), np.flatnonzero(selection.any(0))
+        self.rect = None if not len(rows) else (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+        self.local = None  # the selection inside `rect` only: twenty answers on a gigapixel image fit in memory
+        self.contours: list[np.ndarray] = []
+        if self.rect is not None:
+            y0, x0, y1, x1 = self.rect
+            self.local = selection[y0:y1, x0:x1].copy()
+            found, _ = cv2.findContours(self.local.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+            self.contours = [c[:, 0, :].astype(float) + (x0 + 0.5, y0 + 0.5) for c in found]
+
+    @property
+    def selection(self) -> np.ndarray:
+        """The whole image's selection (made when asked: the worker's next input, tests)."""
+        full = np.zeros(self.shape, bool)
+        if self.rect is not None:
+            y0, x0, y1, x1 = self.rect
+            full[y0:y1, x0:x1] = self.local
+        return full
+
+
+def outline_path(contours: list[np.ndarray]) -> QPainterPath:
     """The selection's borders (outer and holes) as a path in scene (image pixel) coordinates."""
     path = QPainterPath()
-    contours, _ = cv2.findContours(selection.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    for contour in contours:
-        pts = contour[:, 0, :].astype(float) + 0.5
+    for pts in contours:
         path.moveTo(*pts[0])
         for x, y in pts[1:]:
             path.lineTo(x, y)
@@ -49,8 +73,8 @@ class ClickTool(QObject):
         super().__init__(canvas)
         self.ws, self.shell, self.canvas, self.paint = workspace, shell, canvas, paint
         self.clicks: list[Click] = []
-        # the model's answers: (how many of the clicks it answered, the object); Backspace goes back one
-        self.answers: list[tuple[int, np.ndarray]] = []
+        # the model's answers, each to the first `count` clicks; Backspace goes back one
+        self.answers: list[Answer] = []
         self._image_id: int | None = None
         self._working = False
         self._commit_when_answered = False
@@ -97,16 +121,21 @@ class ClickTool(QObject):
         if not self.clicks:
             return False
         self.clicks.pop()
-        self.answers = [a for a in self.answers if a[0] <= len(self.clicks)]
+        self.answers = [a for a in self.answers if a.count <= len(self.clicks)]
         self._draw_marks()
-        self._show(self.answers[-1][1] if self.answers and self.clicks else None)
+        self._show(self.answers[-1] if self.answers and self.clicks else None)
         self._ask()
         return True
 
     @property
+    def answer(self) -> Answer | None:
+        """The model's answer to all the clicks so far (None while it is being answered)."""
+        return self.answers[-1] if self.answers and self.answers[-1].count == len(self.clicks) else None
+
+    @property
     def selection(self) -> np.ndarray | None:
         """The object the model proposes for all the clicks so far (None while it is being answered)."""
-        return self.answers[-1][1] if self.answers and self.answers[-1][0] == len(self.clicks) else None
+        return None if self.answer is None else self.answer.selection
 
     def cancel(self) -> None:
         self.clicks, self.answers = [], []
@@ -119,20 +148,18 @@ class ClickTool(QObject):
         """Enter: paints the proposed object (once the answer to the last click is in)."""
         if not self.clicks:
             return False
-        selection = self.selection
-        if self._working or selection is None:
+        answer = self.answer
+        if self._working or answer is None:
             self._commit_when_answered = True
             self._ask()
             return True
-        editor = self.ws.editor
-        if editor is None or self.ws.editing.current_id != self._image_id or not selection.any():
+        editor, rect = self.ws.editor, answer.rect
+        if editor is None or self.ws.editing.current_id != self._image_id or rect is None:
             self.notice.emit("Click tool: nothing to paint (no object is selected).")
             return False
-        rows, cols = np.flatnonzero(selection.any(1)), np.flatnonzero(selection.any(0))
-        rect = (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
         value, preserve = self.paint()
         editor.begin("click object")
-        editor.apply(rect, selection[rect[0]:rect[2], rect[1]:rect[3]], value, preserve)
+        editor.apply(rect, answer.local, value, preserve)
         changed = editor.end() is not None
         self.cancel()
         if changed:
@@ -144,14 +171,14 @@ class ClickTool(QObject):
 
     # -- the model ------------------------------------------------------------------------------------
     def _ask(self) -> None:
-        if self._working or not self.clicks or self.selection is not None:
+        if self._working or not self.clicks or self.answer is not None:
             return  # clicks made while the model answers are answered together once it is done
         path = self.ws.clicks.path()
         image, image_id = self.ws.current_image, self._image_id
         if path is None or image is None:
             return
         clicks = tuple(self.clicks)
-        previous = self.answers[-1][1] if self.answers else None
+        last = self.answers[-1] if self.answers else None
         self._working = True
         self.busy.emit("Click: finding the object...")
         key, nets = str(path), self._nets
@@ -163,16 +190,17 @@ class ClickTool(QObject):
             if key not in nets:
                 nets.clear()
                 nets[key] = load_click_model(key)[0]
-            return ClickSession(nets[key], image).answer(clicks, previous)
+            previous = None if last is None else last.selection
+            return Answer(len(clicks), ClickSession(nets[key], image).answer(clicks, previous))
 
-        def done(selection) -> None:
+        def done(answer: Answer) -> None:
             self._working = False
             self.busy.emit("")
             if image_id != self._image_id or tuple(self.clicks[: len(clicks)]) != clicks:
                 self._ask()  # Backspace or Esc meanwhile: answer what is there now
                 return
-            self.answers = [*(a for a in self.answers if a[0] < len(clicks)), (len(clicks), selection)]
-            self._show(selection)
+            self.answers = [*(a for a in self.answers if a.count < len(clicks)), answer]
+            self._show(answer)
             if len(self.clicks) > len(clicks):  # clicks made meanwhile
                 self._ask()
             elif self._commit_when_answered:
@@ -188,8 +216,8 @@ class ClickTool(QObject):
         self.shell.background(answer, done, failed, self.shell.lanes.smart)
 
     # -- drawing --------------------------------------------------------------------------------------
-    def _show(self, selection: np.ndarray | None) -> None:
-        self.outline.setPath(QPainterPath() if selection is None else outline_path(selection))
+    def _show(self, answer: Answer | None) -> None:
+        self.outline.setPath(QPainterPath() if answer is None else outline_path(answer.contours))
 
     def _draw_marks(self) -> None:
         scene = self.canvas.scene()

@@ -126,3 +126,17 @@ def test_a_click_model_that_cannot_be_read_turns_the_tool_off_in_one_line(
     before = window.session.editor.mask.copy()
     drag(qtbot, window, [(10, 10), (40, 30)])
     assert (window.session.editor.mask != before).any()
+
+
+def test_an_answer_keeps_only_the_selections_box_and_its_borders_are_ready_for_the_outline():
+    from fcn_studio.ui.canvas.click_tool import Answer, outline_path
+
+    selection = np.zeros((5000, 6000), bool)
+    selection[1000:1100, 2000:2050] = True
+    selection[1040:1060, 2020:2030] = False  # a hole
+    answer = Answer(3, selection)
+    assert answer.rect == (1000, 2000, 1100, 2050) and answer.local.shape == (100, 50)
+    assert np.array_equal(answer.selection, selection) and len(answer.contours) == 2
+    box = outline_path(answer.contours).boundingRect()
+    assert (box.left(), box.top(), box.right(), box.bottom()) == (2000.5, 1000.5, 2049.5, 1099.5)
+    assert Answer(1, np.zeros((10, 10), bool)).rect is None

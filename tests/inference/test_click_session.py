@@ -1,0 +1,44 @@
+"""A click session on images of any size: the model sees a zoomed crop (the first click a window of a
+large image around it, later clicks the box around the selection and the clicks), and outside that crop
+the previous selection is kept exactly."""
+
+import numpy as np
+import pytest
+import torch
+
+from fcn_studio.core.clicks import FIRST_WINDOW, Click, zoom_box
+from fcn_studio.inference.click_session import ClickSession
+from fcn_studio.model.click_net import ClickNet
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    n = ClickNet()
+    torch.nn.init.normal_(n.head4[-1].weight, std=1.0)  # answers of both signs
+    return n.eval()
+
+
+def test_a_large_image_is_answered_in_a_window_around_the_click_and_kept_outside(net):
+    image = np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), np.uint8)
+    session = ClickSession(net, image)
+    first = session.answer([Click(1500, 2000, True)])
+    ys, xs = np.nonzero(first)
+    assert first.shape == (3000, 4000) and len(ys)
+    assert ys.max() - ys.min() < FIRST_WINDOW and xs.max() - xs.min() < FIRST_WINDOW  # only the window
+    previous = np.zeros((3000, 4000), bool)
+    previous[1400:1600, 1900:2100] = True
+    clicks = [Click(1500, 2000, True), Click(1450, 2050, False)]
+    y0, x0, y1, x1 = zoom_box(clicks, previous, (3000, 4000))
+    assert (y1 - y0, x1 - x0) == (280, 280)  # the selection's box grown by 40%
+    second = session.answer(clicks, previous)
+    outside = np.ones((3000, 4000), bool)
+    outside[y0:y1, x0:x1] = False
+    assert not second[outside].any() and second[y0:y1, x0:x1].any()
+
+
+def test_a_small_image_is_seen_whole_and_no_clicks_select_nothing(net):
+    image = np.random.default_rng(1).integers(0, 255, (60, 90, 3), np.uint8)
+    session = ClickSession(net, image)
+    assert not session.answer([]).any()
+    assert session.answer([Click(30, 45, True)]).shape == (60, 90)
