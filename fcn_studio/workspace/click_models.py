@@ -155,6 +155,9 @@ class ClickModels:
             return
         if event["event"] == "warning":
             log.warning("click lane: %s", event["message"])
+        if event["event"] == "validation" and event.get("model") == "click":
+            log.info("click lane: a round needed %.2f clicks per object against %.2f for the model in use, on %d "
+                     "objects: kept the model in use", event["noc85"], event["previous_noc85"], event["val_objects"])
         if event["event"] == "checkpoint" and event.get("model") == "click":
             self._restarts = 0
             self._record(event)
