@@ -24,7 +24,7 @@ from fcn_studio.core.labels import IGNORE_INDEX, LabelSet
 # (key, name, shortcut): the one list the buttons, the Tools menu and Help > Keyboard Shortcuts read.
 TOOLS = (("navigate", "Navigate", "H"), ("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("fill", "Fill", "G"),
          ("polygon", "Polygon", "P"), ("lasso", "Lasso", "L"), ("smart", "Smart box", "S"),
-         ("click", "Click object", "C"))
+         ("click", "Click", "C"))
 COLUMNS = 3
 MAX_SIZE = 1000
 
