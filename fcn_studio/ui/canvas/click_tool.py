@@ -63,6 +63,17 @@ def outline_path(contours: list[np.ndarray]) -> QPainterPath:
     return path
 
 
+def _load(nets: dict, key: str):
+    """The network in `key`, read once (in the smart lane, whose one thread is the only reader); a
+    failure (a bad file) is raised to whoever asked: the tool says why when a click needs it."""
+    from fcn_studio.model.click_net import load_click_model  # noqa: PLC0415 (torch, off the GUI thread)
+
+    if key not in nets:
+        nets.clear()
+        nets[key] = load_click_model(key)[0]
+    return nets[key]
+
+
 class ClickTool(QObject):
     finished = Signal()  # an object was painted (an undo step)
     notice = Signal(str)  # why a click did nothing, or the tool is off
@@ -92,9 +103,13 @@ class ClickTool(QObject):
 
     # -- clicks ---------------------------------------------------------------------------------------
     def chosen(self) -> None:
-        """The tool was picked: the start model is made now if the machine has none (minutes, once)."""
+        """The tool was picked: the model is read now, off the GUI thread, so the first click only
+        answers; the start model is made now if the machine has none (minutes, once)."""
         if not self.ws.clicks.ensure():
             self.notice.emit(f"Click tool: {self.ws.clicks.state}. Clicks work once it is ready.")
+            return
+        key, nets = str(self.ws.clicks.path()), self._nets
+        self.shell.background(lambda: _load(nets, key), lambda _n: None, lambda _m, _d: None, self.shell.lanes.smart)
 
     def press(self, pos: QPointF, button, modifiers) -> None:
         image, image_id = self.ws.current_image, self.ws.editing.current_id
@@ -185,13 +200,10 @@ class ClickTool(QObject):
 
         def answer():
             from fcn_studio.inference.click_session import ClickSession  # noqa: PLC0415 (torch, off the GUI thread)
-            from fcn_studio.model.click_net import load_click_model  # noqa: PLC0415
 
-            if key not in nets:
-                nets.clear()
-                nets[key] = load_click_model(key)[0]
+            net = _load(nets, key)
             previous = None if last is None else last.selection
-            return Answer(len(clicks), ClickSession(nets[key], image).answer(clicks, previous))
+            return Answer(len(clicks), ClickSession(net, image).answer(clicks, previous))
 
         def done(answer: Answer) -> None:
             self._working = False

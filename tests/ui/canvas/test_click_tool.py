@@ -140,3 +140,14 @@ def test_an_answer_keeps_only_the_selections_box_and_its_borders_are_ready_for_t
     box = outline_path(answer.contours).boundingRect()
     assert (box.left(), box.top(), box.right(), box.bottom()) == (2000.5, 1000.5, 2049.5, 1099.5)
     assert Answer(1, np.zeros((10, 10), bool)).rect is None
+
+
+def test_picking_the_tool_reads_the_model_so_the_first_click_only_answers(
+        qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint):
+    with qtbot.waitSignal(window.worker.predicted, timeout=30_000):
+        open_photo_project(qtbot, window, tmp_path, photo_folder, tiny_checkpoint)
+    window.workspace.project.set_click_model_path(click_model)
+    tool = window.tools.click_tool
+    assert not tool._nets
+    window.tools_panel.set_tool("click")
+    qtbot.waitUntil(lambda: str(click_model) in tool._nets, timeout=20000)
