@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import traceback
-from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,9 @@ from fcn_studio.core.clicks import objects, simulate
 from fcn_studio.core.image_io import ImageLoadError, load_image
 from fcn_studio.core.labels import IGNORE_INDEX
 from fcn_studio.core.mask_io import MaskError, read_mask
+from fcn_studio.training.backend import LOW_PRIORITY_ENV
 from fcn_studio.training.events import EventWriter
+from fcn_studio.training.runner import lower_priority
 from fcn_studio.training.stopping import stop_on_sigterm, watch_stdin
 
 MAX_VAL_OBJECTS = 60  # scoring cost stays bounded however large the project grows
@@ -67,12 +68,11 @@ def make_start_model(out: Path, seconds: float, steps: int | None, events: Event
 def project_objects(root: Path, events: EventWriter):
     """(training samples grouped by image, validation objects as (image, truth, ignore)) of the
     project's labelled images; an image or mask that cannot be read is skipped with a warning."""
-    from fcn_studio.core.splits import held_out_blocks  # noqa: PLC0415
+    from fcn_studio.core.splits import TRAINED, mask_part  # noqa: PLC0415
     from fcn_studio.training.click_training import samples_from  # noqa: PLC0415
     from fcn_studio.training.data import project_source  # noqa: PLC0415
 
     source = project_source(root)
-    ignore_index = IGNORE_INDEX
     train, val = [], []
     for item in [*source.train, *source.val]:
         try:
@@ -81,15 +81,13 @@ def project_objects(root: Path, events: EventWriter):
         except (ImageLoadError, MaskError, OSError, ValueError) as exc:
             events.emit("warning", message=f"skipped {item.image.name}: {exc}")
             continue
-        held = held_out_blocks(item.key, mask.shape[:2])
-        if item.part == "trained":
-            group = samples_from([image], [np.where(held, ignore_index, mask).astype(mask.dtype)], ignore_index)
+        part = mask_part(mask, item.key, item.part, IGNORE_INDEX)  # the split's pixels, as the trainer sees them
+        if item.part == TRAINED:
+            group = samples_from([image], [part], IGNORE_INDEX)
             if group:
                 train.append(group)
         else:
-            scored = mask if item.part == "whole" else np.where(held, mask, ignore_index).astype(mask.dtype)
-            ignore = scored == ignore_index
-            val += [(image, truth, ignore) for _cls, truth in objects(scored, ignore_index)]
+            val += [(image, truth, part == IGNORE_INDEX) for _cls, truth in objects(part, IGNORE_INDEX)]
     if len(val) > MAX_VAL_OBJECTS:  # the same objects every round while the masks stay the same
         val = [val[i] for i in sorted(random.Random(0).sample(range(len(val)), MAX_VAL_OBJECTS))]
     return train, val
@@ -173,15 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.stop_on_stdin:
         watch_stdin(stop)
     stop_on_sigterm(stop)
-    if args.low_priority or os.environ.get("FCN_STUDIO_LOW_PRIORITY"):
-        if hasattr(os, "nice"):
-            with suppress(OSError):
-                os.nice(10)
-    import torch  # noqa: PLC0415
-
     # learning alongside the semantic lane takes one core; the start model (made once, while nothing else
-    # trains) takes all but one, like the semantic backend
-    torch.set_num_threads(1 if not args.make_start else max(1, (os.cpu_count() or 2) - 1))
+    # trains) all but one, like the semantic backend
+    threads = None if args.make_start else 1
+    if args.low_priority or os.environ.get(LOW_PRIORITY_ENV):
+        lower_priority(threads)
+    elif threads:
+        import torch  # noqa: PLC0415
+
+        torch.set_num_threads(threads)
     events = EventWriter(sys.stdout)
     started = time.monotonic()
     try:

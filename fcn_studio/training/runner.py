@@ -91,16 +91,16 @@ def train_with_events(cfg: TrainConfig, events: EventWriter, stop: threading.Eve
         return 1
 
 
-def lower_priority() -> None:
+def lower_priority(threads: int | None = None) -> None:
     """Keep learning runs while a person works: below normal priority (POSIX nice; on Windows the app
-    starts the process in BELOW_NORMAL_PRIORITY_CLASS) and one core fewer, so the GUI and interactive
-    prediction keep a core."""
+    starts the process in BELOW_NORMAL_PRIORITY_CLASS) and one core fewer (or `threads`: the click
+    model's lane takes one), so the GUI and interactive prediction keep a core."""
     if hasattr(os, "nice"):
         with suppress(OSError):
             os.nice(10)
     import torch  # noqa: PLC0415
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    torch.set_num_threads(threads or max(1, (os.cpu_count() or 2) - 1))
 
 
 def main(argv: list[str]) -> int:
