@@ -1,5 +1,6 @@
 """Run by the crash test as a separate process: edits masks and records them as the app does (journal
-at once, PNG 0.3 s later), logging each finished stroke after it is recorded, until it is killed.
+at once, PNG 0.3 s later), logging each finished stroke after it is recorded, until it is killed; says
+"ready" on stdout after READY strokes, so the test kills it mid-work without polling the log.
 `strokes(seed)` is shared with the test, which replays the same strokes to know every state each mask
 may be in."""
 
@@ -13,6 +14,7 @@ from fcn_studio.core.editing.mask_editor import MaskEditor
 from fcn_studio.core.editing.tools import Stroke
 
 SHAPE = (600, 800)
+READY = 20
 
 
 def strokes(seed: int, image_ids: list[int]):
@@ -48,6 +50,8 @@ def main(root: str, log_path: str, seed: int) -> None:
             saver.record(image_id, ed.mask, ed.version, ed.take_touched())
             log.write(f"{k} {image_id} {time.time():.6f}\n")
             os.fsync(log.fileno())
+            if k + 1 == READY:
+                print("ready", flush=True)
             time.sleep(0.005)
 
 
