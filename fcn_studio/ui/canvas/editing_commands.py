@@ -48,6 +48,9 @@ class EditingCommands:
 
     # -- undo and marking ----------------------------------------------------------------------------
     def undo(self) -> None:
+        if self.tools.click_tool.remove_last():  # clicks not yet painted go first, as in CVAT's interactors
+            self.shell.status("Took the last click back (Backspace does the same)", 3000)
+            return
         if self._not_ready():
             return
         edit = self.session.undo()

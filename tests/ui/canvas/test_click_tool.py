@@ -151,3 +151,20 @@ def test_picking_the_tool_reads_the_model_so_the_first_click_only_answers(
     assert not tool._nets
     window.tools_panel.set_tool("click")
     qtbot.waitUntil(lambda: str(click_model) in tool._nets, timeout=20000)
+
+
+def test_undo_right_after_a_click_takes_the_click_back_not_the_last_painted_edit(
+        qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint):
+    _open_with(qtbot, window, tmp_path, photo_folder, click_model, tiny_checkpoint)
+    tool, editor = window.tools.click_tool, window.session.editor
+    window.tools_panel.set_tool("brush")
+    drag(qtbot, window, [(10, 10), (40, 30)])
+    painted = editor.mask.copy()
+    window.tools_panel.set_tool("click")
+    _click(qtbot, window, 60, 40)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not tool.clicks and np.array_equal(editor.mask, painted)  # the stroke stays
+    qtbot.waitUntil(lambda: not tool._working, timeout=20000)
+    assert tool.outline.path().isEmpty()  # the late answer to the taken-back click is not shown
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not np.array_equal(editor.mask, painted)  # no clicks left: undo undoes the stroke
