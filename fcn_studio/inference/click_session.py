@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import torch
 
-from fcn_studio.core.clicks import Click, zoom_box, zoomed_inputs
+from fcn_studio.core.clicks import Click, clicked_parts, zoom_box, zoomed_inputs
 from fcn_studio.model.click_net import ClickNet
 from fcn_studio.model.input_spec import IMAGENET, normalise_batch
 
@@ -43,7 +43,7 @@ class ClickSession:
             logits = self.net(x, torch.from_numpy(maps)[None].to(self.device))[0, 0].float().cpu().numpy()
         y0, x0, y1, x1 = box
         out[y0:y1, x0:x1] = cv2.resize(logits, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
-        return out
+        return clicked_parts(out, clicks)
 
 
 REFINE = True

@@ -100,6 +100,26 @@ def _first_click(truth: np.ndarray, rng: random.Random) -> Click:
     return Click(int(y), int(x), True)
 
 
+def _first_negatives(sample: ObjectSample, rng: random.Random) -> list[Click]:
+    """Negative clicks a person makes before the model has erred (RITM's multi-point sampler): half the
+    time none, else 1-3 just outside the object (where a neighbour touches it) or anywhere in the
+    background. Without them the model sees a negative click only where it already spills over, rarely
+    on a project's own images once it has learned them, and learns to ignore them."""
+    if rng.random() < 0.5:
+        return []
+    valid = ~sample.ignore if sample.ignore is not None else np.ones(sample.truth.shape, bool)
+    outside = ~sample.truth & valid
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rng.randint(3, 12) + 1,) * 2)
+    ring = cv2.dilate(sample.truth.astype(np.uint8), kernel).astype(bool) & outside
+    found = []
+    for _ in range(rng.randint(1, 3)):
+        where = np.argwhere(ring if ring.any() and rng.random() < 0.7 else outside)
+        if len(where):
+            y, x = where[rng.randrange(len(where))]
+            found.append(Click(int(y), int(x), False))
+    return found
+
+
 def _maps(clicks: list[list[Click]], previous: torch.Tensor) -> torch.Tensor:
     maps = np.stack([click_maps(c, previous.shape[-2:]) for c in clicks])
     return torch.cat([torch.from_numpy(maps), previous], 1)
@@ -115,7 +135,7 @@ def train_step(net: ClickNet, optimizer: torch.optim.Optimizer, batch: Sequence[
     valid = torch.from_numpy(np.stack([~s.ignore if s.ignore is not None else np.ones(s.truth.shape, bool)
                                        for s in batch])).float().unsqueeze(1)
     x = normalise_batch(images, IMAGENET, device)
-    clicks = [[c] for c in firsts]
+    clicks = [[c, *_first_negatives(s, rng)] for s, c in zip(batch, firsts, strict=True)]
     previous = torch.zeros(len(batch), 1, ZOOM_SIDE, ZOOM_SIDE)
     net.eval()
     with torch.no_grad():

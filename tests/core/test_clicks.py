@@ -4,7 +4,7 @@ objects, and how NoC and the summary count."""
 import numpy as np
 import pytest
 
-from fcn_studio.core.clicks import Click, ClickRun, iou, next_click, objects, simulate, summary
+from fcn_studio.core.clicks import Click, ClickRun, clicked_parts, iou, next_click, objects, simulate, summary
 
 
 def _square(shape, y0, x0, size):
@@ -85,3 +85,16 @@ def test_summary_means_over_objects():
     assert figures["noc90"] == pytest.approx((1 + 20) / 2)
     assert figures["failed85"] == pytest.approx(0.5)
     assert figures["ms_per_click"] == pytest.approx(20.0)
+
+
+def test_only_the_parts_of_a_selection_holding_a_positive_click_are_the_object():
+    selection = np.zeros((40, 60), bool)
+    selection[5:15, 5:15] = True  # clicked
+    selection[25:35, 40:50] = True  # a look-alike lit up elsewhere
+    selection[5:15, 40:50] = True  # holds only a negative click
+    kept = clicked_parts(selection, [Click(10, 10, True), Click(10, 45, False)])
+    assert kept[5:15, 5:15].all() and np.count_nonzero(kept) == 100
+    both = clicked_parts(selection, [Click(10, 10, True), Click(30, 45, True)])
+    assert np.count_nonzero(both) == 200 and not both[5:15, 40:50].any()
+    missed = clicked_parts(selection, [Click(30, 20, True)])  # the model missed the click: left as it is
+    assert np.array_equal(missed, selection)

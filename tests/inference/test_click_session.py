@@ -42,3 +42,19 @@ def test_a_small_image_is_seen_whole_and_no_clicks_select_nothing(net):
     session = ClickSession(net, image)
     assert not session.answer([]).any()
     assert session.answer([Click(30, 45, True)]).shape == (60, 90)
+
+
+class _Brightness(ClickNet):
+    """A click model that answers 'bright' wherever the image is: the session's own work is tested."""
+
+    def forward(self, image, maps):
+        return image[:, :1] - 0.5
+
+
+def test_bright_look_alikes_away_from_the_clicks_are_not_part_of_the_answer():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[10:30, 10:30] = 255
+    image[60:90, 60:90] = 255
+    session = ClickSession(_Brightness().eval(), image)
+    answer = session.answer([Click(20, 20, True)])
+    assert answer[12:28, 12:28].all() and not answer[50:, 50:].any()

@@ -3,6 +3,7 @@ the machine's start model is made from generated images and reads back as a clic
 project's own masks scores the candidate and the model it would replace on the same validation objects
 and saves a version only when it needs fewer clicks; with nothing to learn from, it says so."""
 
+import numpy as np
 import torch
 
 from fcn_studio.model.click_net import ClickNet, load_click_model, save_click_model
@@ -70,3 +71,20 @@ def test_training_steps_learn_the_decoder_and_leave_the_imagenet_encoder_as_it_w
     assert len(losses) == 3 and all(loss > 0 for loss in losses)
     assert all(torch.equal(v, encoder[k]) for k, v in net.encoder.state_dict().items())  # BN statistics too
     assert not torch.equal(net.head4[-1].weight, decoder)
+
+
+def test_training_shows_negative_clicks_made_before_any_error_outside_the_object_most_beside_it():
+    import random
+
+    from fcn_studio.training.click_training import ObjectSample, _first_negatives
+
+    truth = np.zeros((192, 192), bool)
+    truth[80:120, 70:110] = True
+    sample = ObjectSample(np.zeros((192, 192, 3), np.uint8), truth)
+    rng = random.Random(0)
+    drawn = [_first_negatives(sample, rng) for _ in range(400)]
+    clicks = [c for d in drawn for c in d]
+    assert 0.3 < sum(not d for d in drawn) / len(drawn) < 0.7  # half the time none
+    assert clicks and not any(c.positive or truth[c.y, c.x] for c in clicks)
+    beside = [c for c in clicks if 80 - 13 <= c.y < 120 + 13 and 70 - 13 <= c.x < 110 + 13]
+    assert len(beside) > 0.6 * len(clicks)
