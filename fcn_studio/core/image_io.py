@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pbm",
+                  ".svs", ".ndpi", ".scn", ".bif", ".qptiff")  # the last: scanners' whole slides (core.slide)
+ZARR_SUFFIX = ".zarr"  # an OME-Zarr image is a folder, listed as one image
 DEFAULT_MAX_PIXELS = 150_000_000
 
 
@@ -43,6 +45,13 @@ def is_image_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
+def is_zarr_image(path: str | Path) -> bool:
+    """An OME-Zarr image folder (the slide reader opens it): named *.zarr, holding zarr metadata."""
+    p = Path(path)
+    return p.suffix.lower() == ZARR_SUFFIX and p.is_dir() and any(
+        (p / name).is_file() for name in ("zarr.json", ".zattrs", ".zgroup"))
+
+
 def find_image_files(folder: str | Path) -> list[str]:
     """Every image file below `folder` as sorted path strings (`folder` joined with the relative part),
     skipping hidden files and folders (.git, .thumbnails). Strings and os.walk, not pathlib, because
@@ -50,6 +59,9 @@ def find_image_files(folder: str | Path) -> list[str]:
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        zarrs = [d for d in dirnames if d.lower().endswith(ZARR_SUFFIX) and is_zarr_image(os.path.join(dirpath, d))]
+        found.extend(os.path.join(dirpath, d) for d in zarrs)  # an image, not a folder to look into
+        dirnames[:] = [d for d in dirnames if d not in zarrs]
         found.extend(os.path.join(dirpath, f) for f in filenames
                      if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
     found.sort()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -132,27 +133,61 @@ class LabelPyramid:
 
 class PyramidEditor:
     """Strokes on one image's label pyramid: each is journalled (durable) when `stroke` returns, and
-    written to the chunks at `flush` (the autosaver's moment), then dropped from the journal."""
+    written to the chunks at `flush` (the autosaver's moment, in its thread), then dropped from the
+    journal. `read` sees the strokes not yet written, so the canvas and the next stroke never look
+    past them. Strokes come from one thread and flushes from another: the lock covers the journal and
+    the list, never the chunk writes."""
 
     def __init__(self, pyramid: LabelPyramid, journal: EditJournal, image_id: int) -> None:
         self.pyramid, self.journal, self.image_id = pyramid, journal, image_id
         self._pending: list[tuple[Rect, np.ndarray]] = []
+        self._lock = threading.Lock()
         self.version = 0
+
+    @property
+    def unsaved(self) -> int:
+        """Strokes journalled but not yet in the chunks."""
+        with self._lock:
+            return len(self._pending)
 
     def stroke(self, rect: Rect, patch: np.ndarray) -> None:
         patch = np.array(patch, np.uint8)  # a copy: the caller goes on painting into its own
-        self.version += 1
-        self.journal.append_region(self.image_id, self.version, self.pyramid.shape, rect, patch)
-        self._pending.append((rect, patch))
+        with self._lock:
+            self.version += 1
+            self.journal.append_region(self.image_id, self.version, self.pyramid.shape, rect, patch)
+            self._pending.append((rect, patch))
+
+    def read(self, level: int, rect: Rect) -> np.ndarray:
+        """The rectangle of `level` as it is after every stroke, written or not."""
+        out = self.pyramid.read(level, rect).copy()
+        with self._lock:
+            pending = list(self._pending)
+        for done, patch in pending:
+            _paste_sampled(out, level, rect, done, patch)
+        return out
 
     def flush(self) -> int:
         """Writes the journalled strokes to the chunks, in order; returns how many."""
-        done = len(self._pending)
-        for rect, patch in self._pending:
+        with self._lock:
+            todo, version = list(self._pending), self.version
+        for rect, patch in todo:
             self.pyramid.write(rect, patch)
-        self._pending.clear()
-        self.journal.saved(self.image_id, self.version)
-        return done
+        with self._lock:
+            del self._pending[:len(todo)]
+            self.journal.saved(self.image_id, version)
+        return len(todo)
+
+
+def _paste_sampled(out: np.ndarray, level: int, rect: Rect, done: Rect, patch: np.ndarray) -> None:
+    """Puts a level-0 `patch` at `done` into `out` (the rectangle `rect` of `level`), sampled as the
+    coarser levels are (level k pixel (i, j) is level-0 pixel (i * 2**k, j * 2**k))."""
+    s = 2**level
+    iy0, ix0 = max(rect[0], -(-done[0] // s)), max(rect[1], -(-done[1] // s))
+    iy1, ix1 = min(rect[2], -(-done[2] // s)), min(rect[3], -(-done[3] // s))
+    if iy0 >= iy1 or ix0 >= ix1:
+        return
+    part = patch[iy0 * s - done[0]:iy1 * s - done[0]:s, ix0 * s - done[1]:ix1 * s - done[1]:s]
+    out[iy0 - rect[0]:iy1 - rect[0], ix0 - rect[1]:ix1 - rect[1]] = part
 
 
 def replay_orphans(project_root: Path, pyramid_for: Callable[[int], LabelPyramid]) -> list[int]:

@@ -30,6 +30,7 @@ from fcn_studio.core.atomic import TEMP_SUFFIX, atomic_path, fsync_dir, prepared
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import encode_mask, read_mask
 from fcn_studio.project.errors import ProjectError
+from fcn_studio.project.label_pyramid import pyramid_path
 from fcn_studio.project.mask_names import legacy_name, mask_name_for, taken_names
 from fcn_studio.project.schema import HUMAN_STATES, STATES
 
@@ -58,6 +59,23 @@ class MaskFiles:
 
     def prediction_path(self, image_id: int) -> Path:
         return self.root / PREDICTIONS / self.mask_name(image_id)
+
+    def mask_pyramid_path(self, image_id: int) -> Path:
+        """A whole slide's labels: a label pyramid (project.label_pyramid), not a PNG."""
+        return pyramid_path(self.root / MASKS, self.mask_name(image_id))
+
+    def has_person_mask(self, image_id: int) -> bool:
+        return self.mask_path(image_id).is_file() or self.mask_pyramid_path(image_id).is_dir()
+
+    def slide_labels_saved(self, image_id: int) -> str:
+        """A person's strokes on a slide reached its label pyramid: the image is corrected (or stays
+        reviewed); returns its state."""
+        with self.transaction() as db:
+            current = self._state_in(db, image_id)
+            if current not in HUMAN_STATES:
+                self._record_state(db, image_id, "corrected")
+                return "corrected"
+        return current
 
     def confidence_path(self, image_id: int) -> Path:
         return self.root / CACHE / "confidence" / self.mask_name(image_id)
@@ -152,7 +170,7 @@ class MaskFiles:
             raise ValueError(f"unknown state {state!r}; one of {', '.join(STATES)}")
         with self.transaction() as db:
             self._state_in(db, image_id)
-            human_file = self.mask_path(image_id).is_file()
+            human_file = self.has_person_mask(image_id)
             if (state in HUMAN_STATES) != human_file:
                 raise ProjectError(f"image {image_id} cannot be marked {state}: "
                                    + ("no person's mask is saved for it" if not human_file else
@@ -251,7 +269,8 @@ class MaskFiles:
     def _files_in(self, folder: str) -> set[str]:
         """The mask files under a folder as relative POSIX paths (hidden files and folders aside)."""
         base = self.root / folder
-        out = set()
+        out = {p.relative_to(base).as_posix().removesuffix(".zarr") + ".png" for p in base.rglob("*.zarr")
+               if p.is_dir() and not p.name.startswith(".")}  # a slide's label pyramid
         for p in base.rglob("*.png"):
             rel = p.relative_to(base).as_posix()
             if not any(part.startswith(".") for part in rel.split("/")):

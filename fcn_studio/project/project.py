@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fcn_studio.core.image_io import find_image_files, is_image_file
+from fcn_studio.core.image_io import find_image_files, is_image_file, is_zarr_image
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.splits import assign_sides
 from fcn_studio.project.errors import ProjectError
 from fcn_studio.project.journal import replay_orphans
+from fcn_studio.project.label_pyramid import LabelPyramid
+from fcn_studio.project.label_pyramid import replay_orphans as replay_pyramids
 from fcn_studio.project.mask_names import mask_name_for, taken_names
 from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS, MaskFiles
 from fcn_studio.project.schema import HUMAN_STATES, STATES, migrate
@@ -82,6 +84,17 @@ class Project(MaskFiles):
                 raise
         self._sweep_interrupted_writes()
         self.restored = replay_orphans(self)  # edits journalled by a window that was killed
+        self.restored += self._replay_slide_strokes()
+
+    def _replay_slide_strokes(self) -> list[int]:
+        """Strokes on slides journalled by a window that was killed before they reached the chunks."""
+        try:
+            restored = replay_pyramids(self.root, lambda i: LabelPyramid.open(self.mask_pyramid_path(i)))
+        except OSError:  # a read-only copy: they stay for a window that can write
+            return []
+        for image_id in restored:
+            self.slide_labels_saved(image_id)
+        return restored
 
     # -- opening ------------------------------------------------------------------------------
     @staticmethod
@@ -235,7 +248,9 @@ class Project(MaskFiles):
         files: list[str] = []  # resolved
         for raw in paths:
             p = Path(raw)
-            if p.is_dir():
+            if is_zarr_image(p):
+                files.append(str(p.resolve()))
+            elif p.is_dir():
                 files.extend(find_image_files(p.resolve()))
             elif p.is_file() and is_image_file(p):
                 files.append(str(p.resolve()))

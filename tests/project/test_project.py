@@ -1,5 +1,6 @@
 import sqlite3
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -187,3 +188,18 @@ def test_the_sample_project_never_writes_into_an_existing_project_or_a_full_fold
     with pytest.raises(ProjectError, match="not empty"):
         create_sample_project(tmp_path / "full", count=3)
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["notes.txt"]
+
+
+def test_slides_are_added_as_images_an_ome_zarr_folder_as_one_image(tmp_path):
+    from tests.core.slide.conftest import halvings, photo, write_ome_zarr
+
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "scan.svs").write_bytes(b"II*\0")
+    write_ome_zarr(data / "sub" / "tissue.ome.zarr", halvings(photo(64, 64), 2), chunk=32)
+    project = Project.create(tmp_path / "proj")
+    assert project.add_images([data]).added == 2  # the zarr's chunk files are not images
+    names = sorted(Path(r.path).name for r in project.images())
+    assert names == ["scan.svs", "tissue.ome.zarr"]
+    again = project.add_images([data / "sub" / "tissue.ome.zarr"])
+    assert again.added == 0 and again.already == 1  # named directly, it is an image, not a folder
