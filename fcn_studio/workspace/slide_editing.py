@@ -149,6 +149,8 @@ class SlideEditing:
 
     def _write(self, rect: Rect, patch: np.ndarray) -> None:
         if self._editor is None:
+            if self.pyramid is None and self.path.is_dir():  # made meanwhile by an earlier opening of it
+                self.pyramid = LabelPyramid.open(self.path)
             if self.pyramid is None:  # the first stroke: the pyramid exists before anything is journalled
                 self.pyramid = LabelPyramid.create(self.path, self.shape, colors={
                     i: c for i, c in enumerate(self.project.labels.colors)})

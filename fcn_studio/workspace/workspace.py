@@ -67,6 +67,7 @@ class Workspace:
         self.loading: ModelRequest | None = None  # the model being loaded
         self.current_id: int | None = None  # the image the person chose: shown, or still opening
         self.current_image = None  # its pixels (RGB) once shown: what the model and smart tools see
+        self.slide = None  # a SlideEditing when the current image is a whole slide (its labels, its strokes)
         self._image_token = 0
         self.busy: str | None = None  # a long operation that edits must wait for, said in words
         self.run: Run | None = None
@@ -92,6 +93,7 @@ class Workspace:
         queued belong to the old one and are dropped."""
         old = self.project
         self.generation += 1
+        self._leave_slide()
         self.editing.set_project(project)
         self.project = project
         self.model_path = self.model_labels = None
@@ -111,7 +113,7 @@ class Workspace:
         images, same editors and undo history; the session's temporary folder goes. False (and the
         session stays open) when its pending edits could not be saved first."""
         old = self.project
-        if not self.editing.move_to(project):
+        if not self._leave_slide() or not self.editing.move_to(project):
             return False  # nothing moved: the worker, the model and the editors stay with the session
         self.project = project
         if self.model_path is not None and old is not None:  # the copy's own file of the model in use
@@ -128,10 +130,17 @@ class Workspace:
     def close(self, timeout: float = 30.0) -> bool:
         """Saves what it can and closes; False when something could not be saved (it stays in the
         edit journal for the next opening)."""
-        ok = self.editing.close(timeout)
+        ok = self._leave_slide(timeout)
+        ok = self.editing.close(timeout) and ok
         if self.project is not None:
             self.project.close()
         return ok
+
+    def _leave_slide(self, timeout: float = 30.0) -> bool:
+        """The slide being edited is left: its strokes are written (or stay journalled for the next
+        opening, if they cannot be). Returns whether they were written."""
+        slide, self.slide = self.slide, None
+        return slide.close(timeout) if slide is not None else True
 
     @property
     def labels(self) -> LabelSet | None:
@@ -174,6 +183,8 @@ class Workspace:
         if image_id != self.current_id or self.editing.current_id != image_id:
             self.editing.current_id = None
             self.current_image = None
+        if self.slide is not None and (image_id != self.current_id or self.slide.image_id != image_id):
+            self._leave_slide()
         self.current_id = image_id
         self.current_changed.emit(image_id)
         return self._image_token
@@ -185,6 +196,16 @@ class Workspace:
             return None
         self.current_image = image
         return self.editing.open_image(image_id, mask, shape, human, origin)
+
+    def slide_shown(self, token: int, image_id: int, slide):
+        """The chosen image is a whole slide, open: `slide` (a SlideEditing) takes its strokes. None
+        (and `slide` closed) when the person has chosen another image meanwhile."""
+        if token != self._image_token or image_id != self.current_id:
+            slide.close()
+            return None
+        self._leave_slide()
+        self.slide = slide
+        return slide
 
     def image_failed(self, token: int) -> bool:
         """The chosen image cannot be shown: nothing to edit on it."""

@@ -51,15 +51,21 @@ class EditingCommands:
         if self.tools.click_tool.remove_last():  # clicks not yet painted go first, as in CVAT's interactors
             self.shell.status("Took the last click back (Backspace does the same)", 3000)
             return
-        if self._not_ready():
+        if self.workspace.slide is not None and self.workspace.busy is None:  # a whole slide's strokes
+            edit = self.workspace.slide.undo()
+        elif self._not_ready():
             return
-        edit = self.session.undo()
+        else:
+            edit = self.session.undo()
         self.shell.status(f"Undid {edit.name}" if edit else "Nothing to undo", 3000)
 
     def redo(self) -> None:
-        if self._not_ready():
+        if self.workspace.slide is not None and self.workspace.busy is None:
+            edit = self.workspace.slide.redo()
+        elif self._not_ready():
             return
-        edit = self.session.redo()
+        else:
+            edit = self.session.redo()
         self.shell.status(f"Redid {edit.name}" if edit else "Nothing to redo", 3000)
 
     def _not_ready(self) -> bool:

@@ -102,6 +102,13 @@ class OverlayState:
         out = render_outline(patch, self._lut, **hatch) if m else render_overlay(patch, self._lut, **hatch)
         return np.ascontiguousarray(out[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0])
 
+    def colour_labels(self, labels: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
+        """Premultiplied ARGB of a patch of labels whose top-left pixel is `origin` (in its level), in
+        the classes' colours as shown now (a whole slide's label tiles; any thread)."""
+        hatch = {"origin": origin, "ignore_index": self._ignore()}
+        render = render_outline if self.mode == "outline" else render_overlay
+        return np.ascontiguousarray(render(np.ascontiguousarray(labels), self._lut, **hatch))
+
     def pixels(self) -> np.ndarray | None:
         """The whole overlay at full size (tests and previews; the canvas never needs it)."""
         source = self.render()

@@ -13,6 +13,9 @@ from fcn_studio.core.image_io import load_image
 from fcn_studio.core.pyramid import ImageLevels, MapLevels
 from fcn_studio.project.project import Project
 from fcn_studio.ui.canvas.overlay_state import confidence_bytes
+from fcn_studio.ui.canvas.slide_item import SlideTiles
+
+SLIDE_TILE = 512  # display tiles of a slide and of its labels (the label pyramid's chunk side)
 
 
 @dataclass
@@ -39,3 +42,39 @@ def load_shown_image(project: Project, session, image_id: int, path: Path) -> Sh
     start, origin = session.prepare(mask, shape, human)
     return ShownImage(rgb, ImageLevels(rgb), mask, human, confidence, prediction, start, origin,
                       MapLevels(start, eager=True))
+
+
+@dataclass
+class ShownSlide:
+    """A whole slide, open: its pixels and its labels as tile layers for the canvas (made here, so the
+    coarsest levels are read off the GUI thread), and the editor of its labels."""
+
+    source: object  # core.slide.SlideSource
+    editing: object  # workspace.slide_editing.SlideEditing
+    image_tiles: SlideTiles
+    label_tiles: SlideTiles
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.source.shape
+
+
+def load_shown_slide(project: Project, image_id: int, path: Path, overlay, dispatch,
+                     autosave_delay: float = 0.3) -> ShownSlide:
+    """Opens the slide at `path` (core.slide; ImageLoadError says why it cannot be) and its labels."""
+    from fcn_studio.core.slide import open_slide  # noqa: PLC0415
+    from fcn_studio.workspace.slide_editing import SlideEditing  # noqa: PLC0415
+
+    source = open_slide(path)
+    try:
+        editing = SlideEditing(project, image_id, source.shape, autosave_delay, dispatch=dispatch)
+        image_tiles = SlideTiles(source.shape, [lv.downsample for lv in source.levels],
+                                 [lv.shape for lv in source.levels], SLIDE_TILE, source.read_region, dispatch)
+        label_tiles = SlideTiles(source.shape, [float(2**k) for k in range(editing.levels)],
+                                 [editing.level_shape(k) for k in range(editing.levels)], SLIDE_TILE,
+                                 lambda level, rect: overlay.colour_labels(editing.labels(level, rect), rect[:2]),
+                                 dispatch)
+    except Exception:
+        source.close()
+        raise
+    return ShownSlide(source, editing, image_tiles, label_tiles)

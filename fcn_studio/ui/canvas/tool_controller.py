@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 from fcn_studio.core.editing.grabcut import grabcut_region
 from fcn_studio.core.editing.tools import Stroke, class_at, fill_polygon, flood_fill
 from fcn_studio.ui.canvas.click_tool import ClickTool
+from fcn_studio.ui.canvas.slide_brush import SlideBrush
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
 
@@ -67,6 +68,7 @@ class ToolController(QObject):
         self.click_tool.finished.connect(self.operation_finished)
         self.click_tool.notice.connect(self.notice)
         self.click_tool.busy.connect(self.busy)
+        self.slide_brush = SlideBrush(workspace, canvas, panel)  # on a whole slide, instead of Stroke
 
     # -- values -------------------------------------------------------------------------------------
     def _value(self, erase: bool) -> int:
@@ -86,6 +88,7 @@ class ToolController(QObject):
     def _pressed(self, pos: QPointF, button, modifiers) -> None:
         editor = self.workspace.editor
         if editor is None:
+            self._pressed_on_slide(pos, button)
             return
         x, y = pos.x() - 0.5, pos.y() - 0.5  # pixel centres sit at integer coordinates
         if modifiers & Qt.KeyboardModifier.AltModifier:
@@ -120,7 +123,9 @@ class ToolController(QObject):
     def _moved(self, pos: QPointF, modifiers) -> None:
         self._last_pos = pos
         self._update_cursor(pos)
-        if self._stroke is not None:
+        if self.slide_brush.active:
+            self.slide_brush.move(pos)
+        elif self._stroke is not None:
             self._stroke.to(pos.x() - 0.5, pos.y() - 0.5)
         elif self._dragging_lasso:
             self._points.append((pos.x() - 0.5, pos.y() - 0.5))
@@ -133,7 +138,10 @@ class ToolController(QObject):
             self._draw_preview(pos)
 
     def _released(self, pos: QPointF, button) -> None:
-        if self._stroke is not None:
+        if self.slide_brush.active:
+            if self.slide_brush.release(self.panel.preserve_rule()):
+                self.operation_finished.emit()
+        elif self._stroke is not None:
             stroke, self._stroke = self._stroke, None
             if stroke.finish() is not None:
                 self.operation_finished.emit()
@@ -152,6 +160,18 @@ class ToolController(QObject):
             start, self._box_start = self._box_start, None
             self.preview.setPath(QPainterPath())
             self._smart_select(start, pos)
+
+    def _pressed_on_slide(self, pos: QPointF, button) -> None:
+        """A whole slide has no editor of ordinary masks: the brush and eraser paint its labels."""
+        if self.workspace.slide is None:
+            return
+        tool = self.panel.tool()
+        erase = tool == "eraser" or button == Qt.MouseButton.RightButton
+        if tool in ("brush", "eraser"):
+            self.slide_brush.press(pos, self._value(erase), erase)
+        elif tool != "navigate":
+            self.notice.emit("On a whole slide, the Brush (B) and Eraser (E) paint for now; this tool works on "
+                             "ordinary images")
 
     # -- polygon ------------------------------------------------------------------------------------
     def close_polygon(self, erase: bool = False) -> None:
@@ -206,7 +226,7 @@ class ToolController(QObject):
         if tool not in ("brush", "eraser") or pos.x() < -1e5:
             self.cursor.hide()
             return
-        d = self.panel.size.value()
+        d = self.panel.size.value() if self.workspace.slide is None else self.slide_brush.diameter()
         self.cursor.setRect(QRectF(pos.x() - d / 2, pos.y() - d / 2, d, d))
         self.cursor.show()
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QSty
 
 from fcn_studio.core.pyramid import TILE, ImageLevels, level_for_zoom, visible_tiles
 from fcn_studio.ui.canvas.qimage import argb_image
+from fcn_studio.ui.canvas.slide_item import SlideItem, SlideTiles
 from fcn_studio.ui.guide import guide_hint
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
@@ -108,6 +109,11 @@ class CanvasView(QGraphicsView):
         self.overlay_item.setZValue(1)
         self.scene().addItem(self.image_item)
         self.scene().addItem(self.overlay_item)
+        self.slide_item = SlideItem(smooth=True)  # a whole slide, instead of image_item
+        self.slide_labels = SlideItem(smooth=False)  # ... and its labels, instead of overlay_item
+        self.slide_labels.setZValue(1)
+        self.scene().addItem(self.slide_item)
+        self.scene().addItem(self.slide_labels)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
@@ -122,7 +128,30 @@ class CanvasView(QGraphicsView):
 
     # -- content ----------------------------------------------------------------------------------
     def set_image(self, levels: ImageLevels | None, fit: bool = True) -> None:
+        self._drop_slide()
         self.image_item.set_source(levels)
+        self._show(levels, fit)
+
+    def set_slide(self, image_tiles: SlideTiles, label_tiles: SlideTiles, fit: bool = True) -> None:
+        """A whole slide (ui.canvas.slide_item): its tiles and its labels' tiles, read as they come into
+        view, instead of display levels of a decoded image."""
+        self._drop_slide()
+        self.image_item.set_source(None)
+        self.overlay_item.set_source(None)
+        self.slide_item.set_tiles(image_tiles)
+        self.slide_labels.set_tiles(label_tiles)
+        self._show(image_tiles, fit)
+
+    def _drop_slide(self) -> None:
+        self.slide_item.set_tiles(None)
+        self.slide_labels.set_tiles(None)
+
+    @property
+    def picture(self):
+        """What is shown (display levels, or a slide's tiles), or None."""
+        return self.image_item.source if self.image_item.source is not None else self.slide_item.tiles
+
+    def _show(self, levels, fit: bool) -> None:
         if levels is not None:
             self.message = ""
             h, w = levels.shape
@@ -138,8 +167,9 @@ class CanvasView(QGraphicsView):
         self._hover((-1, -1) if self.image_item.source is None else self._last_hover)
 
     def _hover(self, xy: tuple[int, int]) -> None:
-        rect = self.image_item.boundingRect()
-        inside = self.image_item.source is not None and 0 <= xy[0] < rect.width() and 0 <= xy[1] < rect.height()
+        item = self.image_item if self.image_item.source is not None else self.slide_item
+        rect = item.boundingRect()
+        inside = self.picture is not None and 0 <= xy[0] < rect.width() and 0 <= xy[1] < rect.height()
         self._last_hover = xy if inside else (-1, -1)
         self.hovered.emit(*self._last_hover)
 
@@ -157,6 +187,7 @@ class CanvasView(QGraphicsView):
 
     def show_message(self, text: str) -> None:
         self.message = text
+        self._drop_slide()
         self.image_item.set_source(None)
         self.overlay_item.set_source(None)
         self.viewport().update()
@@ -173,9 +204,10 @@ class CanvasView(QGraphicsView):
         self.zoom_changed.emit(zoom)
 
     def fit(self) -> None:
-        if self.image_item.source is None:
+        if self.picture is None:
             return
-        self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitInView(self.image_item if self.image_item.source is not None else self.slide_item,
+                       Qt.AspectRatioMode.KeepAspectRatio)
         self._fitted = True
         self.zoom_changed.emit(self.zoom)
 

@@ -16,7 +16,8 @@ from fcn_studio.project.project import Project, ProjectError
 from fcn_studio.ui.canvas.editing_commands import EditingCommands
 from fcn_studio.ui.canvas.overlay_state import OverlayState
 from fcn_studio.ui.canvas.partial_prediction import PartialPrediction
-from fcn_studio.ui.canvas.shown_image import ShownImage, load_shown_image
+from fcn_studio.ui.canvas.shown_image import ShownImage, ShownSlide, load_shown_image, load_shown_slide
+from fcn_studio.ui.canvas.slide_display import SlideDisplay
 from fcn_studio.ui.canvas.tool_controller import ToolController
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.ui.datasets.opening import Opening
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.overlay_shown = True
 
         self.canvas = CanvasView(self)
+        self.slides = SlideDisplay(self.workspace, self.canvas, self.status)  # a whole slide on the canvas
         self.setCentralWidget(self.canvas)
         self.image_list = ImageListPanel()
         self.class_panel = ClassPanel()
@@ -200,6 +202,7 @@ class MainWindow(QMainWindow):
         goes on as a saved project (Save as: the same image stays)."""
         if self.workspace.generation != self._generation_shown:
             self._generation_shown = self.workspace.generation
+            self.slides.close()
             self.canvas.show_message("Choose an image on the left.")
         self._refresh_list()
         self._update_title()
@@ -274,12 +277,27 @@ class MainWindow(QMainWindow):
         path = project.image_path(record)
         session = self.session
 
-        def done(shown: ShownImage) -> None:
+        def load() -> ShownImage | ShownSlide:
+            from fcn_studio.core.slide import is_slide  # noqa: PLC0415
+
+            if is_slide(path):
+                return load_shown_slide(project, image_id, path, self.overlay, self.workspace.dispatch)
+            return load_shown_image(project, session, image_id, path)
+
+        def done(shown: ShownImage | ShownSlide) -> None:
+            if isinstance(shown, ShownSlide):
+                if self.slides.show(token, image_id, shown, self.overlay_shown):
+                    self.overlay.set_image_data(None, None)
+                    self._update_title()
+                    if then is not None:
+                        then()
+                return
             # the decoded image itself (level 0 of the display levels: one copy in memory)
             editor = self.workspace.image_shown(token, image_id, shown.start, shown.rgb.shape[:2], shown.human,
                                                 shown.origin, shown.levels.levels[0])
             if editor is None:
                 return  # the person chose another image (or project) meanwhile
+            self.slides.close()
             self.canvas.set_image(shown.levels)
             self.status.set_size(shown.rgb.shape[1], shown.rgb.shape[0])
             self.overlay.set_image_data(editor.mask, shown.confidence, shown.prediction, shown.mask_levels)
@@ -294,13 +312,13 @@ class MainWindow(QMainWindow):
             if not self.workspace.image_failed(token):
                 return
             self.overlay.set_image_data(None, None)
+            self.slides.close()
             self.canvas.show_message(f"Cannot show this image.\n{message}")
             self.image_list.model.errors[image_id] = message
             self.status.showMessage(message, 10000)
             log.warning("cannot show %s: %s", path, message)
 
-        self.shell.background(lambda: load_shown_image(project, session, image_id, path), done, failed,
-                              self.lanes.decode)
+        self.shell.background(load, done, failed, self.lanes.decode)
 
     EDITING_ACTIONS = ("undo", "redo", "accept", "relabel", "clear", "mark_corrected", "mark_reviewed", "mark_next",
                        "edit_labels", "close_polygon", "erase_polygon", "import", "save_as_project")
@@ -355,6 +373,7 @@ class MainWindow(QMainWindow):
 
     def _render_overlay(self) -> None:
         self.canvas.set_overlay(self.overlay.render() if self.overlay_shown else None)
+        self.slides.overlay_changed(self.overlay_shown)
 
     def _predicted(self, image_id: int, labels: np.ndarray, confidence: np.ndarray, stored: bool) -> None:
         if self.closed or self.project is None or self.project.closed:

@@ -1,0 +1,63 @@
+"""A whole slide in a real window (offscreen): opened from a project as one of its images, drawn from
+tiles read in the background at the level that fits the zoom (the whole slide is never decoded), a
+brush drag painting its label pyramid where it went, Ctrl+Z and Ctrl+Y, and quitting writes the strokes
+to the pyramid's chunks."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from fcn_studio.core.labels import IGNORE_INDEX
+from fcn_studio.project.label_pyramid import LabelPyramid
+from tests.core.slide.conftest import halvings, photo, write_tiff
+from tests.ui.canvas.test_canvas_clicks import at, drag
+from tests.ui.conftest import close_window
+
+
+def _open_slide(qtbot, window, tmp_path):
+    from fcn_studio.core.sample_data import SAMPLE_LABELS
+    from fcn_studio.project.project import Project
+
+    slide = write_tiff(tmp_path / "scan.tif", halvings(photo(2048, 3072), 4), tile=(256, 256), compression="jpeg")
+    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
+    project.add_images([slide])
+    project.close()
+    window.opening.open_paths([tmp_path / "proj"])
+    qtbot.waitUntil(lambda: window.slides.shown is not None and window.workspace.slide is not None, timeout=15_000)
+    return tmp_path / "proj"
+
+
+def test_a_slide_opens_from_tiles_and_a_brush_drag_paints_its_labels_undo_redo_and_quit_keep_them(
+        qtbot, window, tmp_path):
+    root = _open_slide(qtbot, window, tmp_path)
+    shown = window.slides.shown
+    assert window.canvas.picture is shown.image_tiles and window.canvas.image_item.source is None
+    assert shown.source.tile_reads < 20  # opening read the small levels, not the slide's 96 full tiles
+    window.canvas.one_to_one()
+    window.canvas.centerOn(1000, 1000)
+    qtbot.waitUntil(lambda: any(k[0] == 0 for k in shown.image_tiles._ready), timeout=10_000)  # tiles came
+    assert shown.source.tile_reads < 60
+    window.tools_panel.set_tool("brush")
+    window.tools.set_class(2)
+    slide = window.workspace.slide
+    drag(qtbot, window, [(950, 1000), (1000, 1000), (1050, 1000)])
+    assert slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == 2 and slide.done
+    assert slide.labels(0, (900, 900, 901, 901))[0, 0] == IGNORE_INDEX
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == IGNORE_INDEX
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == 2
+    close_window(qtbot, window)  # quitting writes what the writer had not yet
+    pyramid = LabelPyramid.open(root / "masks" / "scan.zarr")
+    assert pyramid.read(0, (1000, 1000, 1001, 1001))[0, 0] == 2
+    assert (pyramid.read(0, (0, 0, 2048, 3072)) == 2).sum() > 1000
+    assert np.array_equal(np.unique(pyramid.read(3, (0, 0, 256, 384))), [2, IGNORE_INDEX])
+
+
+def test_other_tools_on_a_slide_say_so_and_change_nothing(qtbot, window, tmp_path):
+    _open_slide(qtbot, window, tmp_path)
+    window.tools_panel.set_tool("fill")
+    notices = []
+    window.tools.notice.connect(notices.append)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 100, 100))
+    assert notices and "Brush" in notices[0]
+    assert not window.workspace.slide.done
