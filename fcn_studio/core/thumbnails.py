@@ -38,6 +38,42 @@ def make_thumbnail(path: str | Path, size: int = 96, cache_dir: Path | None = No
                 return np.asarray(img.convert("RGB"))
         except OSError:
             pass  # damaged cache entry: make it again
+    from fcn_studio.core.slide import is_slide  # noqa: PLC0415
+
+    if is_slide(path):
+        rgb = slide_thumbnail(path, size)
+    else:
+        rgb = _flat_thumbnail(path, size)
+    try:
+        with atomic_path(cached) as tmp:
+            Image.fromarray(rgb).save(tmp, format="JPEG", quality=85)
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return rgb
+
+
+SLIDE_THUMB_SIDE = 4096  # a slide's thumbnail is made from its coarsest level when that is at most this
+
+
+def slide_thumbnail(path: Path, size: int) -> np.ndarray:
+    """A whole slide's thumbnail from its coarsest level (never its full resolution)."""
+    import cv2  # noqa: PLC0415
+
+    from fcn_studio.core.slide import TileCache, open_slide  # noqa: PLC0415
+
+    with open_slide(path, cache=TileCache(64 * 2**20)) as slide:
+        level = len(slide.levels) - 1
+        h, w = slide.levels[level].shape
+        if max(h, w) > SLIDE_THUMB_SIDE:
+            raise ImageLoadError(path, f"has no level small enough for a thumbnail (the smallest is {w} x {h})")
+        rgb = slide.read_region(level, (0, 0, h, w))
+    scale = size / max(h, w)
+    if scale < 1:
+        rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb)
+
+
+def _flat_thumbnail(path: Path, size: int) -> np.ndarray:
     with open_image_file(path) as img:
         try:
             img.draft("RGB", (size * 2, size * 2))
@@ -47,12 +83,6 @@ def make_thumbnail(path: str | Path, size: int = 96, cache_dir: Path | None = No
             if is_stretched(img.mode):
                 img = Image.fromarray(to_rgb(img))  # the canvas's stretch, over the whole image
             img.thumbnail((size, size), Image.Resampling.BILINEAR)
-            rgb = to_rgb(img)
+            return to_rgb(img)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise ImageLoadError(path, f"cannot decode: {exc}") from exc
-    try:
-        with atomic_path(cached) as tmp:
-            Image.fromarray(rgb).save(tmp, format="JPEG", quality=85)
-    except OSError:
-        pass  # a read-only cache only costs speed
-    return rgb

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -56,3 +57,16 @@ def test_a_16_bit_thumbnail_is_stretched_as_the_canvas_shows_it(tmp_path):
     assert thumb.shape == (72, 96, 3)
     assert thumb[:, 0].mean() < 10 and thumb[:, -1].mean() > 245  # the full 0..255 range, as on the canvas
     assert abs(int(thumb[36, 48, 0]) - int(shown[240, 320, 0])) < 8
+
+
+def test_a_slides_thumbnail_comes_from_its_coarsest_level_tiff_or_ome_zarr(tmp_path):
+    from tests.core.slide.conftest import halvings, photo, write_ome_zarr, write_tiff
+
+    levels = halvings(photo(1600, 2400), 4)  # level 3 is 200 x 300
+    tiff = write_tiff(tmp_path / "scan.tif", levels, tile=(128, 128))
+    zarr = write_ome_zarr(tmp_path / "scan.ome.zarr", levels)
+    for path in (tiff, zarr):
+        thumb = make_thumbnail(path, 96, tmp_path / f"cache-{path.suffix}")
+        assert thumb.shape == (64, 96, 3)
+        coarse = cv2.resize(levels[3], (96, 64), interpolation=cv2.INTER_AREA)
+        assert np.abs(thumb.astype(int) - coarse).mean() < 6  # the slide's picture (JPEG-cached), not grey

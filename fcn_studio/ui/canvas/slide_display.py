@@ -4,6 +4,8 @@ colours and visibility, and lets go of the slide's file and tiles when another i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QRectF
 
 from fcn_studio.ui.canvas.shown_image import ShownSlide
@@ -15,8 +17,11 @@ HINT = ("Whole slide: only the tiles in view are read. The Brush and Eraser pain
 
 
 class SlideDisplay:
-    def __init__(self, workspace: Workspace, canvas: CanvasView, status) -> None:
+    def __init__(self, workspace: Workspace, canvas: CanvasView, status,
+                 record_changed: Callable[[int], None] = lambda image_id: None) -> None:
+        """`record_changed(image_id)`: the image's state changed (its first strokes were written)."""
         self.workspace, self.canvas, self.status = workspace, canvas, status
+        self.record_changed = record_changed
         self.shown: ShownSlide | None = None
 
     def show(self, token: int, image_id: int, shown: ShownSlide, labels_visible: bool) -> bool:
@@ -29,6 +34,9 @@ class SlideDisplay:
         self.canvas.set_slide(shown.image_tiles, shown.label_tiles)
         self.canvas.slide_labels.setVisible(labels_visible)
         shown.editing.changed.connect(lambda rect: self._labels_changed(shown, rect))
+        shown.editing.saved.connect(lambda _state: self.record_changed(image_id))
+        shown.editing.failed.connect(lambda message: self.status.showMessage(
+            f"Not saved yet: {message} (kept in the edit journal; trying again)", 10000))
         h, w = shown.shape
         self.status.set_size(w, h)
         self.status.showMessage(HINT, 10000)

@@ -63,6 +63,7 @@ class ToolController(QObject):
         panel.tool_changed.connect(self._tool_changed)
         canvas.set_left_pans(panel.tool() == "navigate")
         panel.size_changed.connect(lambda _s: self._update_cursor(self._last_pos))
+        canvas.zoom_changed.connect(lambda _z: self._update_cursor(self._last_pos))  # a slide's brush: on screen
         self._last_pos = QPointF(-1e6, -1e6)
         self.click_tool = ClickTool(workspace, shell, canvas, lambda: (self._value(False), self.panel.preserve_rule()))
         self.click_tool.finished.connect(self.operation_finished)

@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         self.overlay_shown = True
 
         self.canvas = CanvasView(self)
-        self.slides = SlideDisplay(self.workspace, self.canvas, self.status)  # a whole slide on the canvas
+        self.slides = SlideDisplay(self.workspace, self.canvas, self.status,  # a whole slide on the canvas
+                                   lambda i: self._refresh_record(i))
         self.setCentralWidget(self.canvas)
         self.image_list = ImageListPanel()
         self.class_panel = ClassPanel()

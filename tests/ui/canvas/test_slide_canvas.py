@@ -42,6 +42,8 @@ def test_a_slide_opens_from_tiles_and_a_brush_drag_paints_its_labels_undo_redo_a
     drag(qtbot, window, [(950, 1000), (1000, 1000), (1050, 1000)])
     assert slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == 2 and slide.done
     assert slide.labels(0, (900, 900, 901, 901))[0, 0] == IGNORE_INDEX
+    assert window.image_list.model.record(1).state == "new"  # journalled; "corrected" once it is written
+    qtbot.waitUntil(lambda: window.image_list.model.record(1).state == "corrected", timeout=10_000)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == IGNORE_INDEX
     qtbot.keyClick(window.canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
