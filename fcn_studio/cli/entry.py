@@ -105,9 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(train)
     train.set_defaults(func=cmd_train)
 
-    exp = sub.add_parser("export", help="a project's masks as Pascal VOC, COCO, Cityscapes, mask folders or labelme")
+    exp = sub.add_parser("export", help="a project's masks as Pascal VOC, COCO, Cityscapes, mask folders or labelme; "
+                                        "as GeoJSON polygons (QuPath) or label OME-TIFFs, whole slides included")
     exp.add_argument("project", type=Path)
-    exp.add_argument("--format", required=True, choices=("voc", "coco", "cityscapes", "masks", "labelme"))
+    exp.add_argument("--format", required=True,
+                     choices=("voc", "coco", "cityscapes", "masks", "labelme", "geojson", "ome-tiff"),
+                     help="geojson and ome-tiff also take whole slides (read region by region)")
     exp.add_argument("--out", required=True, type=output_dir)
     exp.add_argument("--which", default="human", choices=("reviewed", "human", "all"),
                      help="reviewed only, corrected and reviewed (default), or all with masks")

@@ -120,6 +120,17 @@ class LabelPyramid:
                 break  # the region holds no pixel of this level (nor of any coarser one)
             array[origin[0]:origin[0] + patch.shape[0], origin[1]:origin[1] + patch.shape[1]] = patch
 
+    def stored_chunks(self, level: int = 0) -> list[tuple[int, int]]:
+        """The (row, column) chunks of `level` that are on disk: where anything was ever painted (zarr
+        stores no chunk that holds only the fill value), found by listing, not by reading."""
+        base = self.path / str(level)
+        found = []
+        if base.is_dir():
+            for row in base.iterdir():
+                if row.is_dir() and row.name.isdigit():
+                    found.extend((int(row.name), int(c.name)) for c in row.iterdir() if c.name.isdigit())
+        return sorted(found)
+
     def chunks_of(self, level: int, rect: Rect) -> list[tuple[int, int]]:
         """The (row, column) chunks of `level` that a level-0 rectangle's update writes."""
         s = 2**level

@@ -9,7 +9,9 @@ from fcn_studio.project.formats.cityscapes import export_cityscapes, import_city
 from fcn_studio.project.formats.coco import EXPORT_NOTE as COCO_EXPORT_NOTE
 from fcn_studio.project.formats.coco import export_coco, import_coco
 from fcn_studio.project.formats.common import ExportOptions, FormatError, Progress, UnknownLayout
+from fcn_studio.project.formats.geojson import export_geojson
 from fcn_studio.project.formats.importing import ImportOptions, ImportReport, OutsidePaths, Source
+from fcn_studio.project.formats.label_tiff import export_label_tiffs
 from fcn_studio.project.formats.labelme import export_labelme, import_labelme
 from fcn_studio.project.formats.masks import MASK_FOLDERS, export_masks, import_masks
 from fcn_studio.project.formats.matching import import_matched, looks_matched
@@ -17,7 +19,7 @@ from fcn_studio.project.formats.voc import export_voc, import_voc
 from fcn_studio.project.project import Project
 
 EXPORTERS = {"voc": export_voc, "coco": export_coco, "masks": export_masks, "labelme": export_labelme,
-             "cityscapes": export_cityscapes}
+             "cityscapes": export_cityscapes, "geojson": export_geojson, "ome-tiff": export_label_tiffs}
 IMPORTERS = {"voc": import_voc, "coco": import_coco, "masks": import_masks, "labelme": import_labelme,
              "cityscapes": import_cityscapes, "matched": import_matched}
 FORMATS = tuple(EXPORTERS)

@@ -48,10 +48,14 @@ class ExportItem:
     split: str  # train | val
 
 
-def export_items(project: Project, options: ExportOptions) -> list[ExportItem]:
+def export_items(project: Project, options: ExportOptions, slides: bool = False) -> list[ExportItem]:
+    """The chosen images that have labels; whole slides (labels in a label pyramid) only for the
+    formats that read them region by region (`slides`)."""
     if options.which not in WHICH:
         raise FormatError(f"which images: one of {', '.join(WHICH)}, not {options.which!r}")
-    records = [r for r in project.images() if r.state in WHICH[options.which] and labels_file(project, r).is_file()]
+    records = [r for r in project.images() if r.state in WHICH[options.which] and (
+        labels_file(project, r).is_file()
+        or (slides and r.state in HUMAN_STATES and project.mask_pyramid_path(r.id).is_dir()))]
     sides = export_sides(project, records, options.val_fraction)
     used: set[str] = set()
     items = []

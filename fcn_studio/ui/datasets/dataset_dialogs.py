@@ -22,8 +22,12 @@ from fcn_studio.project.formats import ExportOptions, FormatError, detect_format
 from fcn_studio.ui.dialogs.forms import ok_cancel
 
 FORMAT_NAMES = (("voc", "Pascal VOC"), ("coco", "COCO (JSON)"), ("cityscapes", "Cityscapes (leftImg8bit + gtFine)"),
-                ("masks", "Image + mask folders"), ("labelme", "labelme JSON"))
-IMPORT_NAMES = (*FORMAT_NAMES, ("matched", "Masks named like this project's images"))
+                ("masks", "Image + mask folders"), ("labelme", "labelme JSON"),
+                ("geojson", "GeoJSON polygons (QuPath; whole slides too)"),
+                ("ome-tiff", "Label OME-TIFFs (whole slides too)"))
+EXPORT_ONLY = ("geojson", "ome-tiff")
+IMPORT_NAMES = (*(f for f in FORMAT_NAMES if f[0] not in EXPORT_ONLY),
+                ("matched", "Masks named like this project's images"))
 WINDOW_HINT = "Choose the format in the Import dialog's Format list."
 WHICH_NAMES = (("human", "Corrected and reviewed"), ("reviewed", "Reviewed only"), ("all", "All with a mask"))
 
