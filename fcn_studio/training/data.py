@@ -23,6 +23,7 @@ from fcn_studio.model.input_spec import InputSpec
 from fcn_studio.project.formats.common import FormatError
 from fcn_studio.project.formats.voc import scan_voc
 from fcn_studio.project.project import Project
+from fcn_studio.project.slide_crops import slide_crops
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,25 @@ def project_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
     project = Project.open(root)
     try:
         split = project.training_split(val_fraction)
-        items = {i: Item(project.image_path(i), project.mask_path(i), str(i)) for i in split}
-        train = [replace(items[i], part=TRAINED) for i, side in split.items() if side != VAL]
-        val = ([items[i] for i, side in split.items() if side == VAL]
+        items = {i: _items_of(project, i) for i in split}
+        train = [replace(it, part=TRAINED) for i, side in split.items() if side != VAL for it in items[i]]
+        val = ([it for i, side in split.items() if side == VAL for it in items[i]]
                + [replace(item, part=HELD_OUT) for item in train])
         return DataSource(project.labels, train, val, f"project {project.root} ({len(items)} labelled images)")
     finally:
         project.close()
+
+
+def _items_of(project: Project, image_id: int) -> list[Item]:
+    """An image's training item; a whole slide's labelled windows, each as an item of its own
+    (project.slide_crops: a slide is never read whole), on the slide's side of the split."""
+    if not project.mask_pyramid_path(image_id).is_dir():
+        return [Item(project.image_path(image_id), project.mask_path(image_id), str(image_id))]
+    try:
+        crops = slide_crops(project, image_id)
+    except (OSError, ImageLoadError, ValueError):
+        return []  # a slide that cannot be read (moved, damaged): its windows wait for it
+    return [Item(image, mask, f"{image_id}@{y0},{x0}") for image, mask, (y0, x0, _y1, _x1) in crops]
 
 
 def voc_source(root: str | Path, val_fraction: float = 0.2) -> DataSource:
