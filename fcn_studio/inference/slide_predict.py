@@ -104,10 +104,12 @@ def _is_done(pyramid: LabelPyramid, t: Tile) -> bool:
 
 def predict_into_pyramid(predictor: Predictor, slide: SlideSource, pyramid: LabelPyramid,
                          around: tuple[float, float] | None = None, progress: TileProgress | None = None,
-                         cancel: threading.Event | None = None) -> int:
+                         cancel: threading.Event | None = None,
+                         on_tile: Callable[[tuple[int, int, int, int]], None] | None = None) -> int:
     """Predicts the slide into `pyramid` (of the slide's size) tile by tile, nearest to `around`
     (y, x in level-0 pixels; default the centre) first, skipping tiles already predicted. Returns how
-    many tiles it predicted; `cancel.set()` stops it between tiles with Cancelled (what is written stays)."""
+    many tiles it predicted; `cancel.set()` stops it between tiles with Cancelled (what is written stays).
+    `on_tile(rect)`: a tile's labels (y0, x0, y1, x1, level 0) are in the pyramid."""
     h, w = slide.shape
     if pyramid.shape != (h, w):
         raise ValueError(f"a label pyramid of {pyramid.shape} for a slide of {(h, w)}")
@@ -124,6 +126,8 @@ def predict_into_pyramid(predictor: Predictor, slide: SlideSource, pyramid: Labe
         pred = predictor.predict_batch([slide.read_region(0, (t.y0, t.x0, t.y1, t.x1))], 1)[0]
         pyramid.write((t.oy0, t.ox0, t.oy1, t.ox1),
                       pred.labels[t.oy0 - t.y0:t.oy1 - t.y0, t.ox0 - t.x0:t.ox1 - t.x0])
+        if on_tile is not None:
+            on_tile((t.oy0, t.ox0, t.oy1, t.ox1))
         if progress is not None:
             progress(i + 1, len(tiles))
     return len(tiles)

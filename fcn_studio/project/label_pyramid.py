@@ -18,6 +18,7 @@ opens them.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import threading
 from collections.abc import Callable
@@ -199,6 +200,32 @@ def _paste_sampled(out: np.ndarray, level: int, rect: Rect, done: Rect, patch: n
         return
     part = patch[iy0 * s - done[0]:iy1 * s - done[0]:s, ix0 * s - done[1]:ix1 * s - done[1]:s]
     out[iy0 - rect[0]:iy1 - rect[0], ix0 - rect[1]:ix1 - rect[1]] = part
+
+
+def remapped_copy(source: Path, target: Path, lut: np.ndarray) -> None:
+    """A copy of the pyramid at `source` with every label passed through `lut` (a class change), made
+    chunk by chunk (only the stored ones: the rest is the fill value, which `lut` keeps)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    pyramid = LabelPyramid.open(target)
+    for level, array in enumerate(pyramid.arrays):
+        ch, cw = array.chunks
+        for row, col in pyramid.stored_chunks(level):
+            part = (slice(row * ch, (row + 1) * ch), slice(col * cw, (col + 1) * cw))
+            array[part] = lut[np.asarray(array[part])]
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """`new` takes the place of the folder `final`; run again after a crash at any point, it finishes
+    (the old folder waits beside as <name>.old until the new one is in place)."""
+    old = final.with_name(final.name + ".old")
+    if new.exists():
+        if final.exists():
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(final, old)
+        os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def replay_orphans(project_root: Path, pyramid_for: Callable[[int], LabelPyramid]) -> list[int]:

@@ -30,7 +30,7 @@ from fcn_studio.core.atomic import TEMP_SUFFIX, atomic_path, fsync_dir, prepared
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.mask_io import encode_mask, read_mask
 from fcn_studio.project.errors import ProjectError
-from fcn_studio.project.label_pyramid import pyramid_path
+from fcn_studio.project.label_pyramid import pyramid_path, remapped_copy, replace_folder
 from fcn_studio.project.mask_names import legacy_name, mask_name_for, taken_names
 from fcn_studio.project.schema import HUMAN_STATES, STATES
 
@@ -63,6 +63,10 @@ class MaskFiles:
     def mask_pyramid_path(self, image_id: int) -> Path:
         """A whole slide's labels: a label pyramid (project.label_pyramid), not a PNG."""
         return pyramid_path(self.root / MASKS, self.mask_name(image_id))
+
+    def prediction_pyramid_path(self, image_id: int) -> Path:
+        """A whole slide's predicted labels, apart from the person's (tile by tile, inference.slide_predict)."""
+        return pyramid_path(self.root / PREDICTIONS, self.mask_name(image_id))
 
     def has_person_mask(self, image_id: int) -> bool:
         return self.mask_path(image_id).is_file() or self.mask_pyramid_path(image_id).is_dir()
@@ -214,6 +218,11 @@ class MaskFiles:
                         with atomic_path(tmp) as t:
                             encode_mask(t, lut[read_mask(src, labels=self.labels)], labels, name=src)
                         pending.append([str(tmp), str(src)])
+                for src in (self.mask_pyramid_path(rec.id), self.prediction_pyramid_path(rec.id)):
+                    if src.is_dir():  # a whole slide's labels, chunk by chunk
+                        tmp = src.with_name(f".{src.name}.relabel")
+                        remapped_copy(src, tmp, lut)
+                        pending.append([str(tmp), str(src)])
         journal = json.dumps({"labels": labels.to_dict(), "files": pending})
         self._set_meta("pending_label_change", journal, "change labels", ", ".join(labels.names))
         with self.transaction() as db:
@@ -227,7 +236,9 @@ class MaskFiles:
             return
         change = json.loads(row[0])
         for tmp, final in change["files"]:
-            if Path(tmp).exists():
+            if Path(final).suffix == ".zarr":
+                replace_folder(Path(tmp), Path(final))  # a label pyramid (a folder): finished if cut off
+            elif Path(tmp).exists():
                 os.replace(tmp, final)
         db.execute("UPDATE meta SET value = ? WHERE key = 'labels'", (json.dumps(change["labels"]),))
         db.execute("DELETE FROM meta WHERE key = 'pending_label_change'")

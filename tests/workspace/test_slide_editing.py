@@ -96,3 +96,20 @@ def test_strokes_journalled_before_a_kill_are_in_the_pyramid_when_the_project_op
         rect, fp = stroke_footprint(points, diameter, SHAPE)
         assert (pyramid.read(0, rect)[fp] == value).all()
     assert not any((project.root / "masks" / ".slide-journal").iterdir())  # replayed, then gone
+
+
+def test_a_class_change_remaps_a_slides_labels_at_every_level(project):
+    from fcn_studio.core.labels import LabelSet
+
+    slide = SlideEditing(project, 1, SHAPE)
+    slide.paint([(1000.0, 1000.0)], 100, 1)
+    slide.paint([(3000.0, 3000.0)], 100, 2)
+    assert slide.close()
+    old = project.labels
+    labels = LabelSet((old.names[0], old.names[2], "new"))  # class 1 dropped (unlabelled), 2 becomes 1
+    project.change_labels(labels, {0: 0, 1: 255, 2: 1})
+    pyramid = LabelPyramid.open(project.mask_pyramid_path(1))
+    assert pyramid.read(0, (1000, 1000, 1001, 1001))[0, 0] == 255
+    assert pyramid.read(0, (3000, 3000, 3001, 3001))[0, 0] == 1
+    assert pyramid.read(3, (375, 375, 376, 376))[0, 0] == 1  # the coarser levels too
+    assert not list(project.mask_pyramid_path(1).parent.glob(".*relabel*"))

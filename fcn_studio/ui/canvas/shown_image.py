@@ -14,6 +14,7 @@ from fcn_studio.core.pyramid import ImageLevels, MapLevels
 from fcn_studio.project.project import Project
 from fcn_studio.ui.canvas.overlay_state import confidence_bytes
 from fcn_studio.ui.canvas.slide_item import SlideTiles
+from fcn_studio.ui.canvas.slide_labels import SlideLabelView
 
 SLIDE_TILE = 512  # display tiles of a slide and of its labels (the label pyramid's chunk side)
 
@@ -53,6 +54,7 @@ class ShownSlide:
     editing: object  # workspace.slide_editing.SlideEditing
     image_tiles: SlideTiles
     label_tiles: SlideTiles
+    labels: SlideLabelView  # the person's labels over the model's
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -70,11 +72,11 @@ def load_shown_slide(project: Project, image_id: int, path: Path, overlay, dispa
         editing = SlideEditing(project, image_id, source.shape, autosave_delay, dispatch=dispatch)
         image_tiles = SlideTiles(source.shape, [lv.downsample for lv in source.levels],
                                  [lv.shape for lv in source.levels], SLIDE_TILE, source.read_region, dispatch)
+        labels = SlideLabelView(editing, project.prediction_pyramid_path(image_id), overlay)
         label_tiles = SlideTiles(source.shape, [float(2**k) for k in range(editing.levels)],
                                  [editing.level_shape(k) for k in range(editing.levels)], SLIDE_TILE,
-                                 lambda level, rect: overlay.colour_labels(editing.labels(level, rect), rect[:2]),
-                                 dispatch)
+                                 labels.argb, dispatch)
     except Exception:
         source.close()
         raise
-    return ShownSlide(source, editing, image_tiles, label_tiles)
+    return ShownSlide(source, editing, image_tiles, label_tiles, labels)

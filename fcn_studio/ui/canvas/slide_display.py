@@ -4,6 +4,8 @@ colours and visibility, and lets go of the slide's file and tiles when another i
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QRectF
@@ -12,17 +14,24 @@ from fcn_studio.ui.canvas.shown_image import ShownSlide
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.workspace.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 HINT = ("Whole slide: only the tiles in view are read. The Brush and Eraser paint it (their size is on "
         "screen, so zoom out for large regions); Ctrl+Z undoes.")
 
 
 class SlideDisplay:
     def __init__(self, workspace: Workspace, canvas: CanvasView, status,
-                 record_changed: Callable[[int], None] = lambda image_id: None) -> None:
-        """`record_changed(image_id)`: the image's state changed (its first strokes were written)."""
+                 record_changed: Callable[[int], None] = lambda image_id: None,
+                 start: Callable[[Callable[[], None]], None] | None = None) -> None:
+        """`record_changed(image_id)`: the image's state changed (its first strokes were written).
+        `start(fn)`: runs a long job in the window's slow lane, which quitting waits for."""
         self.workspace, self.canvas, self.status = workspace, canvas, status
         self.record_changed = record_changed
+        self.start = start or (lambda fn: threading.Thread(target=fn, daemon=True).start())
         self.shown: ShownSlide | None = None
+        self.image_id: int | None = None
+        self._cancel: threading.Event | None = None  # the running prediction's
 
     def show(self, token: int, image_id: int, shown: ShownSlide, labels_visible: bool) -> bool:
         """False (and the slide let go) when the person has chosen another image meanwhile."""
@@ -30,7 +39,7 @@ class SlideDisplay:
             _close(shown)
             return False
         self.close()
-        self.shown = shown
+        self.shown, self.image_id = shown, image_id
         self.canvas.set_slide(shown.image_tiles, shown.label_tiles)
         self.canvas.slide_labels.setVisible(labels_visible)
         shown.editing.changed.connect(lambda rect: self._labels_changed(shown, rect))
@@ -57,8 +66,59 @@ class SlideDisplay:
         self.shown.label_tiles.changed(None)
         self.canvas.slide_labels.update()
 
+    # -- the model's labels ------------------------------------------------------------------------------
+    def predict(self, predictor, project) -> bool:
+        """Predicts the slide shown into its own label pyramid under predictions/, tile by tile, the
+        tiles nearest the middle of the view first, in the background; tiles already predicted (a
+        prediction stopped, or the app killed) are skipped. Each tile is drawn as it lands."""
+        shown = self.shown
+        if shown is None or predictor is None or project is None:
+            return False
+        self.stop_predicting()
+        from fcn_studio.inference.slide_predict import predict_into_pyramid  # noqa: PLC0415
+        from fcn_studio.project.label_pyramid import LabelPyramid  # noqa: PLC0415
+
+        centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        around = (centre.y(), centre.x())
+        path = project.prediction_pyramid_path(self.image_id)
+        cancel = self._cancel = threading.Event()
+        dispatch = self.workspace.dispatch
+        name = project.image_path(self.image_id).name
+
+        def landed(rect) -> None:
+            if shown is self.shown:
+                self._labels_changed(shown, rect)
+
+        def progress(done: int, total: int) -> None:
+            if shown is self.shown and not cancel.is_set():
+                self.status.showMessage(f"Predicting {name}: {done} of {total} tiles, the view first", 3000)
+
+        def run() -> None:
+            try:
+                pyramid = LabelPyramid.open(path) if path.is_dir() else LabelPyramid.create(
+                    path, shown.shape, colors=dict(enumerate(project.labels.colors)))
+                count = predict_into_pyramid(predictor, shown.source, pyramid, around,
+                                             lambda d, t: dispatch(lambda: progress(d, t)), cancel,
+                                             lambda rect: dispatch(lambda: landed(rect)))
+                dispatch(lambda: progress(count, count) if count else None)
+            except Exception as exc:  # noqa: BLE001 - stopped (Cancelled), or a tile or the disk failed
+                if not cancel.is_set():
+                    message = f"Predicting {name} stopped: {exc}"
+                    log.warning("%s", message)
+                    dispatch(lambda: self.status.showMessage(message, 10000))
+
+        self.start(run)
+        return True
+
+    def stop_predicting(self) -> None:
+        """Stops the prediction at its next tile (what is written stays, and is skipped next time)."""
+        if self._cancel is not None:
+            self._cancel.set()
+            self._cancel = None
+
     def close(self) -> None:
         """Another image is on the canvas (or none): the slide's file and tiles go."""
+        self.stop_predicting()
         if self.shown is not None:
             _close(self.shown)
             self.shown = None

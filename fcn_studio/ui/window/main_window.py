@@ -75,7 +75,8 @@ class MainWindow(QMainWindow):
 
         self.canvas = CanvasView(self)
         self.slides = SlideDisplay(self.workspace, self.canvas, self.status,  # a whole slide on the canvas
-                                   lambda i: self._refresh_record(i))
+                                   lambda i: self._refresh_record(i),
+                                   lambda fn: self.shell.background(fn, lambda _r: None, lambda _m, _d: None))
         self.setCentralWidget(self.canvas)
         self.image_list = ImageListPanel()
         self.class_panel = ClassPanel()
@@ -122,7 +123,9 @@ class MainWindow(QMainWindow):
         # a session left by a crash, offered at start (app.run_app calls offer)
         self.session_recovery = SessionRecovery(self.workspace, self.shell, self.opening.recovered)
         self.quitting = Quitting(self.workspace, self.shell, self.session_saver, self.pretrained.pool,
-                                 self.pretrained.cancel_all, self.worker, self, self._remember_layout)
+                                 lambda: (self.pretrained.cancel_all(), self.slides.stop_predicting()),
+                                 self.worker, self, self._remember_layout)  # a slide's prediction: at its next tile
+        self.quitting.ended.connect(self.slides.close)
         self.quitting.ended.connect(self.shut_down)
         self.actions = build_menus(self.menuBar(), self, [images, classes, tools, training], Rooms(
             self.shell, self.opening, self.session_saver, self.datasets, self.commands, self.tools,
@@ -262,6 +265,8 @@ class MainWindow(QMainWindow):
         if self.workspace.loading is None and self.workspace.ready and self.current_rgb is not None \
                 and self.session.untouched(self.current_id):
             self.worker.request(self.current_id, self.current_rgb)
+        elif self.workspace.loading is None and self.workspace.slide is not None and self.workspace.busy is None:
+            self.slides.predict(self.worker.predictor, self.project)  # a whole slide: the view first
 
     # -- showing an image -----------------------------------------------------------------------------
     def show_image(self, image_id: int, then=None) -> None:
@@ -292,6 +297,8 @@ class MainWindow(QMainWindow):
                     self._update_title()
                     if then is not None:
                         then()
+                    elif self.worker.predictor is not None:
+                        self._predict_shown()  # its tiles the model has not seen yet, around the view
                 return
             # the decoded image itself (level 0 of the display levels: one copy in memory)
             editor = self.workspace.image_shown(token, image_id, shown.start, shown.rgb.shape[:2], shown.human,

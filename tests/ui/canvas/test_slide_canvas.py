@@ -13,13 +13,15 @@ from tests.ui.canvas.test_canvas_clicks import at, drag
 from tests.ui.conftest import close_window
 
 
-def _open_slide(qtbot, window, tmp_path):
+def _open_slide(qtbot, window, tmp_path, model=None):
     from fcn_studio.core.sample_data import SAMPLE_LABELS
     from fcn_studio.project.project import Project
 
     slide = write_tiff(tmp_path / "scan.tif", halvings(photo(2048, 3072), 4), tile=(256, 256), compression="jpeg")
     project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
     project.add_images([slide])
+    if model is not None:
+        project.set_model_path(model)
     project.close()
     window.opening.open_paths([tmp_path / "proj"])
     qtbot.waitUntil(lambda: window.slides.shown is not None and window.workspace.slide is not None, timeout=15_000)
@@ -63,3 +65,25 @@ def test_other_tools_on_a_slide_say_so_and_change_nothing(qtbot, window, tmp_pat
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 100, 100))
     assert notices and "Brush" in notices[0]
     assert not window.workspace.slide.done
+
+
+def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_under_the_persons_labels(
+        qtbot, window, tmp_path, tiny_checkpoint):
+    root = _open_slide(qtbot, window, tmp_path, tiny_checkpoint)
+    shown = window.slides.shown
+    view = shown.labels
+    qtbot.waitUntil(lambda: view.prediction is not None and bool(view.prediction.stored_chunks(0)), timeout=60_000)
+    window.tools_panel.set_tool("brush")
+    window.tools.set_class(1)
+    window.canvas.one_to_one()
+    window.canvas.centerOn(1024, 1024)
+    drag(qtbot, window, [(1000, 1000), (1040, 1000)])
+    qtbot.waitUntil(lambda: (view.prediction.read(0, (0, 0, 2048, 3072)) != IGNORE_INDEX).all(), timeout=120_000)
+    person, model = view.labels(0, (990, 900, 1010, 1200))
+    assert (person[10, 100:140] == 1).all() and model is not None and (model != IGNORE_INDEX).all()
+    argb = view.argb(0, (990, 900, 1010, 1200))
+    predicted = person == IGNORE_INDEX
+    assert (argb[predicted] >> 24).max() < (argb[~predicted] >> 24).min()  # the model's drawn fainter
+    close_window(qtbot, window)
+    painted = LabelPyramid.open(root / "masks" / "scan.zarr").read(0, (0, 0, 2048, 3072))
+    assert set(np.unique(painted)) == {1, IGNORE_INDEX}  # the prediction never became the person's labels
