@@ -19,6 +19,7 @@ from fcn_studio.core.mask_io import MaskError, read_mask, write_mask
 from fcn_studio.project.label_pyramid import LabelPyramid
 from fcn_studio.project.masks import CACHE
 from fcn_studio.project.project import Project
+from fcn_studio.project.slide_files import slide_path
 
 WINDOW = 1024  # the side of a training crop from a slide (level-0 pixels), two label chunks
 FOLDER = "slide-crops"
@@ -54,7 +55,7 @@ def slide_crops(project: Project, image_id: int) -> list[tuple[Path, Path, Rect]
                 if slide is None:
                     from fcn_studio.core.slide import TileCache, open_slide  # noqa: PLC0415
 
-                    slide = open_slide(project.image_path(image_id), cache=TileCache(64 * 2**20))
+                    slide = open_slide(slide_path(project, image_id), cache=TileCache(64 * 2**20))
                 _write_rgb(image_file, slide.read_region(0, rect))
             found.append((image_file, mask_file, rect))
     finally:

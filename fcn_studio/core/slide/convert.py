@@ -75,6 +75,27 @@ def _load_large(path: Path) -> np.ndarray:
             Image.MAX_IMAGE_PIXELS = old
 
 
+def too_large_to_open(path: str | Path) -> bool:
+    """Whether `path` is a flat image (not a slide) with more pixels than the app opens whole
+    (FCN_STUDIO_MAX_PIXELS): one to make into a tiled pyramid. Reads only the header; False for what
+    cannot be read at all (the loader says why)."""
+    from PIL import Image
+
+    from fcn_studio.core.image_io import max_pixels, open_image_file
+
+    with _pil_limit:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = CONVERT_MAX_PIXELS
+        try:
+            with open_image_file(Path(path)) as img:
+                w, h = img.size
+        except (ImageLoadError, OSError):
+            return False
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+    return w * h > max_pixels()
+
+
 def convert_to_pyramid(source_path: str | Path, output: str | Path, progress: Progress | None = None,
                        cancel: threading.Event | None = None, tile: int = TILE) -> Path:
     """Writes `output` (an .ome.tif) from the flat image at `source_path`; returns `output`.

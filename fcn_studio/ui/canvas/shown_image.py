@@ -80,3 +80,11 @@ def load_shown_slide(project: Project, image_id: int, path: Path, overlay, dispa
         source.close()
         raise
     return ShownSlide(source, editing, image_tiles, label_tiles, labels)
+
+
+@dataclass
+class NeedsTiledCopy:
+    """A flat image too large to open whole: shown once its tiled copy is made (project.slide_files)."""
+
+    image_id: int
+    name: str

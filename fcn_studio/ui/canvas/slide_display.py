@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QRectF
 
-from fcn_studio.ui.canvas.shown_image import ShownSlide
+from fcn_studio.ui.canvas.shown_image import NeedsTiledCopy, ShownSlide
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.workspace.workspace import Workspace
 
@@ -32,6 +32,7 @@ class SlideDisplay:
         self.shown: ShownSlide | None = None
         self.image_id: int | None = None
         self._cancel: threading.Event | None = None  # the running prediction's
+        self._copying = threading.Event()  # set when quitting: tiled copies being made stop
 
     def show(self, token: int, image_id: int, shown: ShownSlide, labels_visible: bool) -> bool:
         """False (and the slide let go) when the person has chosen another image meanwhile."""
@@ -109,6 +110,43 @@ class SlideDisplay:
 
         self.start(run)
         return True
+
+    # -- a flat image too large to open whole ----------------------------------------------------------
+    def make_copy(self, project, needed: NeedsTiledCopy, then: Callable[[], None]) -> None:
+        """Makes the image's tiled copy in the background, the progress on the canvas and in the status
+        bar, then `then()` (shows it, if it is still the chosen image). Once per image: the copy stays
+        beside the project."""
+        from fcn_studio.project.slide_files import make_copy  # noqa: PLC0415
+
+        self.close()
+        name = needed.name
+        text = f"{name} is too large to open whole: making a tiled copy of it once, beside the project"
+        self.canvas.show_message(f"{text}...")
+        dispatch = self.workspace.dispatch
+        cancel = self._copying  # only quitting stops it: leaving the image lets it finish for next time
+
+        def progress(done: int, total: int) -> None:
+            if not cancel.is_set() and self.workspace.current_id == needed.image_id:
+                self.canvas.show_message(f"{text}: {100 * done // max(1, total)}%")
+                self.status.showMessage(f"Making a tiled copy of {name}: {100 * done // max(1, total)}%", 3000)
+
+        def run() -> None:
+            try:
+                make_copy(project, needed.image_id, lambda d, t: dispatch(lambda: progress(d, t)), cancel)
+            except Exception as exc:  # noqa: BLE001 - cancelled, a damaged file, a full disk: said once
+                if not cancel.is_set():
+                    message = f"Cannot make a tiled copy of {name}: {exc}"
+                    dispatch(lambda: (self.canvas.show_message(f"Cannot show this image.\n{message}"),
+                                      self.status.showMessage(message, 10000)))
+                return
+            dispatch(then)
+
+        self.start(run)
+
+    def stop_all(self) -> None:
+        """Quitting: the prediction and any tiled copy being made stop (a copy leaves nothing behind)."""
+        self._copying.set()
+        self.stop_predicting()
 
     def stop_predicting(self) -> None:
         """Stops the prediction at its next tile (what is written stays, and is skipped next time)."""

@@ -13,10 +13,17 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.project.project import Project, ProjectError
+from fcn_studio.project.slide_files import current_copy
 from fcn_studio.ui.canvas.editing_commands import EditingCommands
 from fcn_studio.ui.canvas.overlay_state import OverlayState
 from fcn_studio.ui.canvas.partial_prediction import PartialPrediction
-from fcn_studio.ui.canvas.shown_image import ShownImage, ShownSlide, load_shown_image, load_shown_slide
+from fcn_studio.ui.canvas.shown_image import (
+    NeedsTiledCopy,
+    ShownImage,
+    ShownSlide,
+    load_shown_image,
+    load_shown_slide,
+)
 from fcn_studio.ui.canvas.slide_display import SlideDisplay
 from fcn_studio.ui.canvas.tool_controller import ToolController
 from fcn_studio.ui.canvas.view import CanvasView
@@ -123,7 +130,7 @@ class MainWindow(QMainWindow):
         # a session left by a crash, offered at start (app.run_app calls offer)
         self.session_recovery = SessionRecovery(self.workspace, self.shell, self.opening.recovered)
         self.quitting = Quitting(self.workspace, self.shell, self.session_saver, self.pretrained.pool,
-                                 lambda: (self.pretrained.cancel_all(), self.slides.stop_predicting()),
+                                 lambda: (self.pretrained.cancel_all(), self.slides.stop_all()),
                                  self.worker, self, self._remember_layout)  # a slide's prediction: at its next tile
         self.quitting.ended.connect(self.slides.close)
         self.quitting.ended.connect(self.shut_down)
@@ -283,14 +290,23 @@ class MainWindow(QMainWindow):
         path = project.image_path(record)
         session = self.session
 
-        def load() -> ShownImage | ShownSlide:
+        def load() -> ShownImage | ShownSlide | NeedsTiledCopy:
             from fcn_studio.core.slide import is_slide  # noqa: PLC0415
+            from fcn_studio.core.slide.convert import too_large_to_open  # noqa: PLC0415
 
-            if is_slide(path):
-                return load_shown_slide(project, image_id, path, self.overlay, self.workspace.dispatch)
+            slide = path if is_slide(path) else current_copy(project, image_id)
+            if slide is not None:
+                return load_shown_slide(project, image_id, slide, self.overlay, self.workspace.dispatch)
+            if too_large_to_open(path):
+                return NeedsTiledCopy(image_id, path.name)
             return load_shown_image(project, session, image_id, path)
 
-        def done(shown: ShownImage | ShownSlide) -> None:
+        def done(shown: ShownImage | ShownSlide | NeedsTiledCopy) -> None:
+            if isinstance(shown, NeedsTiledCopy):
+                if self.current_id == image_id:
+                    self.slides.make_copy(project, shown, lambda: self.current_id == image_id and self.show_image(
+                        image_id))
+                return
             if isinstance(shown, ShownSlide):
                 if self.slides.show(token, image_id, shown, self.overlay_shown):
                     self.overlay.set_image_data(None, None)

@@ -87,3 +87,32 @@ def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_und
     close_window(qtbot, window)
     painted = LabelPyramid.open(root / "masks" / "scan.zarr").read(0, (0, 0, 2048, 3072))
     assert set(np.unique(painted)) == {1, IGNORE_INDEX}  # the prediction never became the person's labels
+
+
+def test_a_flat_image_too_large_to_open_is_shown_from_a_tiled_copy_made_once(qtbot, window, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from fcn_studio.core.sample_data import SAMPLE_LABELS
+    from fcn_studio.project.project import Project
+    from fcn_studio.project.slide_files import converted_path
+
+    monkeypatch.setenv("FCN_STUDIO_MAX_PIXELS", "1000000")  # so a 3-megapixel PNG stands for a 30,000-pixel one
+    Image.fromarray(photo(1500, 2000)).save(tmp_path / "huge.png")
+    project = Project.create(tmp_path / "proj", SAMPLE_LABELS)
+    project.add_images([tmp_path / "huge.png"])
+    project.close()
+    window.opening.open_paths([tmp_path / "proj"])
+    qtbot.waitUntil(lambda: window.slides.shown is not None, timeout=30_000)
+    copy = converted_path(window.project, 1)
+    assert copy.is_file() and window.slides.shown.source.path == copy
+    assert window.slides.shown.shape == (1500, 2000)
+    made = copy.stat().st_mtime_ns
+    window.tools_panel.set_tool("brush")
+    window.tools.set_class(1)
+    window.canvas.one_to_one()
+    window.canvas.centerOn(1000, 750)
+    drag(qtbot, window, [(980, 750), (1020, 750)])
+    assert window.workspace.slide.labels(0, (750, 1000, 751, 1001))[0, 0] == 1
+    window.show_image(1)  # shown again: from the copy, not made again
+    qtbot.waitUntil(lambda: window.slides.shown is not None and window.workspace.slide is not None, timeout=10_000)
+    assert copy.stat().st_mtime_ns == made
