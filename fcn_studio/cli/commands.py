@@ -159,7 +159,7 @@ def cmd_export(args) -> int:
             raise ValueError(f"--remap takes OLD=NEW or OLD=, not {item!r}")
         remap[old] = new or None
     options = ExportOptions(which=args.which, val_fraction=args.val_fraction, link=args.link,
-                            remap=remap, replace=args.replace)
+                            remap=remap, replace=args.replace, tiles=args.tiles)
     project = Project.open(args.project)
     progress = ProgressBar("export")
     kwargs = {"per_component": args.per_component, "polygons": args.polygons} if args.format == "coco" else {}

@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--per-component", action="store_true", help="COCO: one annotation per connected region")
     exp.add_argument("--polygons", action="store_true", help="COCO: polygons where they are exact, else RLE")
     exp.add_argument("--replace", action="store_true", help="replace an existing output folder")
+    exp.add_argument("--tiles", type=int, metavar="N", help="voc, coco, masks: cut images and masks into N x N "
+                                                          "tiles with labels (whole slides too)")
     exp.set_defaults(func=cmd_export)
 
     imp = sub.add_parser("import", help="labelled images from VOC, COCO, Cityscapes, mask folders or labelme "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -23,6 +24,7 @@ EXPORTERS = {"voc": export_voc, "coco": export_coco, "masks": export_masks, "lab
 IMPORTERS = {"voc": import_voc, "coco": import_coco, "masks": import_masks, "labelme": import_labelme,
              "cityscapes": import_cityscapes, "matched": import_matched}
 FORMATS = tuple(EXPORTERS)
+TILED_FORMATS = ("voc", "coco", "masks")  # what --tiles N cuts (formats.tiles)
 IMPORT_FORMATS = tuple(IMPORTERS)
 EXPORT_NOTES = {"coco": COCO_EXPORT_NOTE}  # what an export of the format cannot keep, said with its report
 
@@ -64,7 +66,12 @@ def export_project(project: Project, fmt: str, out: str | Path, options: ExportO
                    progress: Progress | None = None, **kwargs) -> int:
     if fmt not in EXPORTERS:
         raise FormatError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    return EXPORTERS[fmt](project, Path(out), options or ExportOptions(), progress, **kwargs)
+    options = options or ExportOptions()
+    if options.tiles is not None:
+        if fmt not in TILED_FORMATS:
+            raise FormatError(f"--tiles cuts images for {', '.join(TILED_FORMATS)}, not {fmt}")
+        options = dataclasses.replace(options, link=False)  # tiles are new files: copied, never linked
+    return EXPORTERS[fmt](project, Path(out), options, progress, **kwargs)
 
 
 def import_into(project: Project, source: str | Path, fmt: str = "auto", overwrite: bool = False,

@@ -16,6 +16,7 @@ from fcn_studio.core.atomic import FolderNotEmpty, atomic_dir
 from fcn_studio.core.labels import LabelSet
 from fcn_studio.core.progress import Progress
 from fcn_studio.core.splits import assign_sides
+from fcn_studio.project.formats.tiles import STAGING, tile_items
 from fcn_studio.project.project import ImageRecord, Project
 from fcn_studio.project.schema import HUMAN_STATES
 
@@ -38,6 +39,7 @@ class ExportOptions:
     link: bool = False  # hard-link (else symlink) images instead of copying, where the format allows
     remap: dict[str, str | None] = field(default_factory=dict)  # class name -> new name, or None: ignore
     replace: bool = False  # replace an existing output folder
+    tiles: int | None = None  # cut images and masks into tiles of this side (formats.tiles); slides too
 
 
 @dataclass
@@ -96,17 +98,29 @@ def run_export(project: Project, out: Path, options: ExportOptions, progress: Pr
     and progress. `write_item(folder, index, item, mask, labels)` writes one image with its mask (already
     in the exported class indices); `finish(folder, items, labels)` writes the files about the whole set."""
     labels, lut = remapped(project.labels, options.remap)
-    items = export_items(project, options)
+    if options.tiles is not None and options.tiles < 16:
+        raise FormatError(f"tiles of {options.tiles} pixels are too small (16 at least)")
+    items = export_items(project, options, slides=options.tiles is not None)
+    written: list[ExportItem] = []
     try:
         with atomic_dir(out, options.replace) as tmp:
-            for index, item in enumerate(each(items, progress)):
-                mask, _human = project.load_shown_mask(item.record.id)
-                write_item(tmp, index, item, lut[mask], labels)
+            for item in each(items, progress):
+                if options.tiles is None:
+                    mask, _human = project.load_shown_mask(item.record.id)
+                    write_item(tmp, len(written), item, lut[mask], labels)
+                    written.append(item)
+                    continue
+                for tile, mask in tile_items(project, item, options.tiles, tmp / STAGING):
+                    write_item(tmp, len(written), tile, lut[mask], labels)
+                    written.append(tile)
+                    tile.image.unlink()  # placed (copied) by the writer
+            if options.tiles is not None:
+                shutil.rmtree(tmp / STAGING, ignore_errors=True)
             if finish is not None:
-                finish(tmp, items, labels)
+                finish(tmp, written, labels)
     except FolderNotEmpty as exc:
         raise FormatError(f"{exc}; choose another folder or ask to replace it") from None
-    return len(items)
+    return len(written)
 
 
 def labels_file(project: Project, record: ImageRecord) -> Path:

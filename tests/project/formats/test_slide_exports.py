@@ -79,3 +79,39 @@ def test_label_ome_tiffs_read_back_by_tifffile_with_their_classes_and_levels(pro
 
 def test_formats_without_slides_leave_them_out(project, tmp_path):
     assert export_project(project, "masks", tmp_path / "masks", ExportOptions()) == 1  # the photo only
+
+
+def test_tiles_cut_slides_and_images_into_labelled_tiles_for_voc_coco_and_mask_folders(tmp_path):
+    from fcn_studio.core.image_io import load_image
+    from fcn_studio.core.mask_io import read_mask
+    from fcn_studio.core.slide import open_slide
+    from tests.core.slide.conftest import halvings, photo, write_tiff
+
+    slide_file = write_tiff(tmp_path / "scan.tif", halvings(photo(1200, 1600), 2), tile=(256, 256))
+    Image.fromarray(photo(100, 150, seed=3)).save(tmp_path / "photo.png")
+    project = Project.create(tmp_path / "proj", LABELS)
+    project.add_images([slide_file, tmp_path / "photo.png"])
+    slide_id = next(r.id for r in project.images() if r.path.endswith("scan.tif"))
+    photo_id = next(r.id for r in project.images() if r.path.endswith("photo.png"))
+    slide = SlideEditing(project, slide_id, (1200, 1600))
+    slide.paint([(1050.0, 250.0), (1250.0, 250.0)], 40, 1)  # crosses the tile edge at x = 1200
+    assert slide.close()
+    mask = np.full((100, 150), 255, np.uint8)
+    mask[10:20, 10:20] = 2
+    project.save_mask(photo_id, mask)
+    options = ExportOptions(tiles=300)
+    assert export_project(project, "masks", tmp_path / "masks", options) == 3  # 2 tiles of the slide + the photo's
+    names = sorted(p.stem for p in (tmp_path / "masks" / "images").iterdir())
+    assert names == ["photo_0_0", "scan_0_1200", "scan_0_900"]
+    assert not (tmp_path / "masks" / ".tiles").exists()
+    with open_slide(slide_file) as s:
+        tile = load_image(tmp_path / "masks" / "images" / "scan_0_900.png")
+        assert np.array_equal(tile, s.read_region(0, (0, 900, 300, 1200)))
+    labels = read_mask(tmp_path / "masks" / "labels" / "scan_0_1200_labelIds.png")
+    assert labels.shape == (300, 300) and labels[250, 10] == 1 and labels[10, 10] == 255
+    assert export_project(project, "voc", tmp_path / "voc", options) == 3
+    assert len(list((tmp_path / "voc" / "SegmentationClass").iterdir())) == 3
+    assert export_project(project, "coco", tmp_path / "coco", options) == 3
+    coco = json.loads(next((tmp_path / "coco").rglob("*.json")).read_text())
+    assert sorted(i["file_name"].split("/")[-1] for i in coco["images"]) == [
+        "photo_0_0.png", "scan_0_1200.png", "scan_0_900.png"]
