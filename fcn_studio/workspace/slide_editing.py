@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fcn_studio.core.editing.mask_editor import Preserve
-from fcn_studio.core.editing.tools import segment_footprint
+from fcn_studio.core.editing.tools import polygon_footprint, segment_footprint
 from fcn_studio.core.events import Event, call_now
 from fcn_studio.core.labels import IGNORE_INDEX
 from fcn_studio.core.pyramid import level_count, level_shape
@@ -23,6 +23,7 @@ from fcn_studio.project.label_pyramid import SLIDE_JOURNALS, LabelPyramid, Pyram
 from fcn_studio.project.project import Project
 
 Rect = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive), level-0 pixels
+MAX_REGION = 64_000_000  # pixels in one polygon's box (its undo step holds the region twice)
 
 
 @dataclass
@@ -108,7 +109,27 @@ class SlideEditing:
         found = stroke_footprint(points, diameter, self.shape)
         if found is None:
             return None
-        rect, fp = found
+        return self._apply(*found, value, preserve, name)
+
+    def fill_polygon(self, points: Sequence[tuple[float, float]], value: int, preserve: Preserve | None = None,
+                     name: str = "polygon") -> SlideEdit | None:
+        """A polygon (or lasso) filled with `value` (255: erased), one undo step. A polygon whose box
+        holds more than MAX_REGION pixels raises ValueError (draw it in parts): its undo step alone
+        would take twice that in memory."""
+        found = polygon_footprint(list(points))
+        if found is None:
+            return None
+        (y0, x0, y1, x1), fp = found
+        h, w = self.shape
+        cy0, cx0, cy1, cx1 = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
+        if cy0 >= cy1 or cx0 >= cx1:
+            return None
+        if (cy1 - cy0) * (cx1 - cx0) > MAX_REGION:
+            raise ValueError(f"this polygon spans {(cx1 - cx0):,} x {(cy1 - cy0):,} pixels of the slide; "
+                             f"draw it in parts of at most {MAX_REGION // 10**6} megapixels")
+        return self._apply((cy0, cx0, cy1, cx1), fp[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], value, preserve, name)
+
+    def _apply(self, rect: Rect, fp: np.ndarray, value: int, preserve: Preserve | None, name: str) -> SlideEdit | None:
         before = self.labels(0, rect)
         allowed = (preserve or Preserve()).allowed(before)
         where = fp if allowed is None else fp & allowed

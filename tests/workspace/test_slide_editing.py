@@ -113,3 +113,15 @@ def test_a_class_change_remaps_a_slides_labels_at_every_level(project):
     assert pyramid.read(0, (3000, 3000, 3001, 3001))[0, 0] == 1
     assert pyramid.read(3, (375, 375, 376, 376))[0, 0] == 1  # the coarser levels too
     assert not list(project.mask_pyramid_path(1).parent.glob(".*relabel*"))
+
+
+def test_a_polygon_fills_its_inside_and_one_too_large_for_one_step_is_refused(project):
+    slide = SlideEditing(project, 1, SHAPE)
+    edit = slide.fill_polygon([(100.0, 100.0), (300.0, 100.0), (300.0, 300.0), (100.0, 300.0)], 2)
+    assert edit.name == "polygon" and (slide.labels(0, (110, 110, 290, 290)) == 2).all()
+    assert slide.labels(0, (350, 350, 351, 351))[0, 0] == 255
+    with pytest.raises(ValueError, match="draw it in parts"):
+        slide.fill_polygon([(0.0, 0.0), (5000.0, 0.0), (5000.0, 4000.0)], 1, name="lasso")  # 20 megapixels: fine
+        slide.shape = (40_000, 40_000)
+        slide.fill_polygon([(0.0, 0.0), (20_000.0, 0.0), (20_000.0, 20_000.0)], 1)  # 400 megapixels
+    assert slide.close()

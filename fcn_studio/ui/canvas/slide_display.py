@@ -16,8 +16,8 @@ from fcn_studio.workspace.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-HINT = ("Whole slide: only the tiles in view are read. The Brush and Eraser paint it (their size is on "
-        "screen, so zoom out for large regions); Ctrl+Z undoes.")
+HINT = ("Whole slide: only the tiles in view are read. The Brush and Eraser (their size is on screen), "
+        "Polygon and Lasso paint it; Ctrl+Z undoes.")
 
 
 class SlideDisplay:

@@ -153,9 +153,7 @@ class ToolController(QObject):
             self._dragging_lasso = False
             points, self._points = self._points, []
             self.preview.setPath(QPainterPath())
-            editor = self.workspace.editor
-            if editor is not None and fill_polygon(editor, points, self._value(self._erasing),
-                                                   self.panel.preserve_rule(), "lasso"):
+            if self._fill(points, self._value(self._erasing), "lasso"):
                 self.operation_finished.emit()
         elif self._box_start is not None:
             start, self._box_start = self._box_start, None
@@ -163,16 +161,28 @@ class ToolController(QObject):
             self._smart_select(start, pos)
 
     def _pressed_on_slide(self, pos: QPointF, button) -> None:
-        """A whole slide has no editor of ordinary masks: the brush and eraser paint its labels."""
+        """A whole slide has no editor of ordinary masks: the brush, eraser, polygon and lasso paint its
+        labels (slide_brush, SlideEditing); the others say they work on ordinary images."""
         if self.workspace.slide is None:
             return
         tool = self.panel.tool()
         erase = tool == "eraser" or button == Qt.MouseButton.RightButton
+        x, y = pos.x() - 0.5, pos.y() - 0.5
         if tool in ("brush", "eraser"):
             self.slide_brush.press(pos, self._value(erase), erase)
+        elif tool == "polygon":
+            if button == Qt.MouseButton.RightButton:
+                self.close_polygon()
+            else:
+                self._points.append((x, y))
+                self._draw_preview(pos)
+        elif tool == "lasso":
+            self._points = [(x, y)]
+            self._dragging_lasso = True
+            self._erasing = erase
         elif tool != "navigate":
-            self.notice.emit("On a whole slide, the Brush (B) and Eraser (E) paint for now; this tool works on "
-                             "ordinary images")
+            self.notice.emit("On a whole slide, the Brush (B), Eraser (E), Polygon (P) and Lasso (L) paint for "
+                             "now; this tool works on ordinary images")
 
     # -- polygon ------------------------------------------------------------------------------------
     def close_polygon(self, erase: bool = False) -> None:
@@ -181,13 +191,23 @@ class ToolController(QObject):
         if self.panel.tool() == "click":
             self.click_tool.commit()
             return
-        editor = self.workspace.editor
         points, self._points = self._points, []
         self.preview.setPath(QPainterPath())
-        if editor is not None and len(points) >= 3 and fill_polygon(
-                editor, points, self._value(erase), self.panel.preserve_rule(),
-                "erase polygon" if erase else "polygon"):
+        if len(points) >= 3 and self._fill(points, self._value(erase), "erase polygon" if erase else "polygon"):
             self.operation_finished.emit()
+
+    def _fill(self, points: list[tuple[float, float]], value: int, name: str) -> bool:
+        """A polygon or lasso filled in the current image's mask, or in a whole slide's labels."""
+        editor, slide = self.workspace.editor, self.workspace.slide
+        if editor is not None:
+            return fill_polygon(editor, points, value, self.panel.preserve_rule(), name) is not None
+        if slide is None:
+            return False
+        try:
+            return slide.fill_polygon(points, value, self.panel.preserve_rule(), name) is not None
+        except ValueError as exc:  # too large for one step
+            self.notice.emit(str(exc))
+            return False
 
     def remove_last(self) -> None:
         """Backspace: the polygon's last corner, or the Click tool's last click."""

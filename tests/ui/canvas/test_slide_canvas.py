@@ -116,3 +116,24 @@ def test_a_flat_image_too_large_to_open_is_shown_from_a_tiled_copy_made_once(qtb
     window.show_image(1)  # shown again: from the copy, not made again
     qtbot.waitUntil(lambda: window.slides.shown is not None and window.workspace.slide is not None, timeout=10_000)
     assert copy.stat().st_mtime_ns == made
+
+
+def test_polygon_and_lasso_fill_a_slides_labels_as_one_step_each(qtbot, window, tmp_path):
+    _open_slide(qtbot, window, tmp_path)
+    slide = window.workspace.slide
+    window.canvas.one_to_one()
+    window.canvas.centerOn(1000, 1000)
+    window.tools.set_class(3)
+    window.tools_panel.set_tool("polygon")
+    for x, y in ((900, 900), (1100, 900), (1100, 1100)):
+        qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, x, y))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert slide.labels(0, (1050, 1080, 1051, 1081))[0, 0] == 3  # inside the triangle
+    assert slide.labels(0, (1080, 950, 1081, 951))[0, 0] == IGNORE_INDEX  # outside it
+    window.tools_panel.set_tool("lasso")
+    drag(qtbot, window, [(800, 800), (850, 800), (850, 850), (800, 850)], Qt.MouseButton.RightButton)  # erases
+    window.tools.set_class(4)
+    drag(qtbot, window, [(700, 700), (760, 700), (760, 760), (700, 760)])
+    assert slide.labels(0, (730, 730, 731, 731))[0, 0] == 4 and [e.name for e in slide.done] == ["polygon", "lasso"]
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert slide.labels(0, (730, 730, 731, 731))[0, 0] == IGNORE_INDEX
