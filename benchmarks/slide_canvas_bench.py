@@ -144,6 +144,7 @@ def measure(path: Path, count: int) -> dict:
             editing.flush(10)
             on_disk.append(time.perf_counter() - t0)
         out["stroke_on_disk"] = _summary(on_disk)
+        out["view_prediction"] = predict_view(shown, canvas, project)
         out["tile_reads"] = source.tile_reads
         out["peak_rss_mb"] = _peak_rss_mb()
         editing.close()
@@ -151,6 +152,49 @@ def measure(path: Path, count: int) -> dict:
         source.close()
         project.close()
     return out
+
+
+def predict_view(shown, canvas, project) -> dict:
+    """Seconds until the tiles under a 1920 x 1080 view at 1:1 are predicted into the slide's
+    prediction pyramid (the app's order: nearest the view first), next to predicting the same view
+    as one flat image with the same predictor (the baseline: what an image of that size costs)."""
+    import threading
+
+    from fcn_studio.inference.predictor import Predictor
+    from fcn_studio.inference.slide_predict import predict_into_pyramid
+    from fcn_studio.model.factory import new_model
+    from fcn_studio.project.label_pyramid import LabelPyramid
+
+    model, info, _ = new_model("fcn8s", "mobilenet_v3_large", project.labels, weights=None)
+    predictor = Predictor(model.eval(), info.input, device="cpu")
+    h, w = shown.shape
+    cy, cx = h // 2, w // 2
+    view = (cy - VIEWPORT[1] // 2, cx - VIEWPORT[0] // 2, cy + VIEWPORT[1] // 2, cx + VIEWPORT[0] // 2)
+    covered = np.zeros((view[2] - view[0], view[3] - view[1]), bool)
+    cancel = threading.Event()
+
+    def landed(rect) -> None:
+        y0, x0 = max(rect[0], view[0]), max(rect[1], view[1])
+        y1, x1 = min(rect[2], view[2]), min(rect[3], view[3])
+        if y0 < y1 and x0 < x1:
+            covered[y0 - view[0]:y1 - view[0], x0 - view[1]:x1 - view[1]] = True
+        if covered.all():
+            cancel.set()
+
+    pyramid = LabelPyramid.create(project.prediction_pyramid_path(1), shown.shape)
+    tiles = [0]
+    t0 = time.perf_counter()
+    try:
+        predict_into_pyramid(predictor, shown.source, pyramid, (cy, cx), lambda d, t: tiles.__setitem__(0, d),
+                             cancel, landed)
+    except Exception:  # noqa: BLE001 - Cancelled, once the view is covered
+        pass
+    ours = time.perf_counter() - t0
+    region = shown.source.read_region(0, view)
+    t0 = time.perf_counter()
+    predictor.predict(region)
+    flat = time.perf_counter() - t0
+    return {"seconds": ours, "tiles": tiles[0], "tile": predictor.tile, "flat_seconds": flat}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -176,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
                           ("until_sharp", "until a new view is sharp"), ("stroke_on_disk", "stroke to chunks")):
             s = r[key]
             print(f"  {name:<40} median {s['median_ms']:7.1f} ms, worst {s['worst_ms']:7.1f} ms (n={s['n']})")
+        p = r["view_prediction"]
+        print(f"  a 1920 x 1080 view at 1:1 predicted: {p['seconds']:.1f} s ({p['tiles']} tiles of {p['tile']}); "
+              f"the same view as one flat image: {p['flat_seconds']:.1f} s")
         print(f"  peak memory {r['peak_rss_mb']:.0f} MB; tiles decoded {r['tile_reads']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
