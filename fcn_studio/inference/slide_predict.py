@@ -89,6 +89,14 @@ def predict_slide(predictor: Predictor, slide: SlideSource, output: str | Path, 
                               metadata=label_metadata(labels) if labels is not None else None)
 
 
+NOT_PREDICTED = IGNORE  # a confidence pyramid's fill: no prediction there yet
+
+
+def confidence_byte(confidence: np.ndarray) -> np.ndarray:
+    """Confidence (0..1, the max softmax probability) as 0..254, leaving 255 for "not predicted"."""
+    return np.rint(np.clip(confidence, 0.0, 1.0) * 254.0).astype(np.uint8)
+
+
 def _is_done(pyramid: LabelPyramid, t: Tile) -> bool:
     """Whether a tile's labels are in the pyramid: its samples at a coarse level hold no IGNORE (a
     prediction is never 255). The coarser levels are written last, so a tile whose write was cut off
@@ -105,11 +113,14 @@ def _is_done(pyramid: LabelPyramid, t: Tile) -> bool:
 def predict_into_pyramid(predictor: Predictor, slide: SlideSource, pyramid: LabelPyramid,
                          around: tuple[float, float] | None = None, progress: TileProgress | None = None,
                          cancel: threading.Event | None = None,
-                         on_tile: Callable[[tuple[int, int, int, int]], None] | None = None) -> int:
+                         on_tile: Callable[[tuple[int, int, int, int]], None] | None = None,
+                         confidence: LabelPyramid | None = None) -> int:
     """Predicts the slide into `pyramid` (of the slide's size) tile by tile, nearest to `around`
     (y, x in level-0 pixels; default the centre) first, skipping tiles already predicted. Returns how
     many tiles it predicted; `cancel.set()` stops it between tiles with Cancelled (what is written stays).
-    `on_tile(rect)`: a tile's labels (y0, x0, y1, x1, level 0) are in the pyramid."""
+    `on_tile(rect)`: a tile's labels (y0, x0, y1, x1, level 0) are in the pyramid. `confidence`: a
+    pyramid of the slide's size that gets each pixel's confidence (confidence_byte), written before
+    the labels, so a tile counted as done has both."""
     h, w = slide.shape
     if pyramid.shape != (h, w):
         raise ValueError(f"a label pyramid of {pyramid.shape} for a slide of {(h, w)}")
@@ -124,6 +135,9 @@ def predict_into_pyramid(predictor: Predictor, slide: SlideSource, pyramid: Labe
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"prediction of {slide.path} stopped after {i} tiles")
         pred = predictor.predict_batch([slide.read_region(0, (t.y0, t.x0, t.y1, t.x1))], 1)[0]
+        if confidence is not None:
+            confidence.write((t.oy0, t.ox0, t.oy1, t.ox1), confidence_byte(
+                pred.confidence[t.oy0 - t.y0:t.oy1 - t.y0, t.ox0 - t.x0:t.ox1 - t.x0]))
         pyramid.write((t.oy0, t.ox0, t.oy1, t.ox1),
                       pred.labels[t.oy0 - t.y0:t.oy1 - t.y0, t.ox0 - t.x0:t.ox1 - t.x0])
         if on_tile is not None:
@@ -131,3 +145,38 @@ def predict_into_pyramid(predictor: Predictor, slide: SlideSource, pyramid: Labe
         if progress is not None:
             progress(i + 1, len(tiles))
     return len(tiles)
+
+
+REGION = 1024  # the side of a "region" of a slide that Least Certain Region goes to
+
+
+def least_certain_region(confidence: LabelPyramid, labelled: LabelPyramid | None = None,
+                         side: int = REGION) -> tuple[int, int, int, int] | None:
+    """The side x side window of the slide (level 0) where the model is least sure on average, among
+    the windows it has predicted and nobody has labelled yet (`labelled`: the person's pyramid);
+    None when there is none. Reads one coarse level (about 8 x 8 samples a window), never the slide."""
+    level = max(0, min(confidence.levels - 1, int(math.log2(max(1, side // 8)))))
+    s = 2**level
+    lh, lw = confidence.arrays[level].shape
+    conf = confidence.read(level, (0, 0, lh, lw)).astype(np.float64)
+    predicted = conf != IGNORE
+    k = max(1, side // s)  # samples a window spans
+    rows, cols = -(-lh // k), -(-lw // k)
+    pad = ((0, rows * k - lh), (0, cols * k - lw))
+    sums = np.pad(np.where(predicted, conf, 0.0), pad).reshape(rows, k, cols, k).sum((1, 3))
+    counts = np.pad(predicted, pad).reshape(rows, k, cols, k).sum((1, 3))
+    touched = np.zeros((rows, cols), bool)  # windows with a chunk of the person's labels on disk
+    if labelled is not None:
+        ch, cw = labelled.arrays[0].chunks
+        for r, c in labelled.stored_chunks(0):
+            for wy in range(r * ch // side, min((r + 1) * ch - 1, labelled.shape[0] - 1) // side + 1):
+                for wx in range(c * cw // side, min((c + 1) * cw - 1, labelled.shape[1] - 1) // side + 1):
+                    if wy < rows and wx < cols:
+                        touched[wy, wx] = True
+    mean = np.where((counts > 0) & ~touched, sums / np.maximum(counts, 1), np.inf)
+    if not np.isfinite(mean).any():
+        return None
+    r, c = np.unravel_index(int(np.argmin(mean)), mean.shape)
+    h, w = confidence.shape
+    y0, x0 = int(r) * k * s, int(c) * k * s
+    return y0, x0, min(h, y0 + side), min(w, x0 + side)

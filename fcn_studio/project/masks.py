@@ -68,6 +68,10 @@ class MaskFiles:
         """A whole slide's predicted labels, apart from the person's (tile by tile, inference.slide_predict)."""
         return pyramid_path(self.root / PREDICTIONS, self.mask_name(image_id))
 
+    def confidence_pyramid_path(self, image_id: int) -> Path:
+        """A whole slide's prediction confidence (inference.slide_predict.confidence_byte), cached."""
+        return pyramid_path(self.root / CACHE / "confidence", self.mask_name(image_id))
+
     def has_person_mask(self, image_id: int) -> bool:
         return self.mask_path(image_id).is_file() or self.mask_pyramid_path(image_id).is_dir()
 

@@ -96,3 +96,28 @@ def test_prediction_into_a_label_pyramid_goes_outward_from_the_view_and_resumes(
     group = zarr.open_group(str(tmp_path / "predictions" / "s.zarr"), mode="r")
     np.testing.assert_array_equal(group["0"][:], truth)
     np.testing.assert_array_equal(group["1"][:], truth[::2, ::2])
+
+
+def test_confidence_is_written_beside_the_labels_and_the_least_certain_region_is_found(tmp_path):
+    from fcn_studio.inference.slide_predict import confidence_byte, least_certain_region, predict_into_pyramid
+    from fcn_studio.project.label_pyramid import LabelPyramid
+
+    image = photo(300, 200)
+    predictor = _predictor()
+    labels = LabelPyramid.create(tmp_path / "labels.zarr", (300, 200))
+    confidence = LabelPyramid.create(tmp_path / "confidence.zarr", (300, 200))
+    with open_slide(write_tiff(tmp_path / "s.tif", halvings(image, 2)), cache=TileCache()) as slide:
+        predict_into_pyramid(predictor, slide, labels, confidence=confidence)
+        truth = predictor._predict_tiled(slide.read_region(0, (0, 0, 300, 200))).confidence
+    stored = confidence.read(0, (0, 0, 300, 200))
+    assert stored.max() <= 254 and np.abs(stored.astype(int) - confidence_byte(truth)).max() <= 1
+
+    conf = LabelPyramid.create(tmp_path / "c.zarr", (4096, 4096))  # a slide with a few predicted windows
+    person = LabelPyramid.create(tmp_path / "p.zarr", (4096, 4096))
+    assert least_certain_region(conf) is None  # nothing predicted yet
+    conf.write((0, 0, 2048, 4096), np.full((2048, 4096), 250, np.uint8))
+    conf.write((0, 1024, 1024, 2048), np.full((1024, 1024), 40, np.uint8))  # unsure here
+    conf.write((1024, 3072, 2048, 4096), np.full((1024, 1024), 90, np.uint8))  # and a little here
+    assert least_certain_region(conf, person) == (0, 1024, 1024, 2048)
+    person.write((500, 1500, 520, 1520), np.ones((20, 20), np.uint8))  # a person labelled in it
+    assert least_certain_region(conf, person) == (1024, 3072, 2048, 4096)

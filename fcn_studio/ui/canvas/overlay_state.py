@@ -102,6 +102,11 @@ class OverlayState:
         out = render_outline(patch, self._lut, **hatch) if m else render_overlay(patch, self._lut, **hatch)
         return np.ascontiguousarray(out[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0])
 
+    @staticmethod
+    def colour_confidence(confidence: np.ndarray) -> np.ndarray:
+        """Premultiplied ARGB of confidence bytes (255: certain), as the confidence view draws them."""
+        return np.take(_CONFIDENCE_LUT, confidence)
+
     def colour_labels(self, labels: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
         """Premultiplied ARGB of a patch of labels whose top-left pixel is `origin` (in its level), in
         the classes' colours as shown now (a whole slide's label tiles; any thread)."""

@@ -72,7 +72,8 @@ def load_shown_slide(project: Project, image_id: int, path: Path, overlay, dispa
         editing = SlideEditing(project, image_id, source.shape, autosave_delay, dispatch=dispatch)
         image_tiles = SlideTiles(source.shape, [lv.downsample for lv in source.levels],
                                  [lv.shape for lv in source.levels], SLIDE_TILE, source.read_region, dispatch)
-        labels = SlideLabelView(editing, project.prediction_pyramid_path(image_id), overlay)
+        labels = SlideLabelView(editing, project.prediction_pyramid_path(image_id), overlay,
+                                project.confidence_pyramid_path(image_id))
         label_tiles = SlideTiles(source.shape, [float(2**k) for k in range(editing.levels)],
                                  [editing.level_shape(k) for k in range(editing.levels)], SLIDE_TILE,
                                  labels.argb, dispatch)

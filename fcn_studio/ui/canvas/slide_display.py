@@ -94,13 +94,17 @@ class SlideDisplay:
             if shown is self.shown and not cancel.is_set():
                 self.status.showMessage(f"Predicting {name}: {done} of {total} tiles, the view first", 3000)
 
+        conf_path = project.confidence_pyramid_path(self.image_id)
+
         def run() -> None:
             try:
+                confidence = LabelPyramid.open(conf_path) if conf_path.is_dir() else LabelPyramid.create(
+                    conf_path, shown.shape)
                 pyramid = LabelPyramid.open(path) if path.is_dir() else LabelPyramid.create(
                     path, shown.shape, colors=dict(enumerate(project.labels.colors)))
                 count = predict_into_pyramid(predictor, shown.source, pyramid, around,
                                              lambda d, t: dispatch(lambda: progress(d, t)), cancel,
-                                             lambda rect: dispatch(lambda: landed(rect)))
+                                             lambda rect: dispatch(lambda: landed(rect)), confidence)
                 dispatch(lambda: progress(count, count) if count else None)
             except Exception as exc:  # noqa: BLE001 - stopped (Cancelled), or a tile or the disk failed
                 if not cancel.is_set():
@@ -142,6 +146,28 @@ class SlideDisplay:
             dispatch(then)
 
         self.start(run)
+
+    def least_certain_region(self) -> bool:
+        """Go to the window of the slide shown where the model is least sure, among those it has
+        predicted and nobody has labelled (1:1, centred); False (and said why) when there is none."""
+        from fcn_studio.inference.slide_predict import least_certain_region  # noqa: PLC0415
+
+        shown = self.shown
+        if shown is None:
+            self.status.showMessage("Least Certain Region is for whole slides; N goes to the next image to label",
+                                    5000)
+            return False
+        confidence = shown.labels.confidence
+        region = None if confidence is None else least_certain_region(confidence, shown.editing.pyramid)
+        if region is None:
+            self.status.showMessage("No predicted region left that nobody has labelled: let the model predict "
+                                    "more of the slide (it goes on around the view)", 6000)
+            return False
+        y0, x0, y1, x1 = region
+        self.canvas.set_zoom(1.0)
+        self.canvas.centerOn((x0 + x1) / 2, (y0 + y1) / 2)
+        self.status.showMessage(f"The least certain region the model has predicted: x {x0}-{x1}, y {y0}-{y1}", 5000)
+        return True
 
     def stop_all(self) -> None:
         """Quitting: the prediction and any tiled copy being made stop (a copy leaves nothing behind)."""

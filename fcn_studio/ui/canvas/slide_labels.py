@@ -13,6 +13,7 @@ from fcn_studio.core.labels import IGNORE_INDEX
 from fcn_studio.project.label_pyramid import LabelPyramid
 
 Rect = tuple[int, int, int, int]
+NOT_PREDICTED = 255  # a confidence pyramid's fill (inference.slide_predict: values 0..254 are confidence)
 
 
 def _half(argb: np.ndarray) -> np.ndarray:
@@ -21,19 +22,39 @@ def _half(argb: np.ndarray) -> np.ndarray:
 
 
 class SlideLabelView:
-    def __init__(self, editing, prediction_path: Path, overlay) -> None:
-        self.editing, self.prediction_path, self.overlay = editing, Path(prediction_path), overlay
-        self._prediction: LabelPyramid | None = None
+    def __init__(self, editing, prediction_path: Path, overlay, confidence_path: Path | None = None) -> None:
+        self.editing, self.overlay = editing, overlay
+        self._paths = {"prediction": Path(prediction_path), "confidence": confidence_path}
+        self._open: dict[str, LabelPyramid] = {}
+
+    def _pyramid(self, which: str) -> LabelPyramid | None:
+        path = self._paths[which]
+        if which not in self._open and path is not None and path.is_dir():
+            try:
+                self._open[which] = LabelPyramid.open(path)
+            except (OSError, KeyError, ValueError):
+                return None  # being made right now: seen next time
+        return self._open.get(which)
 
     @property
     def prediction(self) -> LabelPyramid | None:
         """The model's labels of the slide, once a prediction has begun (opened on first sight)."""
-        if self._prediction is None and self.prediction_path.is_dir():
-            try:
-                self._prediction = LabelPyramid.open(self.prediction_path)
-            except (OSError, KeyError, ValueError):
-                return None  # being made right now: seen next time
-        return self._prediction
+        return self._pyramid("prediction")
+
+    @property
+    def confidence(self) -> LabelPyramid | None:
+        """The model's confidence (0..254, 255 where not predicted yet), beside its labels."""
+        return self._pyramid("confidence")
+
+    def confidence_argb(self, level: int, rect: Rect) -> np.ndarray:
+        """The confidence view of a tile: red where the model is unsure; nothing where it has not been."""
+        h, w = rect[2] - rect[0], rect[3] - rect[1]
+        pyramid = self.confidence
+        if pyramid is None or level >= pyramid.levels:
+            return np.zeros((h, w), np.uint32)
+        stored = pyramid.read(level, rect)
+        shown = self.overlay.colour_confidence(((stored.astype(np.uint16) * 255 + 127) // 254).astype(np.uint8))
+        return np.ascontiguousarray(np.where(stored == NOT_PREDICTED, np.uint32(0), shown))
 
     def labels(self, level: int, rect: Rect) -> tuple[np.ndarray, np.ndarray | None]:
         """The person's labels of `rect` (in `level`'s pixels) and the model's, or None."""
@@ -45,6 +66,8 @@ class SlideLabelView:
 
     def argb(self, level: int, rect: Rect) -> np.ndarray:
         """The tile as the canvas draws it: premultiplied ARGB."""
+        if self.overlay.mode == "confidence":
+            return self.confidence_argb(level, rect)
         person, model = self.labels(level, rect)
         shown = self.overlay.colour_labels(person, rect[:2])
         if model is None:

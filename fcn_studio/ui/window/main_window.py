@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.actions = build_menus(self.menuBar(), self, [images, classes, tools, training], Rooms(
             self.shell, self.opening, self.session_saver, self.datasets, self.commands, self.tools,
             self.tools_panel, self.image_list, self.canvas, self.predictions, ModelCommands(self.workspace, self.shell),
-            self.pretrained, self.training, lambda: self.set_overlay_shown(not self.overlay_shown),
+            self.pretrained, self.training, self.slides, lambda: self.set_overlay_shown(not self.overlay_shown),
             lambda: show_shortcuts(self), self.close, self.overlay.labels))
         self.keys = KeyRouter(self, self.canvas)  # shortcuts work wherever the focus is, unless typing
         WheelGuard(self)  # scrolling a panel never edits its spin boxes, sliders or combo boxes

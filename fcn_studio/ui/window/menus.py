@@ -19,6 +19,7 @@ from fcn_studio.ui.panels.tools_panel import TOOLS
 if TYPE_CHECKING:
     from fcn_studio.core.labels import LabelSet
     from fcn_studio.ui.canvas.editing_commands import EditingCommands
+    from fcn_studio.ui.canvas.slide_display import SlideDisplay
     from fcn_studio.ui.canvas.tool_controller import ToolController
     from fcn_studio.ui.canvas.view import CanvasView
     from fcn_studio.ui.datasets.opening import Opening
@@ -49,6 +50,7 @@ class Rooms:
     models: ModelCommands
     pretrained: PretrainedJobs
     training: TrainingController
+    slides: SlideDisplay
     toggle_overlay: Callable[[], None]
     show_shortcuts: Callable[[], None]
     quit: Callable[[], None]
@@ -122,6 +124,7 @@ def build_menus(bar: QMenuBar, owner: QObject, docks: list[QDockWidget], r: Room
     act(go, "previous", "&Previous Image", lambda: r.image_list.step(-1), ["A", "PgUp"])
     act(go, "next_uncorrected", "Next &Uncorrected (new or predicted)", e.next_uncorrected, "U")
     act(go, "next_to_label", "Next to &Label (teaches the model most)", r.predictions.next_to_label, "N")
+    act(go, "least_certain_region", "Least Certain &Region of the Slide", r.slides.least_certain_region, "Shift+N")
 
     view = bar.addMenu("&View")
     act(view, "fit", "&Fit to Window", r.canvas.fit, ["Ctrl+0", "F"])

@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from fcn_studio.core.labels import IGNORE_INDEX
+from fcn_studio.inference.slide_predict import least_certain_region
 from fcn_studio.project.label_pyramid import LabelPyramid
 from tests.core.slide.conftest import halvings, photo, write_tiff
 from tests.ui.canvas.test_canvas_clicks import at, drag
@@ -84,6 +85,15 @@ def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_und
     argb = view.argb(0, (990, 900, 1010, 1200))
     predicted = person == IGNORE_INDEX
     assert (argb[predicted] >> 24).max() < (argb[~predicted] >> 24).min()  # the model's drawn fainter
+    window.class_panel.mode_changed.emit("confidence")  # the confidence view, per region
+    assert window.overlay.mode == "confidence"
+    assert (view.argb(0, (0, 0, 512, 512)) >> 24).any() and view.confidence is not None
+    window.canvas.set_zoom(0.1)
+    window.actions["least_certain_region"].trigger()  # Shift+N
+    assert window.canvas.zoom == 1.0
+    centre = window.canvas.mapToScene(window.canvas.viewport().rect().center())
+    y0, x0, y1, x1 = least_certain_region(view.confidence, window.workspace.slide.pyramid)
+    assert abs(centre.x() - (x0 + x1) / 2) < 2 and abs(centre.y() - (y0 + y1) / 2) < 2
     close_window(qtbot, window)
     painted = LabelPyramid.open(root / "masks" / "scan.zarr").read(0, (0, 0, 2048, 3072))
     assert set(np.unique(painted)) == {1, IGNORE_INDEX}  # the prediction never became the person's labels
