@@ -129,12 +129,24 @@ class SlideEditing:
                              f"draw it in parts of at most {MAX_REGION // 10**6} megapixels")
         return self._apply((cy0, cx0, cy1, cx1), fp[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], value, preserve, name)
 
-    def _apply(self, rect: Rect, fp: np.ndarray, value: int, preserve: Preserve | None, name: str) -> SlideEdit | None:
+    def accept(self, rect: Rect, prediction: np.ndarray) -> SlideEdit | None:
+        """Accept Prediction over `rect` (the view): the model's labels (`prediction`, of the rect)
+        become the person's where the person has none; what the person painted stays. One undo step,
+        refused past MAX_REGION pixels like a polygon."""
+        y0, x0, y1, x1 = rect
+        if (y1 - y0) * (x1 - x0) > MAX_REGION:
+            raise ValueError(f"accepting {(x1 - x0):,} x {(y1 - y0):,} pixels at once is too much for one undo "
+                             f"step; zoom in to at most {MAX_REGION // 10**6} megapixels")
+        before = self.labels(0, rect)
+        fp = (before == IGNORE_INDEX) & (prediction != IGNORE_INDEX)
+        return self._apply(rect, fp, prediction, None, "accept prediction")
+
+    def _apply(self, rect: Rect, fp: np.ndarray, value, preserve: Preserve | None, name: str) -> SlideEdit | None:
         before = self.labels(0, rect)
         allowed = (preserve or Preserve()).allowed(before)
         where = fp if allowed is None else fp & allowed
         after = before.copy()
-        after[where] = value
+        after[where] = value[where] if isinstance(value, np.ndarray) else value
         changed = before != after
         if not changed.any():
             return None

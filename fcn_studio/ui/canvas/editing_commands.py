@@ -25,8 +25,10 @@ class EditingCommands:
 
     def __init__(self, workspace: Workspace, shell: Shell, overlay: OverlayState, tools: ToolController,
                  tools_panel: ToolsPanel, image_list: ImageListPanel,
-                 reshow: Callable[[int, Callable[[], None] | None], None]) -> None:
+                 reshow: Callable[[int, Callable[[], None] | None], None], slides=None) -> None:
+        """`slides`: the SlideDisplay (Accept Prediction over the view of a whole slide)."""
         self.workspace, self.shell, self.overlay = workspace, shell, overlay
+        self.slides = slides
         self.tools, self.tools_panel, self.image_list, self.reshow = tools, tools_panel, image_list, reshow
         self.session = workspace.editing
         self.last_prediction: tuple[int, np.ndarray] | None = None  # the model's latest for the shown image
@@ -109,7 +111,11 @@ class EditingCommands:
     # -- whole-mask commands -------------------------------------------------------------------------
     def accept_prediction(self) -> None:
         """The model's latest prediction for this image becomes the person's label (marked corrected).
-        Over a person's mask it asks first; with no prediction it says so."""
+        Over a person's mask it asks first; with no prediction it says so. On a whole slide: the part in
+        view, where nobody painted (slides, one undo step)."""
+        if self.workspace.slide is not None and self.workspace.busy is None and self.slides is not None:
+            self.slides.accept_prediction()
+            return
         if self._not_ready():
             return
         ws = self.workspace

@@ -147,6 +147,30 @@ class SlideDisplay:
 
         self.start(run)
 
+    def accept_prediction(self) -> bool:
+        """Accept Prediction on a slide: over the part of it in view, the model's labels become the
+        person's where nobody painted (one undo step; zoom in when the view holds too much)."""
+        shown = self.shown
+        prediction = None if shown is None else shown.labels.prediction
+        if prediction is None:
+            self.status.showMessage("There is no prediction of this slide yet: load a model; it predicts around "
+                                    "the view", 5000)
+            return False
+        scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        h, w = shown.shape
+        rect = (max(0, int(scene.top())), max(0, int(scene.left())), min(h, int(scene.bottom()) + 1),
+                min(w, int(scene.right()) + 1))
+        if rect[0] >= rect[2] or rect[1] >= rect[3]:
+            return False
+        try:
+            edit = shown.editing.accept(rect, prediction.read(0, rect))
+        except ValueError as exc:
+            self.status.showMessage(str(exc), 6000)
+            return False
+        self.status.showMessage("Accepted the prediction in view (Ctrl+Z takes it back)" if edit else
+                                "Nothing to accept in view: it is labelled already, or not predicted yet", 5000)
+        return edit is not None
+
     def least_certain_region(self) -> bool:
         """Go to the window of the slide shown where the model is least sure, among those it has
         predicted and nobody has labelled (1:1, centred); False (and said why) when there is none."""

@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         # the rooms, each built from (workspace, shell) and the widgets it acts on
         self.tools = ToolController(self.workspace, self.shell, self.canvas, self.tools_panel)
         self.commands = EditingCommands(self.workspace, self.shell, self.overlay, self.tools, self.tools_panel,
-                                        self.image_list, self.show_image)  # Edit and Go
+                                        self.image_list, self.show_image, self.slides)  # Edit and Go
         self.predictions = PredictionOrder(self.workspace, self.shell, self.worker, self.status.batch,
                                            self.image_list)  # Predict All, least certain next
         self.training = TrainingController(self.workspace, self.shell, self.training_panel,

@@ -94,9 +94,24 @@ def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_und
     centre = window.canvas.mapToScene(window.canvas.viewport().rect().center())
     y0, x0, y1, x1 = least_certain_region(view.confidence, window.workspace.slide.pyramid)
     assert abs(centre.x() - (x0 + x1) / 2) < 2 and abs(centre.y() - (y0 + y1) / 2) < 2
-    close_window(qtbot, window)
     painted = LabelPyramid.open(root / "masks" / "scan.zarr").read(0, (0, 0, 2048, 3072))
-    assert set(np.unique(painted)) == {1, IGNORE_INDEX}  # the prediction never became the person's labels
+    assert set(np.unique(painted)) == {1, IGNORE_INDEX}  # shown, the prediction never became the person's labels
+
+    window.canvas.centerOn(1020, 1000)  # the stroke in view: Accept Prediction fills around it, keeps it
+    scene = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
+    window.actions["accept"].trigger()
+    slide = window.workspace.slide
+    assert slide.done[-1].name == "accept prediction"
+    person = slide.labels(0, (990, 900, 1010, 1200))
+    assert (person[10, 100:140] == 1).all()  # what the person painted stays
+    inside = (int(scene.top()) + 5, int(scene.left()) + 5)
+    assert slide.labels(0, (*inside, inside[0] + 1, inside[1] + 1))[0, 0] == view.prediction.read(
+        0, (*inside, inside[0] + 1, inside[1] + 1))[0, 0]
+    outside = slide.labels(0, (0, 0, 10, 10))
+    assert (outside == IGNORE_INDEX).all()  # out of view: not accepted
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert slide.labels(0, (*inside, inside[0] + 1, inside[1] + 1))[0, 0] == IGNORE_INDEX
+    close_window(qtbot, window)
 
 
 def test_a_flat_image_too_large_to_open_is_shown_from_a_tiled_copy_made_once(qtbot, window, tmp_path, monkeypatch):
