@@ -92,13 +92,17 @@ class LabelPyramid:
         return cls(path, group)
 
     @classmethod
-    def open(cls, path: str | Path) -> LabelPyramid:
+    def open(cls, path: str | Path, sweep: bool = True) -> LabelPyramid:
+        """`sweep`: delete the chunk writes a killed process left (*.partial, never renamed). Only the
+        pyramid's writer may sweep: a reader opening it while another thread writes (the canvas, a
+        prediction going on) would delete that thread's write in flight."""
         import zarr
 
         path = Path(path)
-        for partial in path.rglob("*.partial"):  # a chunk write a killed process left (never renamed)
-            with contextlib.suppress(OSError):
-                partial.unlink()
+        if sweep:
+            for partial in path.rglob("*.partial"):
+                with contextlib.suppress(OSError):
+                    partial.unlink()
         return cls(path, zarr.open_group(str(path), mode="r+"))
 
     def read(self, level: int, rect: Rect) -> np.ndarray:

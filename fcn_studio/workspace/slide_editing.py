@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from fcn_studio.core.editing.mask_editor import Preserve
@@ -83,6 +84,7 @@ class SlideEditing:
         self._now = False
         self._writer: threading.Thread | None = None
         self.error: str | None = None
+        self.pixels: Callable[[Rect], np.ndarray] | None = None  # the slide's RGB of a rect (smart tools)
 
     # -- reading --------------------------------------------------------------------------------------
     def labels(self, level: int, rect: Rect) -> np.ndarray:
@@ -109,7 +111,7 @@ class SlideEditing:
         found = stroke_footprint(points, diameter, self.shape)
         if found is None:
             return None
-        return self._apply(*found, value, preserve, name)
+        return self.paint_region(*found, value, preserve, name)
 
     def fill_polygon(self, points: Sequence[tuple[float, float]], value: int, preserve: Preserve | None = None,
                      name: str = "polygon") -> SlideEdit | None:
@@ -127,7 +129,8 @@ class SlideEditing:
         if (cy1 - cy0) * (cx1 - cx0) > MAX_REGION:
             raise ValueError(f"this polygon spans {(cx1 - cx0):,} x {(cy1 - cy0):,} pixels of the slide; "
                              f"draw it in parts of at most {MAX_REGION // 10**6} megapixels")
-        return self._apply((cy0, cx0, cy1, cx1), fp[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], value, preserve, name)
+        fp = fp[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        return self.paint_region((cy0, cx0, cy1, cx1), fp, value, preserve, name)
 
     def accept(self, rect: Rect, prediction: np.ndarray) -> SlideEdit | None:
         """Accept Prediction over `rect` (the view): the model's labels (`prediction`, of the rect)
@@ -139,9 +142,29 @@ class SlideEditing:
                              f"step; zoom in to at most {MAX_REGION // 10**6} megapixels")
         before = self.labels(0, rect)
         fp = (before == IGNORE_INDEX) & (prediction != IGNORE_INDEX)
-        return self._apply(rect, fp, prediction, None, "accept prediction")
+        return self.paint_region(rect, fp, prediction, None, "accept prediction")
 
-    def _apply(self, rect: Rect, fp: np.ndarray, value, preserve: Preserve | None, name: str) -> SlideEdit | None:
+    def flood_fill(self, x: int, y: int, value: int, bounds: Rect,
+                   preserve: Preserve | None = None) -> SlideEdit | None:
+        """The Fill tool: the 4-connected region of the class under (x, y), within `bounds` (the view:
+        a slide's region of one class can be as large as the slide), becomes `value`."""
+        h, w = self.shape
+        y0, x0, y1, x1 = max(0, bounds[0]), max(0, bounds[1]), min(h, bounds[2]), min(w, bounds[3])
+        if not (y0 <= y < y1 and x0 <= x < x1):
+            return None
+        if (y1 - y0) * (x1 - x0) > MAX_REGION:
+            raise ValueError(f"the view holds {(x1 - x0):,} x {(y1 - y0):,} pixels of the slide; zoom in to fill "
+                             f"(at most {MAX_REGION // 10**6} megapixels at once)")
+        labels = self.labels(0, (y0, x0, y1, x1))
+        same = (labels == labels[y - y0, x - x0]).astype(np.uint8)
+        flood = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
+        cv2.floodFill(same, flood, (x - x0, y - y0), 2, 0, 0, 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
+        return self.paint_region((y0, x0, y1, x1), flood[1:-1, 1:-1].astype(bool), value, preserve, "fill")
+
+    def paint_region(self, rect: Rect, fp: np.ndarray, value, preserve: Preserve | None,
+                     name: str) -> SlideEdit | None:
+        """`value` (a class, or an array of `rect`) where the boolean footprint `fp` of `rect` is set,
+        within `preserve`'s rule: one undo step, journalled when this returns."""
         before = self.labels(0, rect)
         allowed = (preserve or Preserve()).allowed(before)
         where = fp if allowed is None else fp & allowed

@@ -180,3 +180,13 @@ def test_export_as_a_pyramidal_ome_tiff_read_back_by_tifffile(tmp_path):
         assert tif.is_ome and [lv.shape for lv in tif.series[0].levels] == [(1300, 700), (650, 350), (325, 175)]
         np.testing.assert_array_equal(tif.series[0].levels[0].asarray(), truth)
         np.testing.assert_array_equal(tif.series[0].levels[1].asarray(), truth[::2, ::2])
+
+
+def test_only_the_writer_sweeps_left_over_partial_writes_a_reader_never_deletes_one_in_flight(tmp_path):
+    LabelPyramid.create(tmp_path / "p.zarr", (600, 600))
+    partial = tmp_path / "p.zarr" / "0" / ".zattrs.1234.partial"  # a write another thread has in flight
+    partial.write_bytes(b"{}")
+    LabelPyramid.open(tmp_path / "p.zarr", sweep=False)  # the canvas opening a prediction being made
+    assert partial.exists()
+    LabelPyramid.open(tmp_path / "p.zarr")  # the writer, after a kill
+    assert not partial.exists()

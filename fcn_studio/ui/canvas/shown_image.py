@@ -70,6 +70,7 @@ def load_shown_slide(project: Project, image_id: int, path: Path, overlay, dispa
     source = open_slide(path)
     try:
         editing = SlideEditing(project, image_id, source.shape, autosave_delay, dispatch=dispatch)
+        editing.pixels = lambda rect: source.read_region(0, rect)  # what the smart box sees
         image_tiles = SlideTiles(source.shape, [lv.downsample for lv in source.levels],
                                  [lv.shape for lv in source.levels], SLIDE_TILE, source.read_region, dispatch)
         labels = SlideLabelView(editing, project.prediction_pyramid_path(image_id), overlay,

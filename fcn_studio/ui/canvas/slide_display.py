@@ -16,8 +16,8 @@ from fcn_studio.workspace.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-HINT = ("Whole slide: only the tiles in view are read. The Brush and Eraser (their size is on screen), "
-        "Polygon and Lasso paint it; Ctrl+Z undoes.")
+HINT = ("Whole slide: only the tiles in view are read. Every tool but Click paints it (the brush's size is "
+        "on screen; Fill stops at the view's edge); Ctrl+Z undoes; Shift+N: the least certain region.")
 
 
 class SlideDisplay:

@@ -11,12 +11,13 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
-from fcn_studio.core.editing.grabcut import grabcut_region
+from fcn_studio.core.editing.grabcut import MARGIN, grabcut_region
 from fcn_studio.core.editing.tools import Stroke, class_at, fill_polygon, flood_fill
 from fcn_studio.ui.canvas.click_tool import ClickTool
 from fcn_studio.ui.canvas.slide_brush import SlideBrush
 from fcn_studio.ui.canvas.view import CanvasView
 from fcn_studio.ui.panels.tools_panel import ToolsPanel
+from fcn_studio.workspace.slide_editing import MAX_REGION
 
 if TYPE_CHECKING:
     from fcn_studio.ui.shell import Shell
@@ -180,9 +181,32 @@ class ToolController(QObject):
             self._points = [(x, y)]
             self._dragging_lasso = True
             self._erasing = erase
+        elif tool == "fill":
+            self._slide_step(lambda slide: slide.flood_fill(int(pos.x()), int(pos.y()), self._value(erase),
+                                                            self._view_rect(), self.panel.preserve_rule()))
+        elif tool == "smart":
+            self._box_start = pos
         elif tool != "navigate":
-            self.notice.emit("On a whole slide, the Brush (B), Eraser (E), Polygon (P) and Lasso (L) paint for "
-                             "now; this tool works on ordinary images")
+            self.notice.emit("On a whole slide the Click tool does not work yet; the Brush, Eraser, Polygon, Lasso, "
+                             "Fill and Smart box do")
+
+    def _view_rect(self) -> tuple[int, int, int, int]:
+        scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        return int(scene.top()), int(scene.left()), int(scene.bottom()) + 1, int(scene.right()) + 1
+
+    def _slide_step(self, step: Callable) -> bool:
+        """One edit of the slide's labels; a refusal (too large for one step) said in the status bar."""
+        slide = self.workspace.slide
+        if slide is None:
+            return False
+        try:
+            done = step(slide) is not None
+        except ValueError as exc:
+            self.notice.emit(str(exc))
+            return False
+        if done:
+            self.operation_finished.emit()
+        return done
 
     # -- polygon ------------------------------------------------------------------------------------
     def close_polygon(self, erase: bool = False) -> None:
@@ -262,6 +286,9 @@ class ToolController(QObject):
 
     def _smart_select(self, a: QPointF, b: QPointF) -> None:
         editor, image, image_id = self.workspace.editor, self.workspace.current_image, self.session.current_id
+        if editor is None and self.workspace.slide is not None:
+            self._smart_select_on_slide(a, b)
+            return
         if editor is None or image is None:
             return
         box = (a.x(), a.y(), b.x(), b.y())
@@ -293,3 +320,41 @@ class ToolController(QObject):
             self.failed.emit(message)
 
         self.shell.background(lambda: grabcut_region(image, box), done, failed, self.shell.lanes.smart)
+
+    def _smart_select_on_slide(self, a: QPointF, b: QPointF) -> None:
+        """The Smart box on a whole slide: GrabCut on the box's pixels read from the slide (with a margin),
+        in the smart lane; its object painted into the slide's labels as one step."""
+        slide = self.workspace.slide
+        if slide.pixels is None:
+            return
+        x0, x1 = sorted((int(a.x()), int(b.x())))
+        y0, y1 = sorted((int(a.y()), int(b.y())))
+        h, w = slide.shape
+        cy0, cx0, cy1, cx1 = max(0, y0 - MARGIN), max(0, x0 - MARGIN), min(h, y1 + MARGIN), min(w, x1 + MARGIN)
+        if (cy1 - cy0) * (cx1 - cx0) > MAX_REGION:
+            self.notice.emit(f"Smart box: that box holds more than {MAX_REGION // 10**6} megapixels of the slide; "
+                             f"zoom in and draw it around one object")
+            return
+        value, preserve = self._value(False), self.panel.preserve_rule()
+        self.busy.emit("Smart selection...")
+
+        def work():
+            (ry0, rx0, ry1, rx1), fg = grabcut_region(slide.pixels((cy0, cx0, cy1, cx1)),
+                                                      (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0))
+            return (ry0 + cy0, rx0 + cx0, ry1 + cy0, rx1 + cx0), fg
+
+        def done(result) -> None:
+            self.busy.emit("")
+            if self.workspace.slide is not slide:
+                return  # another image meanwhile
+            if not result[1].any():
+                self.notice.emit("Smart box found nothing in the box: drag it snugly around one object, "
+                                 "with a little background on every side.")
+            elif not self._slide_step(lambda s: s.paint_region(*result, value, preserve, "smart selection")):
+                self.notice.emit("Smart box changed nothing: drag it snugly around one object.")
+
+        def failed(message: str, _details: str) -> None:
+            self.busy.emit("")
+            self.failed.emit(message)
+
+        self.shell.background(work, done, failed, self.shell.lanes.smart)

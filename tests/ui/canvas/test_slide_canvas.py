@@ -58,14 +58,44 @@ def test_a_slide_opens_from_tiles_and_a_brush_drag_paints_its_labels_undo_redo_a
     assert np.array_equal(np.unique(pyramid.read(3, (0, 0, 256, 384))), [2, IGNORE_INDEX])
 
 
-def test_other_tools_on_a_slide_say_so_and_change_nothing(qtbot, window, tmp_path):
+def test_fill_and_smart_box_work_on_a_slide_within_the_view_and_the_click_tool_says_it_does_not_yet(
+        qtbot, window, tmp_path):
     _open_slide(qtbot, window, tmp_path)
+    slide = window.workspace.slide
+    window.canvas.one_to_one()
+    window.canvas.centerOn(1000, 1000)
+    window.tools.set_class(2)
+    window.tools_panel.set_tool("polygon")  # a closed outline of class 2, then fill its inside with 5
+    for x, y in ((900, 900), (1100, 900), (1100, 1100), (900, 1100)):
+        qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, x, y))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    window.tools.set_class(5)
     window.tools_panel.set_tool("fill")
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 1000, 1000))
+    assert slide.done[-1].name == "fill" and slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == 5
+    assert slide.labels(0, (950, 850, 951, 851))[0, 0] == IGNORE_INDEX  # outside the region filled
+    scene = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
+    beyond = (int(scene.top()) - 5, int(scene.left()) - 5)  # the unlabelled region goes on past the view
+    window.tools.set_class(6)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 880, 880))
+    assert slide.labels(0, (880, 880, 881, 881))[0, 0] == 6
+    assert slide.labels(0, (*beyond, beyond[0] + 1, beyond[1] + 1))[0, 0] == IGNORE_INDEX  # filled to the view only
+    window.tools_panel.set_tool("smart")
+    window.tools.set_class(7)
+    steps = len(slide.done)
+    said = []
+    window.tools.notice.connect(said.append)
+    window.tools.failed.connect(said.append)
+    drag(qtbot, window, [(900, 900), (1100, 1100)])
+    qtbot.waitUntil(lambda: len(slide.done) == steps + 1 or bool(said), timeout=20_000)
+    assert not said, said
+    qtbot.waitUntil(lambda: len(slide.done) == steps + 1, timeout=20_000)
+    assert slide.done[-1].name == "smart selection" and (slide.labels(0, (900, 900, 1100, 1100)) == 7).any()
+    window.tools_panel.set_tool("click")
     notices = []
     window.tools.notice.connect(notices.append)
-    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 100, 100))
-    assert notices and "Brush" in notices[0]
-    assert not window.workspace.slide.done
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 1000, 1000))
+    assert notices and "Click tool does not work yet" in notices[-1] and len(slide.done) == steps + 1
 
 
 def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_under_the_persons_labels(
