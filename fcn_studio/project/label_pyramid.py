@@ -92,10 +92,11 @@ class LabelPyramid:
         return cls(path, group)
 
     @classmethod
-    def open(cls, path: str | Path, sweep: bool = True) -> LabelPyramid:
-        """`sweep`: delete the chunk writes a killed process left (*.partial, never renamed). Only the
-        pyramid's writer may sweep: a reader opening it while another thread writes (the canvas, a
-        prediction going on) would delete that thread's write in flight."""
+    def open(cls, path: str | Path, sweep: bool = False) -> LabelPyramid:
+        """`sweep`: delete the chunk writes a killed process left (*.partial, never renamed; hidden,
+        never read). Only when the project opens (its replay of killed windows' strokes): anyone else
+        opening it while another thread or process writes (the canvas, a prediction, a training
+        backend, a window still closing) would delete that write in flight."""
         import zarr
 
         path = Path(path)

@@ -89,7 +89,7 @@ class Project(MaskFiles):
     def _replay_slide_strokes(self) -> list[int]:
         """Strokes on slides journalled by a window that was killed before they reached the chunks."""
         try:
-            restored = replay_pyramids(self.root, lambda i: LabelPyramid.open(self.mask_pyramid_path(i)))
+            restored = replay_pyramids(self.root, lambda i: LabelPyramid.open(self.mask_pyramid_path(i), sweep=True))
         except OSError:  # a read-only copy: they stay for a window that can write
             return []
         for image_id in restored:

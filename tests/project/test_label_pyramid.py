@@ -132,7 +132,7 @@ def test_a_writer_killed_mid_write_leaves_every_finished_write_readable(tmp_path
     LabelPyramid.create(tmp_path / "masks" / "slide.zarr", SHAPE, chunk=256)
     finished = _run_child_until_killed("write", tmp_path, seed, 12 + 5 * seed)
     _check(tmp_path, seed, finished)
-    assert LabelPyramid.open(tmp_path / "masks" / "slide.zarr") is not None
+    assert LabelPyramid.open(tmp_path / "masks" / "slide.zarr", sweep=True) is not None  # as the project opens
     assert not list((tmp_path / "masks").rglob("*.partial"))  # a killed chunk write's leftover is swept
 
 
@@ -153,12 +153,12 @@ def test_journal_replay_restores_strokes_that_never_reached_the_chunks(tmp_path)
     _check(tmp_path, 3, finished)
 
 
-def test_opening_sweeps_a_killed_chunk_writes_leftover(tmp_path):
+def test_the_project_opening_sweeps_a_killed_chunk_writes_leftover(tmp_path):
     pyramid = LabelPyramid.create(tmp_path / "m.zarr", (600, 600), chunk=256)
     pyramid.write((0, 0, 10, 10), np.zeros((10, 10), np.uint8))
     leftover = tmp_path / "m.zarr" / "0" / "0" / "0.3f2a9c.partial"  # what zarr's write leaves when killed
     leftover.write_bytes(b"half a chunk")
-    again = LabelPyramid.open(tmp_path / "m.zarr")
+    again = LabelPyramid.open(tmp_path / "m.zarr", sweep=True)
     assert not leftover.exists() and (again.read(0, (0, 0, 10, 10)) == 0).all()
 
 
@@ -186,7 +186,7 @@ def test_only_the_writer_sweeps_left_over_partial_writes_a_reader_never_deletes_
     LabelPyramid.create(tmp_path / "p.zarr", (600, 600))
     partial = tmp_path / "p.zarr" / "0" / ".zattrs.1234.partial"  # a write another thread has in flight
     partial.write_bytes(b"{}")
-    LabelPyramid.open(tmp_path / "p.zarr", sweep=False)  # the canvas opening a prediction being made
+    LabelPyramid.open(tmp_path / "p.zarr")  # the canvas opening a prediction being made
     assert partial.exists()
-    LabelPyramid.open(tmp_path / "p.zarr")  # the writer, after a kill
+    LabelPyramid.open(tmp_path / "p.zarr", sweep=True)  # the project opening, after a kill
     assert not partial.exists()

@@ -31,7 +31,7 @@ class SlideLabelView:
         path = self._paths[which]
         if which not in self._open and path is not None and path.is_dir():
             try:
-                self._open[which] = LabelPyramid.open(path, sweep=False)  # the prediction writes it
+                self._open[which] = LabelPyramid.open(path)  # the prediction writes it meanwhile
             except (OSError, KeyError, ValueError):
                 return None  # being made right now: seen next time
         return self._open.get(which)
