@@ -30,8 +30,9 @@ class Answer:
     """The model's answer to some clicks, with what the GUI thread needs of it worked out beforehand in
     the worker (on a 100-megapixel image, its bounding box and borders take longer than a frame)."""
 
-    def __init__(self, count: int, selection: np.ndarray) -> None:
-        self.count, self.shape = count, selection.shape
+    def __init__(self, count: int, selection: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+        """`origin`: where the selection's image lies in the picture (a region of a whole slide)."""
+        self.count, self.shape, self.origin = count, selection.shape, origin
         rows, cols = np.flatnonzero(selection.any(1)), np.flatnonzero(selection.any(0))
         self.rect = None if not len(rows) else (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
         self.local = None  # the selection inside `rect` only: twenty answers on a gigapixel image fit in memory
@@ -40,7 +41,8 @@ class Answer:
             y0, x0, y1, x1 = self.rect
             self.local = selection[y0:y1, x0:x1].copy()
             found, _ = cv2.findContours(self.local.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-            self.contours = [c[:, 0, :].astype(float) + (x0 + 0.5, y0 + 0.5) for c in found]
+            oy, ox = origin
+            self.contours = [c[:, 0, :].astype(float) + (x0 + ox + 0.5, y0 + oy + 0.5) for c in found]
 
     @property
     def selection(self) -> np.ndarray:
@@ -61,6 +63,25 @@ def outline_path(contours: list[np.ndarray]) -> QPainterPath:
             path.lineTo(x, y)
         path.closeSubpath()
     return path
+
+
+SLIDE_WINDOW = 16_000_000  # on a whole slide, the tool looks at the view, up to this many pixels
+
+
+class _Target:
+    """What the clicks are on: an image's pixels, or a region of a whole slide (the view when the first
+    click was made: `origin` in the slide, its pixels read in the worker on the first answer). Clicks
+    are kept in the target's own pixels."""
+
+    def __init__(self, image_id: int, shape: tuple[int, int], image: np.ndarray | None = None,
+                 origin: tuple[int, int] = (0, 0), slide=None) -> None:
+        self.image_id, self.shape, self.image, self.origin, self.slide = image_id, shape, image, origin, slide
+
+    def pixels(self) -> np.ndarray:
+        if self.image is None:
+            y0, x0 = self.origin
+            self.image = self.slide.pixels((y0, x0, y0 + self.shape[0], x0 + self.shape[1]))
+        return self.image
 
 
 def _load(nets: dict, key: str):
@@ -86,7 +107,7 @@ class ClickTool(QObject):
         self.clicks: list[Click] = []
         # the model's answers, each to the first `count` clicks; Backspace goes back one
         self.answers: list[Answer] = []
-        self._image_id: int | None = None
+        self._target: _Target | None = None
         self._working = False
         self._commit_when_answered = False
         self._nets: dict[str, object] = {}  # model file -> loaded network (read in the smart lane)
@@ -112,24 +133,52 @@ class ClickTool(QObject):
         self.shell.background(lambda: _load(nets, key), lambda _n: None, lambda _m, _d: None, self.shell.lanes.smart)
 
     def press(self, pos: QPointF, button, modifiers) -> None:
-        image, image_id = self.ws.current_image, self.ws.editing.current_id
-        if image is None or self.ws.editor is None:
+        target = self._target_for()
+        if target is None:
             return
-        h, w = image.shape[:2]
-        x, y = int(pos.x()), int(pos.y())
-        if not (0 <= x < w and 0 <= y < h):
+        y, x = int(pos.y()) - target.origin[0], int(pos.x()) - target.origin[1]
+        if not (0 <= x < target.shape[1] and 0 <= y < target.shape[0]):
+            if self.clicks and target.slide is not None:
+                self.notice.emit("Click tool: that click is outside the part of the slide the clicks are on (the "
+                                 "view at the first click); Enter paints the object, Esc starts again")
             return
         if not self.ws.clicks.ensure():
             self.notice.emit(f"Click tool: {self.ws.clicks.state or 'the click model is not ready yet'}. "
                              "Clicks work once it is ready.")
             return
-        if image_id != self._image_id:
-            self.cancel()
-            self._image_id = image_id
         negative = button == Qt.MouseButton.RightButton or bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         self.clicks.append(Click(y, x, not negative))
         self._draw_marks()
         self._ask()
+
+    def _target_for(self) -> _Target | None:
+        """The clicks' target: the one they are on, or a new one for a first click (the image shown, or
+        the slide's part in view); None when nothing can be clicked on (or the view holds too much)."""
+        ws = self.ws
+        if ws.editor is not None and ws.current_image is not None:
+            image_id = ws.editing.current_id
+            if self._target is None or self._target.image_id != image_id or self._target.slide is not None:
+                self.cancel()
+                self._target = _Target(image_id, ws.current_image.shape[:2], ws.current_image)
+            return self._target
+        slide = ws.slide
+        if slide is None or slide.pixels is None:
+            return None
+        if self._target is not None and self._target.slide is slide and self.clicks:
+            return self._target
+        self.cancel()
+        scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        h, w = slide.shape
+        y0, x0 = max(0, int(scene.top())), max(0, int(scene.left()))
+        y1, x1 = min(h, int(scene.bottom()) + 1), min(w, int(scene.right()) + 1)
+        if y1 <= y0 or x1 <= x0:
+            return None
+        if (y1 - y0) * (x1 - x0) > SLIDE_WINDOW:
+            self.notice.emit(f"Click tool: zoom in; on a whole slide it looks at the view, up to "
+                             f"{SLIDE_WINDOW // 10**6} megapixels")
+            return None
+        self._target = _Target(ws.current_id, (y1 - y0, x1 - x0), origin=(y0, x0), slide=slide)
+        return self._target
 
     def remove_last(self) -> bool:
         """Backspace: the last click goes, and the object goes back to what it was before it."""
@@ -155,7 +204,7 @@ class ClickTool(QObject):
     def cancel(self) -> None:
         self.clicks, self.answers = [], []
         self._commit_when_answered = False
-        self._image_id = None
+        self._target = None
         self._draw_marks()
         self._show(None)
 
@@ -168,14 +217,21 @@ class ClickTool(QObject):
             self._commit_when_answered = True
             self._ask()
             return True
-        editor, rect = self.ws.editor, answer.rect
-        if editor is None or self.ws.editing.current_id != self._image_id or rect is None:
+        target, rect = self._target, answer.rect
+        editor = self.ws.editor if target is not None and target.slide is None else None
+        if rect is None or target is None or (editor is None and target.slide is not self.ws.slide) or (
+                editor is not None and self.ws.editing.current_id != target.image_id):
             self.notice.emit("Click tool: nothing to paint (no object is selected).")
             return False
         value, preserve = self.paint()
-        editor.begin("click object")
-        editor.apply(rect, answer.local, value, preserve)
-        changed = editor.end() is not None
+        if editor is not None:
+            editor.begin("click object")
+            editor.apply(rect, answer.local, value, preserve)
+            changed = editor.end() is not None
+        else:  # a region of a whole slide
+            (oy, ox), (y0, x0, y1, x1) = target.origin, rect
+            changed = target.slide.paint_region((y0 + oy, x0 + ox, y1 + oy, x1 + ox), answer.local, value, preserve,
+                                                "click object") is not None
         self.cancel()
         if changed:
             self.finished.emit()
@@ -188,9 +244,8 @@ class ClickTool(QObject):
     def _ask(self) -> None:
         if self._working or not self.clicks or self.answer is not None:
             return  # clicks made while the model answers are answered together once it is done
-        path = self.ws.clicks.path()
-        image, image_id = self.ws.current_image, self._image_id
-        if path is None or image is None:
+        path, target = self.ws.clicks.path(), self._target
+        if path is None or target is None:
             return
         clicks = tuple(self.clicks)
         last = self.answers[-1] if self.answers else None
@@ -203,12 +258,12 @@ class ClickTool(QObject):
 
             net = _load(nets, key)
             previous = None if last is None else last.selection
-            return Answer(len(clicks), ClickSession(net, image).answer(clicks, previous))
+            return Answer(len(clicks), ClickSession(net, target.pixels()).answer(clicks, previous), target.origin)
 
         def done(answer: Answer) -> None:
             self._working = False
             self.busy.emit("")
-            if image_id != self._image_id or tuple(self.clicks[: len(clicks)]) != clicks:
+            if target is not self._target or tuple(self.clicks[: len(clicks)]) != clicks:
                 self._ask()  # Backspace or Esc meanwhile: answer what is there now
                 return
             self.answers = [*(a for a in self.answers if a.count < len(clicks)), answer]
@@ -236,9 +291,10 @@ class ClickTool(QObject):
         for item in self.marks:
             scene.removeItem(item)
         self.marks = []
+        oy, ox = self._target.origin if self._target is not None else (0, 0)
         for c in self.clicks:
             mark = QGraphicsEllipseItem(QRectF(-MARK / 2, -MARK / 2, MARK, MARK))
-            mark.setPos(c.x + 0.5, c.y + 0.5)
+            mark.setPos(c.x + ox + 0.5, c.y + oy + 0.5)
             mark.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
             mark.setBrush(QBrush(QColor("#3cdc50" if c.positive else "#ff3c3c")))
             mark.setPen(QPen(QColor("white")))

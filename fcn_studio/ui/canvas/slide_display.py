@@ -16,8 +16,8 @@ from fcn_studio.workspace.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-HINT = ("Whole slide: only the tiles in view are read. Every tool but Click paints it (the brush's size is "
-        "on screen; Fill stops at the view's edge); Ctrl+Z undoes; Shift+N: the least certain region.")
+HINT = ("Whole slide: only the tiles in view are read. Every tool paints it (the brush's size is on screen; "
+        "Fill and Click work within the view); Ctrl+Z undoes; Shift+N: the least certain region.")
 
 
 class SlideDisplay:

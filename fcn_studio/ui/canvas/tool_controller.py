@@ -90,7 +90,7 @@ class ToolController(QObject):
     def _pressed(self, pos: QPointF, button, modifiers) -> None:
         editor = self.workspace.editor
         if editor is None:
-            self._pressed_on_slide(pos, button)
+            self._pressed_on_slide(pos, button, modifiers)
             return
         x, y = pos.x() - 0.5, pos.y() - 0.5  # pixel centres sit at integer coordinates
         if modifiers & Qt.KeyboardModifier.AltModifier:
@@ -161,9 +161,9 @@ class ToolController(QObject):
             self.preview.setPath(QPainterPath())
             self._smart_select(start, pos)
 
-    def _pressed_on_slide(self, pos: QPointF, button) -> None:
-        """A whole slide has no editor of ordinary masks: the brush, eraser, polygon and lasso paint its
-        labels (slide_brush, SlideEditing); the others say they work on ordinary images."""
+    def _pressed_on_slide(self, pos: QPointF, button, modifiers) -> None:
+        """A whole slide has no editor of ordinary masks: every tool paints its labels through the
+        slide's editor (SlideEditing), the brush through slide_brush, Fill and Click within the view."""
         if self.workspace.slide is None:
             return
         tool = self.panel.tool()
@@ -186,9 +186,8 @@ class ToolController(QObject):
                                                             self._view_rect(), self.panel.preserve_rule()))
         elif tool == "smart":
             self._box_start = pos
-        elif tool != "navigate":
-            self.notice.emit("On a whole slide the Click tool does not work yet; the Brush, Eraser, Polygon, Lasso, "
-                             "Fill and Smart box do")
+        elif tool == "click":
+            self.click_tool.press(pos, button, modifiers)
 
     def _view_rect(self) -> tuple[int, int, int, int]:
         scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()

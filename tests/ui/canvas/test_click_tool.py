@@ -3,26 +3,11 @@ last one taken back with Backspace, the object painted by Enter through "Paint o
 and a click model file that cannot be read turns the tool off in one line while the rest works."""
 
 import numpy as np
-import pytest
-import torch
 from PySide6.QtCore import Qt
 
 from fcn_studio.core.labels import IGNORE_INDEX
-from fcn_studio.model.click_net import ClickNet, save_click_model
 from tests.ui.canvas.test_canvas_clicks import at, drag
 from tests.ui.conftest import open_photo_project
-
-
-@pytest.fixture
-def click_model(tmp_path):
-    """A real click model file whose answers vary with the clicks (random weights: what it proposes
-    does not matter here, only that the tool paints exactly that)."""
-    torch.manual_seed(1)
-    net = ClickNet()
-    torch.nn.init.normal_(net.head4[-1].weight, std=1.0)  # logits of both signs: a part of the crop is proposed
-    path = tmp_path / "click.safetensors"
-    save_click_model(path, net.eval(), {"made": "test"})
-    return path
 
 
 def _click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):

@@ -58,8 +58,7 @@ def test_a_slide_opens_from_tiles_and_a_brush_drag_paints_its_labels_undo_redo_a
     assert np.array_equal(np.unique(pyramid.read(3, (0, 0, 256, 384))), [2, IGNORE_INDEX])
 
 
-def test_fill_and_smart_box_work_on_a_slide_within_the_view_and_the_click_tool_says_it_does_not_yet(
-        qtbot, window, tmp_path):
+def test_fill_and_smart_box_work_on_a_slide_within_the_view(qtbot, window, tmp_path):
     _open_slide(qtbot, window, tmp_path)
     slide = window.workspace.slide
     window.canvas.one_to_one()
@@ -91,11 +90,37 @@ def test_fill_and_smart_box_work_on_a_slide_within_the_view_and_the_click_tool_s
     assert not said, said
     qtbot.waitUntil(lambda: len(slide.done) == steps + 1, timeout=20_000)
     assert slide.done[-1].name == "smart selection" and (slide.labels(0, (900, 900, 1100, 1100)) == 7).any()
+
+
+def test_the_click_tool_on_a_slide_answers_in_the_view_and_enter_paints_the_object_as_one_step(
+        qtbot, window, tmp_path, click_model):
+    _open_slide(qtbot, window, tmp_path)
+    window.workspace.project.set_click_model_path(click_model)
+    window.workspace.clicks.changed.emit(click_model)
+    slide = window.workspace.slide
+    window.canvas.one_to_one()
+    window.canvas.centerOn(1500, 1200)
+    window.tools.set_class(4)
     window.tools_panel.set_tool("click")
-    notices = []
-    window.tools.notice.connect(notices.append)
-    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 1000, 1000))
-    assert notices and "Click tool does not work yet" in notices[-1] and len(slide.done) == steps + 1
+    tool = window.tools.click_tool
+    scene = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 1500, 1200))
+    qtbot.waitUntil(lambda: tool.answer is not None, timeout=30_000)
+    assert tool._target.origin == (int(scene.top()), int(scene.left()))  # the view, not the slide
+    assert tool._target.shape == (int(scene.bottom()) + 1 - int(scene.top()),
+                                  int(scene.right()) + 1 - int(scene.left()))
+    answer = tool.answer
+    assert answer.rect is not None and not tool.outline.path().isEmpty()
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.RightButton, pos=at(window, 1450, 1150))
+    qtbot.waitUntil(lambda: tool.answer is not None and len(tool.answers) == 2, timeout=30_000)
+    answer = tool.answer
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert slide.done[-1].name == "click object"
+    (oy, ox), (y0, x0, y1, x1) = answer.origin, answer.rect
+    painted = slide.labels(0, (y0 + oy, x0 + ox, y1 + oy, x1 + ox))
+    assert np.array_equal(painted == 4, answer.local)  # exactly the proposed object, where it lies in the slide
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (slide.labels(0, (y0 + oy, x0 + ox, y1 + oy, x1 + ox)) == IGNORE_INDEX).all()
 
 
 def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_under_the_persons_labels(
