@@ -1,7 +1,8 @@
-"""The whole-slide benchmark (issue 23), for the layers that exist so far: reading the tiles of a
-1920 x 1080 view at each level through the slide reader and its tile cache, its memory, and the time from
-a stroke to its label-pyramid chunks on disk, for a slide of 2 gigapixels and one of a tenth of that,
-each next to a baseline in the same run.
+"""The whole-slide benchmark (issue 23): reading the tiles of a 1920 x 1080 view at each level through
+the slide reader and its tile cache, its memory, and the time from a stroke to its label-pyramid chunks
+on disk; then the same slide on the app's canvas (slide_canvas_bench.py: first paint, pan and zoom frames,
+the app's memory, a stroke from release to disk, the prediction of a view), for a slide of 2 gigapixels
+and one of a tenth of that, each next to a baseline in the same run.
 
     python benchmarks/slide_bench.py                         # makes both slides in a temporary folder
     python benchmarks/slide_bench.py --megapixels 2116 211   # the sizes to make
@@ -28,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import slide_canvas_bench  # noqa: E402 (beside this script)
+
 VIEW = (1080, 1920)  # height, width, in level pixels
 DEFAULT_SIZES = (2116, 211.6)
 
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--flat-limit", type=float, default=0, help="decode level 0 whole for slides up to this size "
                     "(megapixels) as the flat baseline")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--no-app", action="store_true", help="the reading and label layers only, not the app's canvas")
     ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # the child: measure one slide, print JSON
     args = ap.parse_args(argv)
     if args.one:
@@ -193,7 +198,12 @@ def main(argv: list[str] | None = None) -> None:
             if proc.returncode != 0:
                 raise SystemExit(f"measuring {path} failed:\n{proc.stderr[-3000:]}")
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            if not args.no_app:  # the same slide on the app's canvas, in a process of its own
+                results[-1]["app"] = slide_canvas_bench.measure_in_child(path, args.views)
         report(results)
+        if not args.no_app:
+            print()
+            slide_canvas_bench.report([r["app"] for r in results])
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
     finally:

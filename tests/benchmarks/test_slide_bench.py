@@ -49,4 +49,12 @@ def test_slide_bench_measures_views_memory_and_strokes_next_to_baselines(tmp_pat
         assert 0 < r["stroke_journalled"]["median_ms"] <= r["stroke_on_disk"]["median_ms"]
         assert r["ours_traced_peak_mb"] > 0 and r["flat_decoded_mb"] > 0 and r["flat_decode_s"] > 0
     assert "tifffile, no cache" in proc.stdout and "stroke in its chunks" in proc.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]  # the slides it made are gone
+    for r in results:  # the same slide on the app's canvas, in the same run
+        app = r["app"]
+        assert app["first_paint_ms"] > 0 and 0 < app["frame"]["median_ms"] <= app["frame"]["worst_ms"]
+        assert app["baseline_frame_reading_on_gui_thread"]["n"] == 2 and app["stroke_on_disk"]["median_ms"] > 0
+        assert app["view_prediction"]["seconds"] > 0 and app["view_prediction"]["flat_seconds"] > 0
+        assert app["peak_rss_mb"] > 0
+    assert "on the app's canvas" in proc.stdout and "first paint" in proc.stdout
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("torchinductor"))  # torch's own cache
+    assert left == ["bench.json"]  # the slides it made are gone
