@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fcn_studio.core.atomic import create_temp_dir, fsync_dir
 from fcn_studio.project.errors import ProjectError
+from fcn_studio.project.label_pyramid import pyramid_path
 from fcn_studio.project.mask_names import mask_name_for, taken_names
 from fcn_studio.project.masks import CACHE, MASKS, PREDICTIONS
 from fcn_studio.project.project import DB_NAME, Project, stored_path
@@ -95,10 +96,13 @@ def _rehome(db: sqlite3.Connection, session: Project, staging: Path, target: Pat
         os.replace(base, holding)
         base.mkdir()
         for _image_id, old_name, new_name in moves:
-            old = holding / old_name if old_name else None
-            if old is not None and old.is_file():
-                (base / new_name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(old, base / new_name)
+            if not old_name:
+                continue
+            for old, new in ((holding / old_name, base / new_name),  # a mask, and a slide's label pyramid
+                             (pyramid_path(holding, old_name), pyramid_path(base, new_name))):
+                if old.exists():
+                    new.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(old, new)
         shutil.rmtree(holding, ignore_errors=True)
 
 

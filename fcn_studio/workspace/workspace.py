@@ -160,7 +160,9 @@ class Workspace:
         self.background(lambda: project.add_images(paths), done, on_failed)
 
     def masks_rewritten(self) -> None:
-        """Masks on disk changed under the editors (classes changed, an import): edit them afresh."""
+        """Masks on disk changed under the editors (classes changed, an import): edit them afresh (a
+        whole slide too: its undo history holds labels of before)."""
+        self._leave_slide()
         self.editing.set_project(self.project)
         self.labels_changed.emit(self.project.labels)
         self.images_changed.emit()
@@ -249,13 +251,15 @@ class Workspace:
         `on_failed` runs. False, and nothing starts, while another long operation runs."""
         if not self.begin_busy(what):
             return False
-        editing = self.editing
+        editing, slide = self.editing, self.slide
         if editing.saver is not None:
             editing.saver.save_now()
 
         def run():
             if not editing.flush(120):
                 raise RuntimeError("some masks could not be saved; fix that first (see the image list)")
+            if slide is not None and not slide.flush(120):  # a whole slide's strokes, into its pyramid
+                raise RuntimeError(f"the strokes on the slide could not be written: {slide.error}")
             return work()
 
         def done(result) -> None:

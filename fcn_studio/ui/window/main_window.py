@@ -215,6 +215,8 @@ class MainWindow(QMainWindow):
             self._generation_shown = self.workspace.generation
             self.slides.close()
             self.canvas.show_message("Choose an image on the left.")
+        elif self.slides.shown is not None and self.current_id is not None:
+            self.show_image(self.current_id)  # Save as: the slide's labels are edited in the saved project now
         self._refresh_list()
         self._update_title()
 
@@ -391,6 +393,8 @@ class MainWindow(QMainWindow):
     def _labels_changed(self, labels: LabelSet) -> None:
         self.overlay.set_labels(labels)
         self.class_panel.set_labels(labels)
+        if self.slides.shown is not None and self.workspace.slide is None and self.current_id is not None:
+            self.show_image(self.current_id)  # a whole slide's labels rewritten: edited afresh
         self.tools_panel.set_labels(labels)
         name_class_actions(self.actions, labels)
         self.commands.class_picked(min(self.tools.current_class, len(labels) - 1))

@@ -217,3 +217,28 @@ def test_polygon_and_lasso_fill_a_slides_labels_as_one_step_each(qtbot, window, 
     assert slide.labels(0, (730, 730, 731, 731))[0, 0] == 4 and [e.name for e in slide.done] == ["polygon", "lasso"]
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert slide.labels(0, (730, 730, 731, 731))[0, 0] == IGNORE_INDEX
+
+
+def test_a_slide_opened_loose_keeps_taking_strokes_in_the_project_it_is_saved_as(qtbot, window, tmp_path):
+    from fcn_studio.project.project import Project
+
+    slide_file = write_tiff(tmp_path / "scan.tif", halvings(photo(1024, 1536), 3), tile=(256, 256))
+    window.opening.open_paths([slide_file])  # no project: a session
+    qtbot.waitUntil(lambda: window.workspace.slide is not None, timeout=15_000)
+    window.canvas.one_to_one()
+    window.canvas.centerOn(500, 500)
+    window.tools_panel.set_tool("brush")
+    window.tools.set_class(1)
+    drag(qtbot, window, [(480, 500), (520, 500)])
+    assert window.workspace.slide.labels(0, (500, 500, 501, 501))[0, 0] == 1
+    window.session_saver.save(tmp_path / "kept")
+    qtbot.waitUntil(lambda: not window.project.temporary and window.workspace.slide is not None
+                    and window.workspace.slide.project is window.project, timeout=20_000)
+    assert window.workspace.slide.labels(0, (500, 500, 501, 501))[0, 0] == 1  # the session's stroke came along
+    window.canvas.one_to_one()
+    window.canvas.centerOn(500, 600)
+    drag(qtbot, window, [(480, 600), (520, 600)])
+    close_window(qtbot, window)
+    kept = Project.open(tmp_path / "kept")
+    pyramid = LabelPyramid.open(kept.mask_pyramid_path(kept.images()[0].id))
+    assert pyramid.read(0, (500, 500, 501, 501))[0, 0] == 1 and pyramid.read(0, (600, 500, 601, 501))[0, 0] == 1
