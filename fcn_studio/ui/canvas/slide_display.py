@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 
 from fcn_studio.ui.canvas.shown_image import NeedsTiledCopy, ShownSlide
 from fcn_studio.ui.canvas.view import CanvasView
@@ -33,6 +33,14 @@ class SlideDisplay:
         self.image_id: int | None = None
         self._cancel: threading.Event | None = None  # the running prediction's
         self._copying = threading.Event()  # set when quitting: tiled copies being made stop
+        self._predicting: tuple | None = None  # (predictor, project, (y, x) predicted around) while it runs
+        self._moved = QTimer(canvas)  # the view came to rest elsewhere: predict around it from there
+        self._moved.setSingleShot(True)
+        self._moved.setInterval(600)
+        self._moved.timeout.connect(self._view_moved)
+        for signal in (canvas.horizontalScrollBar().valueChanged, canvas.verticalScrollBar().valueChanged,
+                       canvas.zoom_changed):
+            signal.connect(lambda *_: self._moved.start() if self._predicting is not None else None)
 
     def show(self, token: int, image_id: int, shown: ShownSlide, labels_visible: bool) -> bool:
         """False (and the slide let go) when the person has chosen another image meanwhile."""
@@ -79,8 +87,8 @@ class SlideDisplay:
         from fcn_studio.inference.slide_predict import predict_into_pyramid  # noqa: PLC0415
         from fcn_studio.project.label_pyramid import LabelPyramid  # noqa: PLC0415
 
-        centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
-        around = (centre.y(), centre.x())
+        around = self._centre()
+        self._predicting = (predictor, project, around)
         path = project.prediction_pyramid_path(self.image_id)
         cancel = self._cancel = threading.Event()
         dispatch = self.workspace.dispatch
@@ -106,8 +114,10 @@ class SlideDisplay:
                                              lambda d, t: dispatch(lambda: progress(d, t)), cancel,
                                              lambda rect: dispatch(lambda: landed(rect)), confidence)
                 dispatch(lambda: progress(count, count) if count else None)
+                dispatch(lambda: self._finished(cancel))
             except Exception as exc:  # noqa: BLE001 - stopped (Cancelled), or a tile or the disk failed
                 if not cancel.is_set():
+                    dispatch(lambda: self._finished(cancel))
                     message = f"Predicting {name} stopped: {exc}"
                     log.warning("%s", message)
                     dispatch(lambda: self.status.showMessage(message, 10000))
@@ -198,8 +208,28 @@ class SlideDisplay:
         self._copying.set()
         self.stop_predicting()
 
+    def _centre(self) -> tuple[float, float]:
+        centre = self.canvas.mapToScene(self.canvas.viewport().rect().center())
+        return centre.y(), centre.x()
+
+    def _view_moved(self) -> None:
+        """Panned or zoomed while the slide is being predicted: once the view rests more than a
+        prediction tile away from where the prediction started, it starts again from there (tiles
+        done are skipped), so the tiles in view come first."""
+        if self._predicting is None or self.shown is None:
+            return
+        predictor, project, (y, x) = self._predicting
+        cy, cx = self._centre()
+        if max(abs(cy - y), abs(cx - x)) > getattr(predictor, "tile", 1536) * 0.75:
+            self.predict(predictor, project)
+
+    def _finished(self, cancel: threading.Event) -> None:
+        if cancel is self._cancel:  # every tile is predicted: nothing to follow the view for
+            self._cancel, self._predicting = None, None
+
     def stop_predicting(self) -> None:
         """Stops the prediction at its next tile (what is written stays, and is skipped next time)."""
+        self._predicting = None
         if self._cancel is not None:
             self._cancel.set()
             self._cancel = None

@@ -128,6 +128,14 @@ def test_a_slide_is_predicted_around_the_view_into_its_own_pyramid_and_drawn_und
     root = _open_slide(qtbot, window, tmp_path, tiny_checkpoint)
     shown = window.slides.shown
     view = shown.labels
+    qtbot.waitUntil(lambda: window.slides._predicting is not None, timeout=30_000)
+    predictor, _project, started = window.slides._predicting
+    window.canvas.one_to_one()
+    window.canvas.centerOn(200, 200)  # the person looks elsewhere while it predicts
+    qtbot.waitUntil(lambda: window.slides._predicting is not None and window.slides._predicting[2] != started,
+                    timeout=10_000)  # once the view rests, the prediction goes on from there (tiles done skipped)
+    y, x = window.slides._predicting[2]
+    assert abs(y - 200) < 300 and abs(x - 200) < 400
     qtbot.waitUntil(lambda: view.prediction is not None and bool(view.prediction.stored_chunks(0)), timeout=60_000)
     window.tools_panel.set_tool("brush")
     window.tools.set_class(1)
