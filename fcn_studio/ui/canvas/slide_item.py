@@ -115,7 +115,15 @@ class SlideTiles:
             else:
                 for key in [k for k in self._ready if self._touches(k, rect)]:
                     del self._ready[key]
-        self.backdrop = self._read_level(len(self.shapes) - 1)
+        coarsest = len(self.shapes) - 1
+        if rect is None or self.backdrop is None:
+            self.backdrop = self._read_level(coarsest)
+            return
+        # only the backdrop's part under the change is read again: a stroke costs no whole-level read
+        d, (h, w) = self.downsamples[coarsest], self.shapes[coarsest]
+        part = (int(rect[0] // d), int(rect[1] // d), min(h, -int(-rect[2] // d)), min(w, -int(-rect[3] // d)))
+        if part[0] < part[2] and part[1] < part[3]:
+            self.backdrop[part[0]:part[2], part[1]:part[3]] = self.load(coarsest, part)
 
     def _touches(self, key: tuple[int, int, int], rect: Rect) -> bool:
         r = self.scene_rect(key[0], self.level_rect(*key))
