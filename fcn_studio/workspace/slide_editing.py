@@ -96,6 +96,14 @@ class SlideEditing:
             return self.pyramid.read(level, rect)
         return np.full((rect[2] - rect[0], rect[3] - rect[1]), IGNORE_INDEX, np.uint8)
 
+    def class_at(self, x: int, y: int) -> int | None:
+        """The class under (x, y) (Alt+click); None outside the slide or where nobody painted."""
+        h, w = self.shape
+        if not (0 <= x < w and 0 <= y < h):
+            return None
+        value = int(self.labels(0, (y, x, y + 1, x + 1))[0, 0])
+        return None if value == IGNORE_INDEX else value
+
     def level_shape(self, level: int) -> tuple[int, int]:
         return level_shape(*self.shape, level)
 
@@ -184,19 +192,18 @@ class SlideEditing:
         return edit
 
     def undo(self) -> SlideEdit | None:
-        if not self.done:
-            return None
-        edit = self.done.pop()
-        self._write(edit.rect, edit.before)
-        self.undone.append(edit)
-        return edit
+        return self._replay(self.done, self.undone, undo=True)
 
     def redo(self) -> SlideEdit | None:
-        if not self.undone:
+        return self._replay(self.undone, self.done, undo=False)
+
+    def _replay(self, source: list[SlideEdit], target: list[SlideEdit], undo: bool) -> SlideEdit | None:
+        """The newest step of `source` written back (its region as before, or as after), onto `target`."""
+        if not source:
             return None
-        edit = self.undone.pop()
-        self._write(edit.rect, edit.after)
-        self.done.append(edit)
+        edit = source.pop()
+        self._write(edit.rect, edit.before if undo else edit.after)
+        target.append(edit)
         return edit
 
     def _keep_within_budget(self) -> None:

@@ -88,22 +88,29 @@ class ToolController(QObject):
 
     # -- events -------------------------------------------------------------------------------------
     def _pressed(self, pos: QPointF, button, modifiers) -> None:
-        editor = self.workspace.editor
-        if editor is None:
-            self._pressed_on_slide(pos, button, modifiers)
+        """On an ordinary image the tools edit its mask (MaskEditor); on a whole slide its labels
+        (SlideEditing: the brush through slide_brush, Fill within the view). The others are the same."""
+        editor, slide = self.workspace.editor, self.workspace.slide
+        if editor is None and slide is None:
             return
         x, y = pos.x() - 0.5, pos.y() - 0.5  # pixel centres sit at integer coordinates
         if modifiers & Qt.KeyboardModifier.AltModifier:
-            picked = class_at(editor, int(pos.x()), int(pos.y()))
+            picked = class_at(editor, int(pos.x()), int(pos.y())) if editor is not None else \
+                slide.class_at(int(pos.x()), int(pos.y()))
             if picked is not None:
                 self.set_class(picked)
             return
         tool = self.panel.tool()
         erase = tool == "eraser" or button == Qt.MouseButton.RightButton
-        if tool in ("brush", "eraser"):
+        if tool in ("brush", "eraser") and editor is None:
+            self.slide_brush.press(pos, self._value(erase), erase)
+        elif tool in ("brush", "eraser"):
             self._stroke = Stroke(editor, self._value(erase), self.panel.size.value(), self.panel.preserve_rule(),
                                   "eraser" if erase else "brush")
             self._stroke.to(x, y)
+        elif tool == "fill" and editor is None:
+            self._slide_step(lambda s: s.flood_fill(int(pos.x()), int(pos.y()), self._value(erase),
+                                                    self._view_rect(), self.panel.preserve_rule()))
         elif tool == "fill":
             if flood_fill(editor, int(pos.x()), int(pos.y()), self._value(erase), self.panel.preserve_rule()):
                 self.operation_finished.emit()
@@ -160,34 +167,6 @@ class ToolController(QObject):
             start, self._box_start = self._box_start, None
             self.preview.setPath(QPainterPath())
             self._smart_select(start, pos)
-
-    def _pressed_on_slide(self, pos: QPointF, button, modifiers) -> None:
-        """A whole slide has no editor of ordinary masks: every tool paints its labels through the
-        slide's editor (SlideEditing), the brush through slide_brush, Fill and Click within the view."""
-        if self.workspace.slide is None:
-            return
-        tool = self.panel.tool()
-        erase = tool == "eraser" or button == Qt.MouseButton.RightButton
-        x, y = pos.x() - 0.5, pos.y() - 0.5
-        if tool in ("brush", "eraser"):
-            self.slide_brush.press(pos, self._value(erase), erase)
-        elif tool == "polygon":
-            if button == Qt.MouseButton.RightButton:
-                self.close_polygon()
-            else:
-                self._points.append((x, y))
-                self._draw_preview(pos)
-        elif tool == "lasso":
-            self._points = [(x, y)]
-            self._dragging_lasso = True
-            self._erasing = erase
-        elif tool == "fill":
-            self._slide_step(lambda slide: slide.flood_fill(int(pos.x()), int(pos.y()), self._value(erase),
-                                                            self._view_rect(), self.panel.preserve_rule()))
-        elif tool == "smart":
-            self._box_start = pos
-        elif tool == "click":
-            self.click_tool.press(pos, button, modifiers)
 
     def _view_rect(self) -> tuple[int, int, int, int]:
         scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
