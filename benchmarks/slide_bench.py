@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,19 +30,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import slide_canvas_bench  # noqa: E402 (beside this script)
+from slide_canvas_bench import peak_rss_mb, summary  # noqa: E402
 
 VIEW = (1080, 1920)  # height, width, in level pixels
 DEFAULT_SIZES = (2116, 211.6)
-
-
-def peak_rss_mb() -> float | None:
-    """The process's peak resident memory, where the platform tells it (not Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def views(shape: tuple[int, int], count: int, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
@@ -53,10 +43,6 @@ def views(shape: tuple[int, int], count: int, rng: np.random.Generator) -> list[
         y0, x0 = int(rng.integers(0, shape[0] - h + 1)), int(rng.integers(0, shape[1] - w + 1))
         out.append((y0, x0, y0 + h, x0 + w))
     return out
-
-
-def summary(seconds: list[float]) -> dict:
-    return {"median_ms": 1000 * statistics.median(seconds), "worst_ms": 1000 * max(seconds), "n": len(seconds)}
 
 
 def measure(path: Path, count: int, flat_limit: float) -> dict:

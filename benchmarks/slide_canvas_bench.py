@@ -30,11 +30,13 @@ import numpy as np
 VIEWPORT = (1920, 1080)
 
 
-def _summary(seconds: list[float]) -> dict:
+def summary(seconds: list[float]) -> dict:
+    """Median and worst in milliseconds (shared with slide_bench.py)."""
     return {"median_ms": 1000 * statistics.median(seconds), "worst_ms": 1000 * max(seconds), "n": len(seconds)}
 
 
-def _peak_rss_mb() -> float | None:
+def peak_rss_mb() -> float | None:
+    """The process's peak resident memory, where the platform tells it (not Windows)."""
     try:
         import resource
     except ImportError:
@@ -111,8 +113,8 @@ def measure(path: Path, count: int) -> dict:
                 t0 = time.perf_counter()
                 canvas.viewport().grab()
                 frames.append(time.perf_counter() - t0)
-        out["frame"] = _summary(frames)
-        out["until_sharp"] = _summary(until_sharp)
+        out["frame"] = summary(frames)
+        out["until_sharp"] = summary(until_sharp)
 
         # baseline: the same views, their tiles read on the GUI thread while painting
         source = shown.source
@@ -131,7 +133,7 @@ def measure(path: Path, count: int) -> dict:
                                                               QImage.Format.Format_RGB888))
             painter.end()
             baseline.append(time.perf_counter() - t0)
-        out["baseline_frame_reading_on_gui_thread"] = _summary(baseline)
+        out["baseline_frame_reading_on_gui_thread"] = summary(baseline)
 
         # strokes: release -> chunks on disk
         editing = shown.editing
@@ -143,9 +145,9 @@ def measure(path: Path, count: int) -> dict:
             editing.paint([(x, y), (x + 150, y), (x + 300, y)], 20, int(rng.integers(1, 5)))
             editing.flush(10)
             on_disk.append(time.perf_counter() - t0)
-        out["stroke_on_disk"] = _summary(on_disk)
+        out["stroke_on_disk"] = summary(on_disk)
         out["tile_reads"] = source.tile_reads
-        out["peak_rss_mb"] = _peak_rss_mb()  # viewing, panning, zooming and painting
+        out["peak_rss_mb"] = peak_rss_mb()  # viewing, panning, zooming and painting
         out["view_prediction"] = predict_view(shown, canvas, project)
         out["peak_rss_with_prediction_mb"] = out["view_prediction"]["peak_rss_mb"]
         editing.close()
@@ -192,7 +194,7 @@ def predict_view(shown, canvas, project) -> dict:
     except Exception:  # noqa: BLE001 - Cancelled, once the view is covered
         pass
     ours = time.perf_counter() - t0
-    peak = _peak_rss_mb()  # the app's, predicting (before the baseline's own prediction)
+    peak = peak_rss_mb()  # the app's, predicting (before the baseline's own prediction)
     region = shown.source.read_region(0, view)
     t0 = time.perf_counter()
     predictor.predict(region)
