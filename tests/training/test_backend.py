@@ -143,10 +143,10 @@ def test_one_training_run_per_project(tmp_path):
     project.add_images([tmp_path / "img"])
     project.save_mask(project.images()[0].id, np.zeros((8, 8), np.uint8))
     project.close()
-    script = ("import time\nfrom fcn_studio.training.runner import project_lock\n"
-              f"with project_lock(r'{tmp_path / 'p'}'):\n    print('locked', flush=True)\n    time.sleep(60)\n")
-    holder = subprocess.Popen([sys.executable, "-c", script],
-                              cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    script = ("import sys\nfrom fcn_studio.training.runner import project_lock\n"
+              f"with project_lock(r'{tmp_path / 'p'}'):\n    print('locked', flush=True)\n    sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # holds it until killed
     assert holder.stdout.readline().strip() == "locked"
     try:
         with pytest.raises(TrainingBusy, match=f"process {holder.pid}"), project_lock(tmp_path / "p"):
