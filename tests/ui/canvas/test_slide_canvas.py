@@ -72,6 +72,10 @@ def test_fill_and_smart_box_work_on_a_slide_within_the_view(qtbot, window, tmp_p
     window.tools_panel.set_tool("fill")
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=at(window, 1000, 1000))
     assert slide.done[-1].name == "fill" and slide.labels(0, (1000, 1000, 1001, 1001))[0, 0] == 5
+    window.tools.set_class(1)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier,
+                     pos=at(window, 1000, 1000))  # Alt+click: the class under the cursor
+    assert window.tools.current_class == 5 and slide.done[-1].name == "fill"
     assert slide.labels(0, (950, 850, 951, 851))[0, 0] == IGNORE_INDEX  # outside the region filled
     scene = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
     beyond = (int(scene.top()) - 5, int(scene.left()) - 5)  # the unlabelled region goes on past the view
