@@ -1,6 +1,7 @@
 """The click protocol against hand-worked cases: where the simulated person clicks, which regions are
 objects, and how NoC and the summary count."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -98,3 +99,26 @@ def test_only_the_parts_of_a_selection_holding_a_positive_click_are_the_object()
     assert np.count_nonzero(both) == 200 and not both[5:15, 40:50].any()
     missed = clicked_parts(selection, [Click(30, 20, True)])  # the model missed the click: left as it is
     assert np.array_equal(missed, selection)
+
+
+def test_a_negative_click_the_model_ignored_cuts_a_touching_neighbour_off_at_the_neck():
+    selection = np.zeros((60, 100), np.uint8)
+    cv2.circle(selection, (30, 30), 20, 1, -1)  # the object
+    cv2.circle(selection, (62, 30), 14, 1, -1)  # a neighbour touching it, selected with it
+    selection = selection.astype(bool)
+    kept = clicked_parts(selection, [Click(30, 30, True), Click(30, 64, False)])
+    assert kept[30, 30] and not kept[30, 64]
+    assert np.count_nonzero(kept[:, :46]) > 0.97 * np.count_nonzero(selection[:, :46])  # the object stays whole
+    assert np.count_nonzero(kept[:, 52:]) < 10  # the neighbour goes
+    unasked = clicked_parts(selection, [Click(30, 30, True), Click(5, 5, False)])  # a negative click elsewhere
+    assert np.array_equal(unasked, selection)
+
+
+def test_a_negative_click_on_a_thin_spill_takes_only_the_rim_near_it():
+    selection = np.zeros((80, 80), np.uint8)
+    cv2.circle(selection, (40, 40), 25, 1, -1)
+    selection = selection.astype(bool)
+    kept = clicked_parts(selection, [Click(40, 40, True), Click(40, 64, False)])  # two pixels inside the rim
+    assert not kept[40, 64] and kept[40, 40]
+    assert 0 < np.count_nonzero(selection & ~kept) < 0.05 * np.count_nonzero(selection)
+    assert kept[40, 16] and kept[15:20, 40].all()  # the far rim stays
