@@ -88,3 +88,27 @@ def test_training_shows_negative_clicks_made_before_any_error_outside_the_object
     assert clicks and not any(c.positive or truth[c.y, c.x] for c in clicks)
     beside = [c for c in clicks if 80 - 13 <= c.y < 120 + 13 and 70 - 13 <= c.x < 110 + 13]
     assert len(beside) > 0.6 * len(clicks)
+
+
+def test_training_crops_are_turned_mirrored_and_re_exposed_with_their_click_still_on_the_object():
+    import random
+
+    from fcn_studio.core.clicks import Click
+    from fcn_studio.training.click_training import ObjectSample, _augmented
+
+    truth = np.zeros((192, 192), bool)
+    truth[10:30, 100:180] = True  # a bar near the top: where it lands says how the crop was turned
+    image = np.zeros((192, 192, 3), np.uint8)
+    image[truth] = 200
+    sample = ObjectSample(image, truth, ignore=~truth & (np.arange(192)[:, None] > 150))
+    rng = random.Random(1)
+    seen, exposures = set(), set()
+    for _ in range(200):
+        turned, click = _augmented(sample, Click(20, 170, True), rng)
+        assert turned.truth[click.y, click.x] and turned.truth.sum() == truth.sum()
+        assert (turned.image[..., 0] > 100).sum() == truth.sum()  # the image turned with its truth
+        assert not (turned.ignore & turned.truth).any() and turned.ignore.sum() == sample.ignore.sum()
+        seen.add((click.y, click.x))
+        exposures.add(int(turned.image[click.y, click.x, 0]))
+    assert len(seen) == 8  # the eight symmetries of a square
+    assert len(exposures) > 20  # brightness and contrast vary
