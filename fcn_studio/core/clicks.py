@@ -185,13 +185,44 @@ MIN_ZOOM = 40  # ... but never less than this many image pixels across
 Box = tuple[int, int, int, int]  # y0, x0, y1, x1 (exclusive)
 
 
-def square_box(cy: float, cx: float, side: float, shape: tuple[int, int]) -> Box:
-    """A square of `side` centred on (cy, cx), moved inside the image where it fits, cut where not."""
+def square_box(cy: float, cx: float, side: float, shape: tuple[int, int], inside: bool = True) -> Box:
+    """A square of `side` centred on (cy, cx), moved inside the image where it fits, cut where not; with
+    `inside=False` it stays centred and may reach past the image's edges (window() mirrors the image
+    there), when it is no larger than the image."""
     h, w = shape
     side = int(round(side))
+    if not inside and side <= min(h, w):
+        y0, x0 = int(round(cy - side / 2)), int(round(cx - side / 2))
+        return y0, x0, y0 + side, x0 + side
     y0 = int(round(min(max(0, cy - side / 2), max(0, h - side))))
     x0 = int(round(min(max(0, cx - side / 2), max(0, w - side))))
     return y0, x0, min(h, y0 + side), min(w, x0 + side)
+
+
+def window(a: np.ndarray, box: Box) -> np.ndarray:
+    """`a[y0:y1, x0:x1]`, mirrored (as cv2's BORDER_REFLECT_101) where the box reaches past the edges: an
+    object cut by the image's edge is seen whole-looking in the middle of the zoomed crop, not squeezed
+    against its border where the network sees only padding (a nucleus cut to a sliver by a tile's edge)."""
+    y0, x0, y1, x1 = box
+    h, w = a.shape[:2]
+    if y0 >= 0 and x0 >= 0 and y1 <= h and x1 <= w:
+        return a[y0:y1, x0:x1]
+
+    def mirrored(start: int, stop: int, n: int) -> np.ndarray:
+        period = max(1, 2 * (n - 1))
+        i = np.arange(start, stop) % period
+        return np.where(i < n, i, period - i)
+
+    return a[np.ix_(mirrored(y0, y1, h), mirrored(x0, x1, w))]
+
+
+def inside_part(box: Box, shape: tuple[int, int]) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """(the box's pixels in the image, the same pixels in the box): where a box that reaches past the
+    edges is pasted back."""
+    y0, x0, y1, x1 = box
+    h, w = shape
+    iy0, ix0, iy1, ix1 = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
+    return (slice(iy0, iy1), slice(ix0, ix1)), (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
 
 
 def zoom_box(clicks: Sequence[Click], selection: np.ndarray | None, shape: tuple[int, int]) -> Box:
@@ -207,7 +238,8 @@ def zoom_box(clicks: Sequence[Click], selection: np.ndarray | None, shape: tuple
     if len(ys) <= 1:
         return square_box(ys[0], xs[0], min(max(shape), FIRST_WINDOW), shape)
     side = max(max(ys) - min(ys), max(xs) - min(xs)) + 1
-    return square_box((min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2, max(MIN_ZOOM, side * ZOOM_EXPAND), shape)
+    return square_box((min(ys) + max(ys)) / 2, (min(xs) + max(xs)) / 2, max(MIN_ZOOM, side * ZOOM_EXPAND), shape,
+                      inside=False)
 
 
 def click_maps(clicks: Sequence[Click], shape: tuple[int, int], radius: int = CLICK_RADIUS) -> np.ndarray:
@@ -232,11 +264,11 @@ def zoomed_inputs(image: np.ndarray, clicks: Sequence[Click], previous: np.ndarr
     y0, x0, y1, x1 = box
     scale = side / max(y1 - y0, x1 - x0)
     size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-    crop = cv2.resize(image[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    crop = cv2.resize(window(image, box), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     maps = np.empty((3, size[1], size[0]), np.float32)
     maps[:2] = click_maps(to_crop(clicks, box, scale), (size[1], size[0]))
     if previous is None:
         maps[2] = 0
     else:
-        maps[2] = cv2.resize(previous[y0:y1, x0:x1].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+        maps[2] = cv2.resize(window(previous, box).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     return crop, maps, scale

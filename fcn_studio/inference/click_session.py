@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import torch
 
-from fcn_studio.core.clicks import Click, clicked_parts, zoom_box, zoomed_inputs
+from fcn_studio.core.clicks import Click, clicked_parts, inside_part, zoom_box, zoomed_inputs
 from fcn_studio.model.click_net import ClickNet
 from fcn_studio.model.input_spec import IMAGENET, normalise_batch
 
@@ -40,9 +40,11 @@ class ClickSession:
         crop, maps, _scale = zoomed_inputs(self.image, clicks, previous, box)
         with torch.inference_mode():
             x = normalise_batch(torch.from_numpy(np.ascontiguousarray(crop))[None], IMAGENET, self.device)
-            logits = self.net(x, torch.from_numpy(maps)[None].to(self.device))[0, 0].float().cpu().numpy()
+            m = torch.from_numpy(maps)[None].to(self.device)
+            logits = self.net(x, m)[0, 0].float().cpu().numpy()
         y0, x0, y1, x1 = box
-        out[y0:y1, x0:x1] = cv2.resize(logits, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
+        in_image, in_box = inside_part(box, (h, w))
+        out[in_image] = cv2.resize(logits, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[in_box] > 0
         return clicked_parts(out, clicks)
 
 

@@ -25,6 +25,7 @@ from fcn_studio.core.clicks import (
     objects,
     square_box,
     to_crop,
+    window,
     zoom_box,
     zoomed_inputs,
 )
@@ -55,8 +56,9 @@ def samples_from(images: Sequence[np.ndarray], masks: Sequence[np.ndarray], igno
 
 def _zoomed(sample: ObjectSample, rng: random.Random) -> tuple[ObjectSample, Click]:
     """What a training step sees of one object, as the app would show it to the model: the window
-    around a first click (nothing selected yet) or a zoom-in box around the object grown by 1.1-2x,
-    scaled to ZOOM_SIDE and padded square (padding is ignored); with the first click in its pixels."""
+    around a first click (nothing selected yet) or a zoom-in box around the object grown by 1.1-2x and
+    mirrored past the image's edges as the app's are (core.clicks.window), scaled to ZOOM_SIDE and padded
+    square (padding is ignored); with the first click in its pixels."""
     h, w = sample.truth.shape
     first = _first_click(sample.truth, rng)
     if rng.random() < 0.4:
@@ -67,13 +69,12 @@ def _zoomed(sample: ObjectSample, rng: random.Random) -> tuple[ObjectSample, Cli
         jitter = 0.15 * side
         box = square_box((rows[0] + rows[-1]) / 2 + rng.uniform(-jitter, jitter),
                          (cols[0] + cols[-1]) / 2 + rng.uniform(-jitter, jitter),
-                         max(MIN_ZOOM, side * rng.uniform(1.1, 2.0)), (h, w))
+                         max(MIN_ZOOM, side * rng.uniform(1.1, 2.0)), (h, w), inside=False)
     crop, _maps, scale = zoomed_inputs(sample.image, [], None, box)
-    y0, x0, y1, x1 = box
     size = (crop.shape[1], crop.shape[0])
 
     def fit(a: np.ndarray) -> np.ndarray:
-        part = cv2.resize(a[y0:y1, x0:x1].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+        part = cv2.resize(window(a, box).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
         out = np.zeros((ZOOM_SIDE, ZOOM_SIDE), np.uint8)
         out[: part.shape[0], : part.shape[1]] = part
         return out.astype(bool)

@@ -11,6 +11,8 @@ from fcn_studio.core.clicks import (
     ZOOM_SIDE,
     Click,
     click_maps,
+    inside_part,
+    window,
     zoom_box,
     zoomed_inputs,
 )
@@ -33,7 +35,21 @@ def test_later_clicks_see_the_selection_and_clicks_grown_by_the_zoom_factor():
     tiny = np.zeros((1000, 1000), bool)
     tiny[10:14, 10:14] = True
     y0, x0, y1, x1 = zoom_box([Click(12, 12, True), Click(13, 12, True)], tiny, (1000, 1000))
-    assert (y0, x0, y1 - y0) == (0, 0, MIN_ZOOM)  # never less than MIN_ZOOM across, kept inside
+    assert (y1 - y0, x1 - x0) == (MIN_ZOOM, MIN_ZOOM)  # never less than MIN_ZOOM across
+    assert (y0 + y1) / 2 == (x0 + x1) / 2 == 12  # centred on the object, past the image's edge
+
+
+def test_a_zoom_box_past_the_edge_sees_the_image_mirrored_there_and_pastes_back_only_the_image():
+    image = np.arange(6 * 8).reshape(6, 8)
+    box = (-2, 5, 4, 11)  # two rows above the image, three columns right of it
+    seen = window(image, box)
+    assert seen.shape == (6, 6)
+    assert seen[2:, :3].tolist() == image[0:4, 5:8].tolist()  # the image where it is
+    assert seen[0, 2] == image[2, 7] and seen[1, 2] == image[1, 7]  # rows mirrored about the edge
+    assert seen[2, 3] == image[0, 6] and seen[2, 5] == image[0, 4]  # columns too
+    assert np.array_equal(window(image, (1, 1, 4, 4)), image[1:4, 1:4])  # inside: a plain slice
+    in_image, in_box = inside_part(box, image.shape)
+    assert np.array_equal(seen[in_box], image[in_image]) and image[in_image].shape == (4, 3)
 
 
 def test_click_maps_are_disks_positive_then_negative():
