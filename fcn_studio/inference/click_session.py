@@ -41,7 +41,7 @@ class ClickSession:
         with torch.inference_mode():
             x = normalise_batch(torch.from_numpy(np.ascontiguousarray(crop))[None], IMAGENET, self.device)
             m = torch.from_numpy(maps)[None].to(self.device)
-            logits = self.net(x, m)[0, 0].float().cpu().numpy()
+            logits = _mirrored_mean(self.net, x, m)[0, 0].float().cpu().numpy()
         y0, x0, y1, x1 = box
         in_image, in_box = inside_part(box, (h, w))
         out[in_image] = cv2.resize(logits, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[in_box] > 0
@@ -49,6 +49,16 @@ class ClickSession:
 
 
 REFINE = True
+MIRRORS = ((), (-1,), (-2,), (-2, -1))  # the crop as it is, mirrored left-right, upside down, and both
+
+
+def _mirrored_mean(net: ClickNet, x: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    """The mean of the model's logits over the crop and its mirror images, each mirrored back: edges
+    fall where the views agree instead of where one view's stride-4 grid puts them (one batch of four,
+    so a click costs one pass of a larger batch)."""
+    views = [(x.flip(d), maps.flip(d)) if d else (x, maps) for d in MIRRORS]
+    out = net(torch.cat([v for v, _ in views]), torch.cat([m for _, m in views]))
+    return torch.stack([o[None].flip(d) if d else o[None] for o, d in zip(out, MIRRORS, strict=True)]).mean(0)
 
 
 def _area(box) -> int:

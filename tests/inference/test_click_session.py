@@ -58,3 +58,20 @@ def test_bright_look_alikes_away_from_the_clicks_are_not_part_of_the_answer():
     session = ClickSession(_Brightness().eval(), image)
     answer = session.answer([Click(20, 20, True)])
     assert answer[12:28, 12:28].all() and not answer[50:, 50:].any()
+
+
+class _LeftHeavy(ClickNet):
+    """A click model that sees 'object' more on the crop's left: an answer that depends on which way up
+    the image is."""
+
+    def forward(self, image, maps):
+        ramp = torch.linspace(1.0, -1.0, image.shape[-1])
+        return image[:, :1] - 0.5 + ramp
+
+
+def test_an_answer_does_not_depend_on_which_way_the_image_is_turned():
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[20:44, 8:40] = 200
+    plain = ClickSession(_LeftHeavy().eval(), image).answer([Click(32, 24, True)])
+    mirrored = ClickSession(_LeftHeavy().eval(), image[:, ::-1].copy()).answer([Click(32, 64 - 1 - 24, True)])
+    assert plain.any() and np.array_equal(mirrored[:, ::-1], plain)
