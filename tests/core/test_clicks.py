@@ -112,6 +112,10 @@ def test_a_negative_click_the_model_ignored_cuts_a_touching_neighbour_off_at_the
     assert np.count_nonzero(kept[:, 52:]) < 10  # the neighbour goes
     unasked = clicked_parts(selection, [Click(30, 30, True), Click(5, 5, False)])  # a negative click elsewhere
     assert np.array_equal(unasked, selection)
+    large = cv2.resize(selection.astype(np.uint8), None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST) > 0
+    kept = clicked_parts(large, [Click(240, 240, True), Click(240, 512, False)])  # split at a coarser scale
+    assert np.count_nonzero(kept[:, : 46 * 8]) > 0.97 * np.count_nonzero(large[:, : 46 * 8])
+    assert np.count_nonzero(kept[:, 52 * 8 :]) < 10 * 64
 
 
 def test_a_negative_click_on_a_thin_spill_takes_only_the_rim_near_it():
