@@ -6,8 +6,9 @@ and reports NoC@85 and NoC@90 (mean clicks to reach 85% / 90% IoU), the share of
 
 - grabcut: the Smart box tool as it is today (a box drawn tight around the object: two clicks);
 - shipped: the click model as a new user gets it (the machine's start model; made first if missing);
-- learned: that model after learning from the objects of the first half of the images, as the click
-  lane does in the app (evaluated on the second half; `shipped_second_half` is the shipped model on the
+- learned: that model after learning for --learn-seconds (default 600: ten of the click lane's
+  one-minute rounds) from the objects of the first half of the images, as the click lane does in the
+  app (evaluated on the second half; `shipped_second_half` is the shipped model on the
   same objects, for the comparison);
 - one_megapixel: milliseconds from click to answer on a 1000 x 1000 image, the first click (the model
   loaded from its file) and the median of the next ones.
@@ -109,7 +110,7 @@ def one_megapixel(path: Path) -> dict:
 
 
 def run(data_paths: list[tuple[Path, Path]], methods: list[str], make_seconds: float = 240.0,
-        learn_seconds: float = 300.0) -> dict:
+        learn_seconds: float = 600.0) -> dict:
     results: dict[str, dict | None] = {m: None for m in METHODS}
     data = []
     for image_path, mask_path in data_paths:
@@ -139,7 +140,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, help="use N generated images (the sample project's) instead")
     ap.add_argument("--microscopy", action="store_true", help="the 16 nuclei tiles of loop_bench.py")
     ap.add_argument("--methods", default=",".join(METHODS), help="which of grabcut,shipped,learned")
-    ap.add_argument("--learn-seconds", type=float, default=300.0, help="how long the learned model learns")
+    ap.add_argument("--learn-seconds", type=float, default=600.0,
+                    help="how long the learned model learns (600: ten of the click lane's one-minute rounds)")
     ap.add_argument("--make-seconds", type=float, default=240.0,
                     help="how long the start model trains when it has to be made first")
     ap.add_argument("--json", type=Path)
