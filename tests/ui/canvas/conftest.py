@@ -13,6 +13,7 @@ def click_model(tmp_path):
     torch.manual_seed(1)
     net = ClickNet()
     torch.nn.init.normal_(net.head4[-1].weight, std=1.0)  # logits of both signs: a part of the crop is proposed
+    torch.nn.init.zeros_(net.head4[-1].bias)  # ... also once averaged over the crop's mirror images
     path = tmp_path / "click.safetensors"
     save_click_model(path, net.eval(), {"made": "test"})
     return path
