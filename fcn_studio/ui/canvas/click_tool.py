@@ -167,12 +167,10 @@ class ClickTool(QObject):
         if self._target is not None and self._target.slide is slide and self.clicks:
             return self._target
         self.cancel()
-        scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
-        h, w = slide.shape
-        y0, x0 = max(0, int(scene.top())), max(0, int(scene.left()))
-        y1, x1 = min(h, int(scene.bottom()) + 1), min(w, int(scene.right()) + 1)
-        if y1 <= y0 or x1 <= x0:
+        view = self.canvas.visible_rect(slide.shape)
+        if view is None:
             return None
+        y0, x0, y1, x1 = view
         if (y1 - y0) * (x1 - x0) > SLIDE_WINDOW:
             self.notice.emit(f"Click tool: zoom in; on a whole slide it looks at the view, up to "
                              f"{SLIDE_WINDOW // 10**6} megapixels")

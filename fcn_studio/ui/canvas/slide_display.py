@@ -166,11 +166,8 @@ class SlideDisplay:
             self.status.showMessage("There is no prediction of this slide yet: load a model; it predicts around "
                                     "the view", 5000)
             return False
-        scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
-        h, w = shown.shape
-        rect = (max(0, int(scene.top())), max(0, int(scene.left())), min(h, int(scene.bottom()) + 1),
-                min(w, int(scene.right()) + 1))
-        if rect[0] >= rect[2] or rect[1] >= rect[3]:
+        rect = self.canvas.visible_rect(shown.shape)
+        if rect is None:
             return False
         try:
             edit = shown.editing.accept(rect, prediction.read(0, rect))

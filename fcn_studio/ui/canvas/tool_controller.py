@@ -109,8 +109,9 @@ class ToolController(QObject):
                                   "eraser" if erase else "brush")
             self._stroke.to(x, y)
         elif tool == "fill" and editor is None:
-            self._slide_step(lambda s: s.flood_fill(int(pos.x()), int(pos.y()), self._value(erase),
-                                                    self._view_rect(), self.panel.preserve_rule()))
+            view = self.canvas.visible_rect(slide.shape)
+            self._slide_step(lambda s: None if view is None else s.flood_fill(
+                int(pos.x()), int(pos.y()), self._value(erase), view, self.panel.preserve_rule()))
         elif tool == "fill":
             if flood_fill(editor, int(pos.x()), int(pos.y()), self._value(erase), self.panel.preserve_rule()):
                 self.operation_finished.emit()
@@ -167,10 +168,6 @@ class ToolController(QObject):
             start, self._box_start = self._box_start, None
             self.preview.setPath(QPainterPath())
             self._smart_select(start, pos)
-
-    def _view_rect(self) -> tuple[int, int, int, int]:
-        scene = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
-        return int(scene.top()), int(scene.left()), int(scene.bottom()) + 1, int(scene.right()) + 1
 
     def _slide_step(self, step: Callable) -> bool:
         """One edit of the slide's labels; a refusal (too large for one step) said in the status bar."""

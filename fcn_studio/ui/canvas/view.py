@@ -203,6 +203,14 @@ class CanvasView(QGraphicsView):
         self.setTransform(QTransform.fromScale(zoom, zoom))
         self.zoom_changed.emit(zoom)
 
+    def visible_rect(self, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+        """The image pixels in view, (y0, x0, y1, x1) within an image of `shape`; None when none are."""
+        scene = self.mapToScene(self.viewport().rect()).boundingRect()
+        h, w = shape
+        y0, x0 = max(0, int(scene.top())), max(0, int(scene.left()))
+        y1, x1 = min(h, int(scene.bottom()) + 1), min(w, int(scene.right()) + 1)
+        return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
+
     def fit(self) -> None:
         if self.picture is None:
             return
