@@ -11,11 +11,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from fcn_studio.core.editing.mask_editor import Preserve
-from fcn_studio.core.editing.tools import polygon_footprint, segment_footprint
+from fcn_studio.core.editing.tools import fill_region, polygon_footprint, segment_footprint
 from fcn_studio.core.events import Event, call_now
 from fcn_studio.core.labels import IGNORE_INDEX
 from fcn_studio.core.pyramid import level_count, level_shape
@@ -163,11 +162,8 @@ class SlideEditing:
         if (y1 - y0) * (x1 - x0) > MAX_REGION:
             raise ValueError(f"the view holds {(x1 - x0):,} x {(y1 - y0):,} pixels of the slide; zoom in to fill "
                              f"(at most {MAX_REGION // 10**6} megapixels at once)")
-        labels = self.labels(0, (y0, x0, y1, x1))
-        same = (labels == labels[y - y0, x - x0]).astype(np.uint8)
-        flood = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.uint8)
-        cv2.floodFill(same, flood, (x - x0, y - y0), 2, 0, 0, 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
-        return self.paint_region((y0, x0, y1, x1), flood[1:-1, 1:-1].astype(bool), value, preserve, "fill")
+        (ry0, rx0, ry1, rx1), footprint = fill_region(self.labels(0, (y0, x0, y1, x1)), x - x0, y - y0)
+        return self.paint_region((ry0 + y0, rx0 + x0, ry1 + y0, rx1 + x0), footprint, value, preserve, "fill")
 
     def paint_region(self, rect: Rect, fp: np.ndarray, value, preserve: Preserve | None,
                      name: str) -> SlideEdit | None:

@@ -68,21 +68,25 @@ class Stroke:
         return self.editor.end()
 
 
+def fill_region(labels: np.ndarray, x: int, y: int) -> tuple[Rect, np.ndarray]:
+    """The 4-connected region of the class under (x, y) of `labels` (uint8): its rect and boolean
+    footprint there. What the Fill tool paints, on an image's mask and on a view of a slide's labels."""
+    h, w = labels.shape
+    region = np.zeros((h + 2, w + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
+    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(labels, region, (x, y), 0, 0, 0, flags)
+    # the 0/1 region read as booleans in place: no copy (at 100 MP a copy costs a quarter second)
+    return (ry, rx, ry + rh, rx + rw), region[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw].view(bool)
+
+
 def flood_fill(editor: MaskEditor, x: int, y: int, value: int, preserve: Preserve | None = None) -> Rect | None:
     """Fills the 4-connected region of the class under (x, y) with `value`."""
     h, w = editor.shape
-    if not (0 <= x < w and 0 <= y < h):
+    if not (0 <= x < w and 0 <= y < h) or int(editor.mask[y, x]) == value:
         return None
-    old = int(editor.mask[y, x])
-    if old == value:
-        return None
-    region = np.zeros((h + 2, w + 2), np.uint8)
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
-    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(editor.mask, region, (x, y), 0, 0, 0, flags)
-    rect = (ry, rx, ry + rh, rx + rw)
+    rect, footprint = fill_region(editor.mask, x, y)
     editor.begin("fill")
-    # the 0/1 region read as booleans in place: no copy (at 100 MP a copy costs a quarter second)
-    editor.apply(rect, region[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw].view(bool), value, preserve)
+    editor.apply(rect, footprint, value, preserve)
     editor.end()
     return rect
 
