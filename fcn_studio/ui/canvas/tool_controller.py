@@ -260,29 +260,22 @@ class ToolController(QObject):
             apply()
 
     def _smart_select(self, a: QPointF, b: QPointF) -> None:
-        editor, image, image_id = self.workspace.editor, self.workspace.current_image, self.session.current_id
-        if editor is None and self.workspace.slide is not None:
-            self._smart_select_on_slide(a, b)
+        """GrabCut on the box in the smart lane, its object painted as one step: into the image's mask, or
+        into a whole slide's labels (GrabCut then sees the box's pixels read from the slide, with a margin)."""
+        job = self._smart_on_slide(a, b) if self.workspace.editor is None else self._smart_on_image(a, b)
+        if job is None:
             return
-        if editor is None or image is None:
-            return
-        box = (a.x(), a.y(), b.x(), b.y())
-        value, preserve = self._value(False), self.panel.preserve_rule()
+        work, current, paint = job
         self.busy.emit("Smart selection...")
 
         def apply(result) -> None:
-            if self.session.current_id != image_id or self.workspace.editor is not editor:
+            if not current():
                 return  # the user moved on; the selection belongs to an image no longer shown
             rect, fg = result
             if not fg.any():
                 self.notice.emit("Smart box found nothing in the box: drag it snugly around one object, "
                                  "with a little background on every side.")
-                return
-            editor.begin("smart selection")
-            editor.apply(rect, fg, value, preserve)
-            if editor.end() is not None:
-                self.operation_finished.emit()
-            else:
+            elif not paint(rect, fg):
                 self.notice.emit("Smart box changed nothing: what it found is that class already, or "
                                  "\"Paint over\" protects it.")
 
@@ -294,14 +287,30 @@ class ToolController(QObject):
             self.busy.emit("")
             self.failed.emit(message)
 
-        self.shell.background(lambda: grabcut_region(image, box), done, failed, self.shell.lanes.smart)
+        self.shell.background(work, done, failed, self.shell.lanes.smart)
 
-    def _smart_select_on_slide(self, a: QPointF, b: QPointF) -> None:
-        """The Smart box on a whole slide: GrabCut on the box's pixels read from the slide (with a margin),
-        in the smart lane; its object painted into the slide's labels as one step."""
+    def _smart_on_image(self, a: QPointF, b: QPointF):
+        editor, image, image_id = self.workspace.editor, self.workspace.current_image, self.session.current_id
+        if editor is None or image is None:
+            return None
+        box = (a.x(), a.y(), b.x(), b.y())
+        value, preserve = self._value(False), self.panel.preserve_rule()
+
+        def paint(rect, fg) -> bool:
+            editor.begin("smart selection")
+            editor.apply(rect, fg, value, preserve)
+            if editor.end() is None:
+                return False
+            self.operation_finished.emit()
+            return True
+
+        return (lambda: grabcut_region(image, box),
+                lambda: self.session.current_id == image_id and self.workspace.editor is editor, paint)
+
+    def _smart_on_slide(self, a: QPointF, b: QPointF):
         slide = self.workspace.slide
-        if slide.pixels is None:
-            return
+        if slide is None or slide.pixels is None:
+            return None
         x0, x1 = sorted((int(a.x()), int(b.x())))
         y0, y1 = sorted((int(a.y()), int(b.y())))
         h, w = slide.shape
@@ -309,27 +318,14 @@ class ToolController(QObject):
         if (cy1 - cy0) * (cx1 - cx0) > MAX_REGION:
             self.notice.emit(f"Smart box: that box holds more than {MAX_REGION // 10**6} megapixels of the slide; "
                              f"zoom in and draw it around one object")
-            return
+            return None
         value, preserve = self._value(False), self.panel.preserve_rule()
-        self.busy.emit("Smart selection...")
 
         def work():
             (ry0, rx0, ry1, rx1), fg = grabcut_region(slide.pixels((cy0, cx0, cy1, cx1)),
                                                       (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0))
             return (ry0 + cy0, rx0 + cx0, ry1 + cy0, rx1 + cx0), fg
 
-        def done(result) -> None:
-            self.busy.emit("")
-            if self.workspace.slide is not slide:
-                return  # another image meanwhile
-            if not result[1].any():
-                self.notice.emit("Smart box found nothing in the box: drag it snugly around one object, "
-                                 "with a little background on every side.")
-            elif not self._slide_step(lambda s: s.paint_region(*result, value, preserve, "smart selection")):
-                self.notice.emit("Smart box changed nothing: drag it snugly around one object.")
-
-        def failed(message: str, _details: str) -> None:
-            self.busy.emit("")
-            self.failed.emit(message)
-
-        self.shell.background(work, done, failed, self.shell.lanes.smart)
+        return (work, lambda: self.workspace.slide is slide,
+                lambda rect, fg: self._slide_step(lambda s: s.paint_region(rect, fg, value, preserve,
+                                                                           "smart selection")))
