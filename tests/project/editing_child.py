@@ -1,6 +1,7 @@
 """Run by the crash test as a separate process: edits masks and records them as the app does (journal
 at once, PNG 0.3 s later), logging each finished stroke after it is recorded, until it is killed; says
-"ready" on stdout after READY strokes, so the test kills it mid-work without polling the log.
+"ready" on stdout after READY strokes, then each next stroke's number, so the test kills it mid-work
+after a random count of them, without polling the log or sleeping.
 `strokes(seed)` is shared with the test, which replays the same strokes to know every state each mask
 may be in."""
 
@@ -52,7 +53,8 @@ def main(root: str, log_path: str, seed: int) -> None:
             os.fsync(log.fileno())
             if k + 1 == READY:
                 print("ready", flush=True)
-            time.sleep(0.005)
+            elif k + 1 > READY:
+                print(k, flush=True)  # the test kills after a number of these: a moment it cannot foresee
 
 
 if __name__ == "__main__":

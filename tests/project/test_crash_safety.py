@@ -41,7 +41,8 @@ def test_kill_minus_nine_loses_no_finished_stroke(tmp_path, seed):
                               str(seed)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "ready", "the editing process died by itself"  # READY strokes done
-    time.sleep(random.Random(seed).uniform(0.5, 2.0))
+    for _ in range(random.Random(seed).randint(300, 1500)):  # 0.5-2 s of strokes, journals and saves
+        assert child.stdout.readline(), "the editing process died by itself"
     child.send_signal(signal.SIGKILL)
     killed_at = time.time()
     child.wait()
